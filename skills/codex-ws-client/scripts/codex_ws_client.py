@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""codex-ws-client: talk to a running `codex app-server` over WebSocket.
+
+Run with --help for the options. The work happens in the codex_client package beside this file.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+try:
+    from codex_client.cli import main
+except ImportError as error:
+    if getattr(error, "name", None) != "websocket":
+        raise
+    print("codex-ws-client: error: the Python package websocket-client is missing; "
+          "install it with: python3 -m pip install websocket-client", file=sys.stderr)
+    sys.exit(2)
+
+if __name__ == "__main__":
+    sys.exit(main())
