@@ -13,7 +13,7 @@ class Reply:
     """One scripted answer to one model request."""
 
     def __init__(self, kind, *, text="", chunks=1, delay=0.0, status=200,
-                 tool_name="", tool_args=None, hang=False):
+                 tool_name="", tool_args=None, hang=False, gap=0.0):
         self.kind = kind            # "text", "tool", "error"
         self.text = text
         self.chunks = chunks
@@ -22,10 +22,11 @@ class Reply:
         self.tool_name = tool_name
         self.tool_args = tool_args or {}
         self.hang = hang            # keep the stream open without finishing
+        self.gap = gap              # seconds between two streamed events
 
 
-def text(s, chunks=1, delay=0.0):
-    return Reply("text", text=s, chunks=chunks, delay=delay)
+def text(s, chunks=1, delay=0.0, gap=0.0):
+    return Reply("text", text=s, chunks=chunks, delay=delay, gap=gap)
 
 
 def huge(size, chunk_size=64 * 1024):
@@ -151,6 +152,8 @@ class FakeSSEServer:
                     for event_type, data in server.events_for(reply, body):
                         self.wfile.write(f"event: {event_type}\ndata: {json.dumps(data)}\n\n".encode())
                         self.wfile.flush()
+                        if reply.gap:
+                            server.stopping.wait(reply.gap)
                     if reply.hang:
                         server.stopping.wait(3600)
                 except (BrokenPipeError, ConnectionResetError):

@@ -90,8 +90,11 @@ class Envelope:
 
     def finish(self, status, error=None):
         """Record how the peer says the turn ended; only `completed` is success."""
+        if status not in TURN_STATUS_EXIT:
+            error = error or f"turn ended with an unexpected status {status!r}"
+            status = "failed"
         self.status = status
-        self.exit_code = TURN_STATUS_EXIT.get(status, EXIT_TURN_FAILED)
+        self.exit_code = TURN_STATUS_EXIT[status]
         if error:
             self.error = error
         elif self.exit_code != EXIT_OK:

@@ -1,0 +1,162 @@
+"""Fixtures that run the real pinned `codex app-server` against the fake Responses API."""
+import json
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.fakes import responses_api
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope
+
+CONFIG = """model = "mock-model"
+model_provider = "mock"
+approval_policy = "on-request"
+sandbox_mode = "read-only"
+
+[model_providers.mock]
+name = "mock"
+base_url = "http://127.0.0.1:{port}/v1"
+wire_api = "responses"
+requires_openai_auth = false
+request_max_retries = 0
+stream_max_retries = 0
+"""
+
+
+class CodexServer:
+    """A real `codex app-server` on a free loopback port with its own CODEX_HOME."""
+
+    def __init__(self, home, fake, extra_args=()):
+        self.home = home
+        self.fake = fake
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "config.toml").write_text(CONFIG.format(port=fake.port))
+        self.process = subprocess.Popen(
+            [str(CODEX_BIN), "app-server", "--listen", "ws://127.0.0.1:0", *extra_args],
+            env=dict(os.environ, CODEX_HOME=str(home), RUST_LOG="warn"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.log = []
+        self.uri = self._wait_for_listening_line()
+
+    def _wait_for_listening_line(self):
+        found = threading.Event()
+        address = {}
+
+        def read_stderr():
+            for line in self.process.stderr:
+                self.log.append(line)
+                match = re.search(r"listening on: (ws://127\.0\.0\.1:\d+)", line)
+                if match and not found.is_set():
+                    address["uri"] = match.group(1)
+                    found.set()
+
+        threading.Thread(target=read_stderr, daemon=True).start()
+        if not found.wait(30):
+            self.stop()
+            raise AssertionError("codex app-server did not start:\n" + "".join(self.log))
+        return address["uri"]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def fake_model():
+    fake = responses_api.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def codex_server(tmp_path, fake_model):
+    server = CodexServer(tmp_path / "codex-home", fake_model)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def protocol_schema(tmp_path_factory):
+    """The JSON Schema that the pinned codex generates for its own protocol."""
+    out = tmp_path_factory.mktemp("codex-schema")
+    subprocess.run([str(CODEX_BIN), "app-server", "generate-json-schema", "--out", str(out)],
+                   check=True, capture_output=True, timeout=60)
+    return ProtocolSchema(out)
+
+
+class ProtocolSchema:
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.requests = self._load("ClientRequest.json")
+        self.notifications = self._load("ClientNotification.json")
+
+    def _load(self, name):
+        return json.loads((self.folder / name).read_text())
+
+    def response_schema(self, server_method):
+        """The schema of our answer to a server request, e.g. CommandExecutionRequestApprovalResponse."""
+        server_requests = self._load("ServerRequest.json")
+        for variant in server_requests["oneOf"]:
+            if variant["properties"]["method"]["enum"] == [server_method]:
+                params_name = variant["properties"]["params"]["$ref"].rsplit("/", 1)[-1]
+                return self._load(params_name.replace("Params", "Response") + ".json")
+        raise AssertionError(f"unknown server request {server_method}")
+
+    def check_trace(self, trace_path):
+        """Validates every message the client sent, as recorded in its NDJSON trace."""
+        records = json_lines(Path(trace_path).read_text())
+        server_requests = {}
+        sent = 0
+        for record in records:
+            message = record.get("msg")
+            if record["dir"] == "in" and message and "method" in message and "id" in message:
+                server_requests[json.dumps(message["id"])] = message["method"]
+            if record["dir"] != "out":
+                continue
+            sent += 1
+            if "method" in message and "id" in message:
+                jsonschema.validate(message, self.requests)
+            elif "method" in message:
+                jsonschema.validate(message, self.notifications)
+            elif "result" in message:
+                method = server_requests[json.dumps(message["id"])]
+                jsonschema.validate(message["result"], self.response_schema(method))
+            else:
+                assert set(message) == {"id", "error"}, message
+        return sent
+
+
+@pytest.fixture
+def codex(codex_server, protocol_schema, tmp_path):
+    """Runs codex_ws_client.py against the test's server; checks envelopes and sent messages."""
+
+    def run(*args, stdin=None, timeout=60, uri=None, trace=True, env=None, cwd=None):
+        args = list(args)
+        if uri is not False:
+            args = ["--uri", uri or codex_server.uri, *args]
+        trace_path = tmp_path / f"trace-{len(run.calls)}.jsonl"
+        if trace and "--ndjson-file" not in args:
+            args += ["--ndjson-file", str(trace_path)]
+        result = run_script(CODEX_SCRIPT, args, stdin=stdin, timeout=timeout, env=env, cwd=cwd)
+        result.envelopes = [validate_envelope(e, "codex-ws-client") for e in json_lines(result.stdout)] \
+            if "--json" in args else []
+        result.envelope = result.envelopes[-1] if result.envelopes else None
+        if trace and trace_path.exists():
+            result.trace = json_lines(trace_path.read_text())
+            protocol_schema.check_trace(trace_path)
+        run.calls.append(result)
+        return result
+
+    run.calls = []
+    run.server = codex_server
+    run.fake = codex_server.fake
+    return run

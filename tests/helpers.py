@@ -1,0 +1,55 @@
+"""Paths and small helpers the tests of both clients share."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+
+ROOT = Path(__file__).resolve().parent.parent
+SKILLS = ROOT / "skills"
+PEERS_BIN = ROOT / "tests" / "peers" / "node_modules" / ".bin"
+CODEX_BIN = PEERS_BIN / "codex"
+CLAUDE_BIN = PEERS_BIN / "claude"
+CODEX_SCRIPT = SKILLS / "codex-ws-client" / "scripts" / "codex_ws_client.py"
+CLAUDE_SCRIPT = SKILLS / "claude-cli-client" / "scripts" / "claude_cli_client.py"
+
+
+def load_schema(skill):
+    return json.loads((SKILLS / skill / "references" / "envelope.schema.json").read_text())
+
+
+def validate_envelope(envelope, skill):
+    jsonschema.validate(envelope, load_schema(skill))
+    return envelope
+
+
+def run_script(script, args, stdin=None, timeout=60, env=None, cwd=None):
+    """Runs a client script as a user would; returns the CompletedProcess (text mode)."""
+    return subprocess.run([sys.executable, str(script), *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=cwd)
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def wait_until(condition, timeout=30.0, interval=0.02, what="condition"):
+    """Polls `condition()` until it returns something truthy, or fails after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
