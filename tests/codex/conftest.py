@@ -147,8 +147,9 @@ def codex(codex_server, protocol_schema, tmp_path):
         if trace and "--ndjson-file" not in args:
             args += ["--ndjson-file", str(trace_path)]
         result = run_script(CODEX_SCRIPT, args, stdin=stdin, timeout=timeout, env=env, cwd=cwd)
-        result.envelopes = [validate_envelope(e, "codex-ws-client") for e in json_lines(result.stdout)] \
-            if "--json" in args else []
+        # In the REPL, /thread and /new print {"thread_id": ...} lines between the envelopes.
+        result.envelopes = [validate_envelope(e, "codex-ws-client") if "status" in e else e
+                            for e in json_lines(result.stdout)] if "--json" in args else []
         result.envelope = result.envelopes[-1] if result.envelopes else None
         if trace and trace_path.exists():
             result.trace = json_lines(trace_path.read_text())

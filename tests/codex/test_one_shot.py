@@ -22,7 +22,7 @@ def test_json_envelope_has_ids_text_and_metrics(codex):
 
 
 def test_default_mode_streams_deltas_as_they_arrive(codex_server):
-    codex_server.fake.add(text("first-piece second-piece third-piece", chunks=3, gap=1.0))
+    codex_server.fake.add(text("first-piece second-piece third-piece", chunks=3, gap=0.4))
     client = subprocess.Popen([sys.executable, str(CODEX_SCRIPT), "--uri", codex_server.uri, "go"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = os.read(client.stdout.fileno(), 100)
