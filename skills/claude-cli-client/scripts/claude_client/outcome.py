@@ -1,0 +1,119 @@
+"""Exit codes, the errors that map onto them, and the result envelope.
+
+Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
+codex-ws-client, and a test proves the claude copy is identical.
+"""
+
+EXIT_OK = 0
+EXIT_TURN_FAILED = 1
+EXIT_BAD_ARGUMENTS = 2
+EXIT_CONNECTION = 3
+EXIT_TIMEOUT = 4
+EXIT_PROTOCOL = 5
+EXIT_INTERRUPTED = 130
+
+# A finished turn's status, as the peer reports it, and the exit code it earns.
+# Anything else (inProgress, an unknown word) is not success.
+TURN_STATUS_EXIT = {
+    "completed": EXIT_OK,
+    "failed": EXIT_TURN_FAILED,
+    "interrupted": EXIT_INTERRUPTED,
+}
+
+
+class ClientError(Exception):
+    """An error that ends the call; `status` and `exit_code` go in the envelope."""
+
+    status = "failed"
+    exit_code = EXIT_TURN_FAILED
+
+
+class TurnFailed(ClientError):
+    pass
+
+
+class BadArguments(ClientError):
+    status = "bad_arguments"
+    exit_code = EXIT_BAD_ARGUMENTS
+
+
+class ConnectionFailed(ClientError):
+    status = "connection_failed"
+    exit_code = EXIT_CONNECTION
+
+
+class TimedOut(ClientError):
+    status = "timeout"
+    exit_code = EXIT_TIMEOUT
+
+
+class ParseError(ClientError):
+    status = "parse_error"
+    exit_code = EXIT_PROTOCOL
+
+
+class Interrupted(ClientError):
+    status = "interrupted"
+    exit_code = EXIT_INTERRUPTED
+
+
+class Envelope:
+    """What one turn produced: ids, status, text, error, notifications, metrics.
+
+    Text arrives in pieces; they are joined once, when asked for, so a
+    multi-megabyte answer is not copied on every delta.
+    """
+
+    def __init__(self, **ids):
+        self.ids = dict(ids)            # thread_id, turn_id, session_id, ...
+        self.status = "inProgress"
+        self.exit_code = None
+        self.error = None
+        self.notifications = []
+        self.metrics = {}
+        self.extra = {}                 # client-specific fields
+        self._pieces = []
+        self._final_text = None
+
+    @property
+    def text(self):
+        if self._final_text is not None:
+            return self._final_text
+        return "".join(self._pieces)
+
+    def add_text(self, piece):
+        self._pieces.append(piece)
+
+    def set_final_text(self, text):
+        """The peer's authoritative text for the turn (it wins over the deltas)."""
+        self._final_text = text
+
+    def finish(self, status, error=None):
+        """Record how the peer says the turn ended; only `completed` is success."""
+        if status not in TURN_STATUS_EXIT:
+            error = error or f"turn ended with an unexpected status {status!r}"
+            status = "failed"
+        self.status = status
+        self.exit_code = TURN_STATUS_EXIT[status]
+        if error:
+            self.error = error
+        elif self.exit_code != EXIT_OK:
+            self.error = f"turn ended with status {status}"
+
+    def fail(self, error):
+        """Record an error that ends the call, keeping the text so far."""
+        self.status = error.status
+        self.exit_code = error.exit_code
+        self.error = str(error)
+
+    def to_dict(self):
+        result = {key: value for key, value in self.ids.items()}
+        result.update(status=self.status, exit_code=self.exit_code, text=self.text)
+        if self.error:
+            result["error"] = self.error
+        if self.notifications:
+            result["notifications"] = self.notifications
+        if self.metrics:
+            result["metrics"] = self.metrics
+        result.update(self.extra)
+        return result

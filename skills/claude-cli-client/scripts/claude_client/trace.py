@@ -1,0 +1,75 @@
+"""Diagnostics: -v lifecycle lines and -vv raw traffic on stderr, and an NDJSON trace file."""
+import json
+import sys
+import time
+
+from .outcome import BadArguments
+
+
+def _timestamp():
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+class Tracer:
+    """Writes what the client does and every message it sends or receives.
+
+    Each NDJSON line is {"ts", "dir": "out"|"in"|"event", "msg" | "raw" | "event"};
+    lines are flushed as they are written, so a trace survives a crash.
+    """
+
+    def __init__(self, name, verbosity=0, ndjson_path=None, stderr=None):
+        self.name = name
+        self.verbosity = verbosity
+        self.stderr = stderr or sys.stderr
+        self.file = None
+        if ndjson_path:
+            try:
+                self.file = open(ndjson_path, "a", encoding="utf-8")
+            except OSError as error:
+                raise BadArguments(f"cannot write --ndjson-file {ndjson_path}: {error.strerror}") from None
+
+    def info(self, message):
+        """A lifecycle line, shown with -v."""
+        if self.verbosity >= 1:
+            self._say(message)
+
+    def warn(self, message):
+        """A line shown whatever the verbosity."""
+        self._say(message)
+
+    def sent(self, raw):
+        self._traffic("out", ">", raw, True)
+
+    def received(self, raw, is_json=True):
+        self._traffic("in", "<", raw, is_json)
+
+    def event(self, kind, **data):
+        """A record that is not a protocol message (a process start, a stderr line)."""
+        if self.file:
+            self._write_line(json.dumps({"ts": _timestamp(), "dir": "event", "event": kind, **data},
+                                        ensure_ascii=False))
+
+    def close(self):
+        if self.file:
+            self.file.close()
+            self.file = None
+
+    def _say(self, message):
+        print(f"[{self.name}] {message}", file=self.stderr, flush=True)
+
+    def _traffic(self, direction, arrow, raw, is_json):
+        if self.verbosity >= 2:
+            print(f"{arrow} {raw}", file=self.stderr, flush=True)
+        if not self.file:
+            return
+        head = '{"ts":"%s","dir":"%s",' % (_timestamp(), direction)
+        if is_json and "\n" not in raw:
+            # The message is already JSON text: embed it rather than parse and re-encode it.
+            self._write_line(head + '"msg":' + raw + "}")
+        else:
+            self._write_line(head + '"raw":' + json.dumps(raw, ensure_ascii=False) + "}")
+
+    def _write_line(self, line):
+        self.file.write(line + "\n")
+        self.file.flush()
