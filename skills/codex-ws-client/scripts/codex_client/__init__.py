@@ -1,0 +1,10 @@
+"""codex_client: a client for `codex app-server` (library and CLI). See references/library.md."""
+from .approvals import Answer, ApprovalPolicy
+from .client import CodexClient, ThreadOptions, TurnHandle, TurnOptions
+from .outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
+                      TimedOut, TurnFailed)
+from .trace import Tracer
+
+__all__ = ["Answer", "ApprovalPolicy", "BadArguments", "ClientError", "CodexClient", "ConnectionFailed",
+           "Envelope", "Interrupted", "ParseError", "ThreadOptions", "TimedOut", "Tracer", "TurnFailed",
+           "TurnHandle", "TurnOptions"]

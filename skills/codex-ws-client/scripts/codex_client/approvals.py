@@ -1,48 +1,92 @@
-"""Answers to the server's requests: approvals by policy or by asking, the rest refused.
+"""Answers to the server's approval requests: a policy that declines unless told otherwise.
 
-Nothing runs that nobody approved: without --interactive-approvals every
-command, file change and permission request is declined.
+Nothing runs that nobody approved: by default every command, file change and
+permission request is declined. `approve` names kinds to accept without asking;
+`ask` (a function that asks a person) decides the rest.
 """
+from dataclasses import dataclass
 
-METHOD_NOT_SUPPORTED = -32601
+COMMAND, FILE_CHANGE, PERMISSIONS = "command", "file_change", "permissions"
 
-# method -> (kind, how to describe the request, answer if accepted, answer if declined)
-APPROVAL_REQUESTS = {
-    "item/commandExecution/requestApproval": (
-        "command", lambda p: p.get("command") or "",
-        lambda p: {"decision": "accept"}, {"decision": "decline"}),
-    "item/fileChange/requestApproval": (
-        "file_change", lambda p: p.get("reason") or p.get("grantRoot") or "file changes",
-        lambda p: {"decision": "accept"}, {"decision": "decline"}),
-    "item/permissions/requestApproval": (
-        "permissions", lambda p: p.get("reason") or "additional permissions",
-        lambda p: {"permissions": p.get("permissions") or {}}, {"permissions": {}}),
-    "execCommandApproval": (
-        "command", lambda p: " ".join(p.get("command") or []),
-        lambda p: {"decision": "approved"}, {"decision": "denied"}),
-    "applyPatchApproval": (
-        "file_change", lambda p: ", ".join(sorted((p.get("fileChanges") or {}).keys())) or "a patch",
-        lambda p: {"decision": "approved"}, {"decision": "denied"}),
+# method -> kind of approval
+APPROVAL_KINDS = {
+    "item/commandExecution/requestApproval": COMMAND,
+    "execCommandApproval": COMMAND,
+    "item/fileChange/requestApproval": FILE_CHANGE,
+    "applyPatchApproval": FILE_CHANGE,
+    "item/permissions/requestApproval": PERMISSIONS,
 }
+LEGACY = {"execCommandApproval", "applyPatchApproval"}
 
 
-class Approver:
-    """Decides approval requests; with a console, asks the person at it."""
+@dataclass
+class Answer:
+    """A result for a server request, and who decided it (for the envelope's `approvals`)."""
+    result: dict
+    decided_by: str = "callback"
 
-    def __init__(self, console=None):
-        self.console = console
 
-    def decide(self, method, params):
-        """Returns (result, record) for an approval request, or None if `method` is not one."""
-        if method not in APPROVAL_REQUESTS:
+def describe(method, params):
+    """A one-line description of what the server asks to do."""
+    kind = APPROVAL_KINDS.get(method)
+    if method == "execCommandApproval":
+        return " ".join(params.get("command") or [])
+    if method == "applyPatchApproval":
+        return ", ".join(sorted((params.get("fileChanges") or {}).keys())) or "a patch"
+    if kind == COMMAND:
+        return params.get("command") or ""
+    if kind == FILE_CHANGE:
+        return params.get("reason") or params.get("grantRoot") or "file changes"
+    return params.get("reason") or json_summary(params.get("permissions"))
+
+
+def json_summary(value):
+    return str(value) if value else "additional permissions"
+
+
+def decision_of(method, result):
+    """The decision a result carries, in the v2 words: accept, acceptForSession, decline, cancel."""
+    if APPROVAL_KINDS.get(method) == PERMISSIONS:
+        return "accept" if (result or {}).get("permissions") else "decline"
+    decision = (result or {}).get("decision")
+    if isinstance(decision, dict):
+        return next(iter(decision), "accept")
+    return {"approved": "accept", "approved_for_session": "acceptForSession",
+            "denied": "decline", "abort": "cancel"}.get(decision, decision or "decline")
+
+
+class ApprovalPolicy:
+    """Decides approval requests. Call it with (method, params); it returns an Answer, or None
+    for a request that is not an approval."""
+
+    def __init__(self, approve=(), for_session=False, ask=None):
+        self.approve = set(approve)      # kinds accepted without asking
+        self.for_session = for_session
+        self.ask = ask                   # ask(kind, description) -> bool, or None
+
+    def __call__(self, method, params):
+        kind = APPROVAL_KINDS.get(method)
+        if kind is None:
             return None
-        kind, describe, accept, decline = APPROVAL_REQUESTS[method]
-        subject = describe(params)
-        accepted, decided_by = self._ask(kind, subject) if self.console else (False, "policy")
-        record = {"kind": kind, "request": subject, "decision": "accept" if accepted else "decline",
-                  "decided_by": decided_by}
-        return (accept(params) if accepted else decline), record
+        if kind in self.approve:
+            return Answer(self._accept(method, kind, params), "policy")
+        if self.ask is not None:
+            accepted = self.ask(kind, describe(method, params))
+            return Answer(self._accept(method, kind, params) if accepted else _decline(method, kind), "user")
+        return Answer(_decline(method, kind), "policy")
 
-    def _ask(self, kind, subject):
-        answer = self.console.ask(f"Codex asks to allow {kind.replace('_', ' ')}: {subject}\nAllow? [y/N] ")
-        return (answer or "").lower() in ("y", "yes"), "user"
+    def _accept(self, method, kind, params):
+        if kind == PERMISSIONS:
+            return {"permissions": params.get("permissions") or {},
+                    "scope": "session" if self.for_session else "turn"}
+        if method in LEGACY:
+            return {"decision": "approved_for_session" if self.for_session else "approved"}
+        offered = params.get("availableDecisions")
+        session_offered = offered is None or "acceptForSession" in offered
+        return {"decision": "acceptForSession" if self.for_session and session_offered else "accept"}
+
+
+def _decline(method, kind):
+    if kind == PERMISSIONS:
+        return {"permissions": {}}
+    return {"decision": "denied" if method in LEGACY else "decline"}

@@ -1,34 +1,45 @@
-"""Command line: arguments, the one-shot and REPL flows, exit codes."""
+"""Command line: arguments, the one-shot, REPL, detach and result flows, exit codes."""
 import argparse
 import json
 import os
 import signal
 import sys
 
-from .approvals import Approver
-from .conversation import CLIENT_NAME, Conversation, ThreadOptions
+from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
+from .client import CLIENT_NAME, DEFAULT_URI, CodexClient, ThreadOptions, TurnOptions
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .prompt_input import read_prompt
 from .render import FINAL, JSON, STREAM, Renderer, check_writable
-from .repl import Console, run_repl
-from .rpc import RpcConnection
+from .repl import run_repl
+from .spawn import check_spawnable, connect_or_spawn
 from .trace import Tracer
-from .transport import WebSocketTransport
 
-DEFAULT_URI = "ws://127.0.0.1:8765"
+TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
+APPROVE_CHOICES = {"commands": {COMMAND}, "file-changes": {FILE_CHANGE}, "permissions": {PERMISSIONS},
+                   "all": {COMMAND, FILE_CHANGE, PERMISSIONS}}
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="codex_ws_client.py",
-        description="Send a prompt to a running `codex app-server` over WebSocket and print the answer.",
+        description="Send a prompt to `codex app-server` and print the answer.",
         epilog="Exit codes: 0 success, 1 turn failed, 2 bad arguments, 3 connection failure, "
                "4 timeout, 5 JSON/schema parse error, 130 interrupted.")
     parser.add_argument("prompt", nargs="?", help="the prompt (or use --prompt-file)")
     parser.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE (- for stdin)")
-    parser.add_argument("--uri", default=DEFAULT_URI, help=f"app-server address (default {DEFAULT_URI})")
-    parser.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
-                        help="extra handshake header (repeatable)")
+    parser.add_argument("--image", action="append", default=[], metavar="PATH", help="attach a local image (repeatable)")
+
+    connection = parser.add_argument_group("connection")
+    connection.add_argument("--uri", default=DEFAULT_URI,
+                            help=f"ws://, wss://, unix://[PATH] or stdio:// (default {DEFAULT_URI})")
+    connection.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                            help="extra handshake header (repeatable)")
+    connection.add_argument("--token-file", metavar="FILE",
+                            help=f"bearer token for --ws-auth capability-token servers (or ${TOKEN_VARIABLE})")
+    connection.add_argument("--ca-file", metavar="FILE", help="CA certificates for a wss:// server")
+    connection.add_argument("--spawn", action="store_true",
+                            help="start `codex app-server` at --uri if nothing answers there, and leave it running")
+    connection.add_argument("--codex-bin", default="codex", help="codex executable for --spawn and stdio://")
 
     thread = parser.add_argument_group("thread")
     thread.add_argument("--thread-id", help="resume this persisted thread (thread/resume)")
@@ -37,8 +48,10 @@ def build_parser():
     thread.add_argument("--cwd", help="working directory for the thread (default: the current one)")
     thread.add_argument("--model", help="model for the thread")
     thread.add_argument("--sandbox", choices=["read-only", "workspace-write", "danger-full-access"])
+    thread.add_argument("--approval-policy", choices=["untrusted", "on-request", "never"])
     thread.add_argument("--instructions", help="developer instructions for the thread")
     thread.add_argument("--personality", choices=["none", "friendly", "pragmatic"])
+    thread.add_argument("--effort", help="reasoning effort for the turn (e.g. low, medium, high)")
     thread.add_argument("--output-schema", metavar="FILE", help="JSON Schema file the final answer must follow")
 
     output = parser.add_argument_group("output")
@@ -51,6 +64,21 @@ def build_parser():
     session.add_argument("--repl", action="store_true", help="read prompts line by line from stdin")
     session.add_argument("--interactive-approvals", action="store_true",
                          help="ask on stderr/stdin before allowing commands, file changes, permissions")
+    session.add_argument("--approve", choices=sorted(APPROVE_CHOICES), action="append", default=[],
+                         help="accept these requests without asking (default: decline all)")
+    session.add_argument("--approve-for-session", action="store_true",
+                         help="when accepting, accept for the whole session where the server offers it")
+    session.add_argument("--detach", action="store_true",
+                         help="start the turn, print its ids with status inProgress, and exit 0")
+    session.add_argument("--result", action="store_true",
+                         help="wait for a turn of --thread-id (the last, or --turn-id) and print its envelope")
+    session.add_argument("--turn-id", help="with --result: which turn")
+
+    tools = parser.add_argument_group("thread and server tools (print JSON)")
+    tools.add_argument("--threads", action="store_true", help="recent threads: id, preview, updated, cwd")
+    tools.add_argument("--read-thread", metavar="ID", help="a thread with its turns")
+    tools.add_argument("--models", action="store_true", help="the models the server offers")
+    tools.add_argument("--check", action="store_true", help="connect, initialize, print server info (exit 0 or 3)")
 
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
     timing.add_argument("--timeout", type=float, default=300.0, help="wait for the next message (default 300)")
@@ -67,77 +95,152 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    renderer = Renderer(CLIENT_NAME, _output_mode(args), args.out, args.summary)
+    renderer = Renderer(CLIENT_NAME, JSON if args.json else FINAL if args.no_stream else STREAM,
+                        args.out, args.summary)
     tracer = None
+    spawned = {}
     try:
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
-        return _run(args, tracer, renderer)
+        return _run(args, tracer, renderer, spawned)
     except ClientError as error:
-        return _report(error, args, renderer)
+        return _report(error, args, renderer, spawned)
     except KeyboardInterrupt:
-        return _report(Interrupted("interrupted by the user"), args, renderer)
+        return _report(Interrupted("interrupted by the user"), args, renderer, spawned)
     finally:
         if tracer:
             tracer.close()
 
 
-def _run(args, tracer, renderer):
+def _run(args, tracer, renderer, spawned):
+    tool = _tool_request(args)
     prompt = None
-    if not args.repl or args.prompt is not None or args.prompt_file is not None:
+    if not (tool or args.result) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
-    console = Console()
-    transport = WebSocketTransport(args.uri, _headers(args.header), _seconds(args.connect_timeout))
-    tracer.info(f"connecting to {args.uri}")
-    transport.connect()
-    try:
-        approver = Approver(console if args.interactive_approvals else None)
-        conversation = Conversation(RpcConnection(transport, tracer), _thread_options(args),
-                                    renderer, approver, tracer)
-        conversation.initialize()
-        _open_thread(conversation, args)
-        exit_code = conversation.run_turn(prompt).exit_code if prompt is not None else 0
+    client = _connect(args, tracer, spawned)
+    with client:
+        if tool:
+            return _print_tool_answer(args, client)
+        if args.result:
+            return _finish(client.wait_for_turn(args.thread_id, args.turn_id).result(), renderer, spawned)
+        _open_thread(client, args)
+        if args.detach:
+            return _finish(client.start_turn(prompt, _turn_options(args, renderer)).detach(), renderer, spawned)
+        exit_code = 0
+        if prompt is not None:
+            exit_code = _finish(client.run(prompt, _turn_options(args, renderer)), renderer, spawned)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
-        return run_repl(_Announcing(conversation, args), console, "/thread", "thread_id", args.json) or exit_code
-    finally:
-        transport.close()
+        return run_repl(_ReplSession(client, args, renderer), client.next_input_line, "/thread", "thread_id",
+                        args.json) or exit_code
 
 
-def _open_thread(conversation, args):
-    if args.thread_id:
-        conversation.resume(args.thread_id)
+def _connect(args, tracer, spawned):
+    def connect():
+        return CodexClient.connect(
+            args.uri, token=_token(args), headers=_headers(args.header), connect_timeout=args.connect_timeout,
+            ca_file=args.ca_file, codex_bin=args.codex_bin, tracer=tracer,
+            timeout=args.timeout, resume_timeout=args.resume_timeout)
+
+    tracer.info(f"connecting to {args.uri}")
+    if args.spawn:
+        client, started = connect_or_spawn(connect, args.uri, args.codex_bin, tracer, args.connect_timeout or 30)
+        spawned.update(started or {})
     else:
-        conversation.start_new()
+        client = connect()
+    if args.repl or args.interactive_approvals:
+        client.inbox.read_lines_from(sys.stdin)
+    ask = (lambda kind, description: _ask(client, kind, description)) if args.interactive_approvals else None
+    client.on_server_request = ApprovalPolicy(
+        approve=set().union(*(APPROVE_CHOICES[choice] for choice in args.approve)),
+        for_session=args.approve_for_session, ask=ask)
+    return client
+
+
+def _open_thread(client, args):
+    options = ThreadOptions(cwd=args.cwd, model=args.model, sandbox=args.sandbox, instructions=args.instructions,
+                            personality=args.personality, approval_policy=args.approval_policy,
+                            ephemeral=args.ephemeral)
+    if args.thread_id:
+        client.resume_thread(args.thread_id, options)
+    else:
+        client.start_thread(options)
+    _announce(client, args)
+
+
+def _announce(client, args):
     if args.print_thread_id:
-        print(f"THREAD_ID={conversation.thread_id}", file=sys.stderr, flush=True)
+        print(f"THREAD_ID={client.thread_id}", file=sys.stderr, flush=True)
 
 
-class _Announcing:
-    """The conversation as the REPL sees it: /new also honours --print-thread-id."""
+def _turn_options(args, renderer, steer=False):
+    return TurnOptions(images=args.image, output_schema=_load_output_schema(args.output_schema),
+                       effort=args.effort, on_text=renderer.delta, steer_from_input=steer)
 
-    def __init__(self, conversation, args):
-        self.conversation = conversation
-        self.args = args
+
+class _ReplSession:
+    """The client as the REPL loop sees it."""
+
+    def __init__(self, client, args, renderer):
+        self.client, self.args, self.renderer = client, args, renderer
 
     def run_turn(self, prompt):
-        return self.conversation.run_turn(prompt)
+        # Typed lines steer the running turn; piped lines are the next prompts.
+        steer = sys.stdin.isatty()
+        envelope = self.client.run(prompt, _turn_options(self.args, self.renderer, steer=steer))
+        self.renderer.turn_done(envelope)
+        return envelope
 
     def current_id(self):
-        return self.conversation.current_id()
+        return self.client.thread_id
 
     def start_new(self):
-        self.conversation.start_new()
-        if self.args.print_thread_id:
-            print(f"THREAD_ID={self.conversation.thread_id}", file=sys.stderr, flush=True)
+        self.client.start_thread(ThreadOptions(cwd=self.args.cwd, model=self.args.model, sandbox=self.args.sandbox,
+                                               instructions=self.args.instructions,
+                                               personality=self.args.personality,
+                                               approval_policy=self.args.approval_policy,
+                                               ephemeral=self.args.ephemeral))
+        _announce(self.client, self.args)
 
 
-def _report(error, args, renderer):
+def _ask(client, kind, description):
+    print(f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] ",
+          end="", file=sys.stderr, flush=True)
+    _, answer = client.inbox.get(None, ("line",))   # server messages wait meanwhile
+    return (answer or "").strip().lower() in ("y", "yes")
+
+
+def _finish(envelope, renderer, spawned):
+    if spawned:
+        envelope.extra["spawned"] = dict(spawned)
+    renderer.turn_done(envelope)
+    return envelope.exit_code
+
+
+def _report(error, args, renderer, spawned):
     """Ends the call with an envelope for an error that came before or between turns."""
     envelope = Envelope(thread_id=args.thread_id, turn_id=None)
     envelope.fail(error)
-    renderer.turn_done(envelope)
-    return envelope.exit_code
+    return _finish(envelope, renderer, spawned)
+
+
+def _tool_request(args):
+    return args.threads or args.read_thread or args.models or args.check
+
+
+def _print_tool_answer(args, client):
+    if args.threads:
+        answer = client.list_threads()
+    elif args.read_thread:
+        answer = client.read_thread(args.read_thread)
+    elif args.models:
+        answer = client.list_models()
+    else:
+        answer = {"ok": True, "uri": args.uri, "server": client.user_agent,
+                  "codex_home": client.server_info.get("codexHome"),
+                  "platform": client.server_info.get("platformOs")}
+    print(json.dumps(answer, ensure_ascii=False, indent=None))
+    return 0
 
 
 def _check_arguments(args):
@@ -145,24 +248,41 @@ def _check_arguments(args):
         raise BadArguments("--ephemeral threads cannot be resumed: drop --ephemeral or --thread-id")
     if args.json and args.no_stream:
         raise BadArguments("--json and --no-stream are two output modes: pick one")
+    if sum(map(bool, (args.repl, args.detach, args.result, _tool_request(args)))) > 1:
+        raise BadArguments("--repl, --detach, --result and the tools (--threads, --read-thread, --models, --check) "
+                           "are separate modes: pick one")
+    if args.result and not args.thread_id:
+        raise BadArguments("--result needs --thread-id (and optionally --turn-id)")
+    if args.turn_id and not args.result:
+        raise BadArguments("--turn-id goes with --result")
     for name in ("timeout", "connect_timeout", "resume_timeout"):
         if getattr(args, name) < 0:
             raise BadArguments(f"--{name.replace('_', '-')} must be 0 (none) or a positive number of seconds")
     if args.cwd and not os.path.isdir(args.cwd):
         raise BadArguments(f"--cwd {args.cwd} is not a directory")
+    for image in args.image:
+        if not os.path.isfile(image):
+            raise BadArguments(f"--image {image} is not a file")
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
+    if args.spawn:
+        check_spawnable(args.uri)
     if args.out:
         check_writable(args.out, "--out")
 
 
-def _thread_options(args):
-    return ThreadOptions(
-        cwd=os.path.abspath(args.cwd or os.getcwd()),
-        model=args.model, sandbox=args.sandbox, instructions=args.instructions,
-        personality=args.personality, ephemeral=args.ephemeral,
-        output_schema=_load_output_schema(args.output_schema),
-        timeout=_seconds(args.timeout), resume_timeout=_seconds(args.resume_timeout))
+def _token(args):
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as handle:
+                token = handle.read().strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise BadArguments(f"cannot read --token-file {args.token_file}: "
+                               f"{getattr(error, 'strerror', None) or error}") from None
+        if not token:
+            raise BadArguments(f"--token-file {args.token_file} is empty")
+        return token
+    return os.environ.get(TOKEN_VARIABLE) or None
 
 
 def _load_output_schema(path):
@@ -187,14 +307,6 @@ def _headers(specs):
             raise BadArguments(f"--header {spec!r} is not NAME:VALUE")
         headers.append(f"{name.strip()}: {value.strip()}")
     return headers
-
-
-def _output_mode(args):
-    return JSON if args.json else FINAL if args.no_stream else STREAM
-
-
-def _seconds(value):
-    return value or None
 
 
 def _raise_keyboard_interrupt(signum, frame):

@@ -27,11 +27,6 @@ class Renderer:
         self.streamed_anything = True
         self.ends_with_newline = piece.endswith("\n")
 
-    def message_break(self):
-        """Separates two assistant messages of one turn in stream mode."""
-        if self.mode == STREAM and self.streamed_anything:
-            self.delta("\n" if self.ends_with_newline else "\n\n")
-
     def turn_done(self, envelope):
         text = envelope.text
         if self.mode == STREAM and not self.ends_with_newline:

@@ -7,7 +7,9 @@ notification; an id alone is a response to one of ours.
 import itertools
 import json
 
-from .outcome import ClientError, ParseError
+from .outcome import ClientError, ParseError, TimedOut
+
+OVERLOADED = -32001
 
 
 class RpcError(ClientError):
@@ -21,26 +23,46 @@ class RpcError(ClientError):
 
 
 class RpcConnection:
-    def __init__(self, transport, tracer):
+    def __init__(self, transport, inbox, tracer):
         self.transport = transport
+        self.inbox = inbox
         self.tracer = tracer
         self.ids = itertools.count(1)
+        self.callbacks = {}          # id of a request not waited for -> callback(result, error)
+        inbox.read_messages_from(transport)
 
     def request(self, method, params, timeout, on_message):
-        """Sends a request and returns its result.
+        """Sends a request and returns its result; raises RpcError for an error answer.
 
         Every other message that arrives meanwhile goes to `on_message(message)`.
         """
-        request_id = next(self.ids)
-        self._send({"id": request_id, "method": method, "params": params})
+        request_id = self._send_request(method, params)
         while True:
             message = self.receive(timeout)
-            if _is_response(message) and message["id"] == request_id:
+            if is_response(message) and message["id"] == request_id:
                 if "error" in message:
-                    error = message["error"] if isinstance(message["error"], dict) else {}
-                    raise RpcError(method, error.get("code"), error.get("message") or str(message["error"]))
+                    raise _rpc_error(method, message["error"])
                 return message.get("result")
-            on_message(message)
+            if not self.take_response(message):
+                on_message(message)
+
+    def send_request(self, method, params, on_answer=None):
+        """Sends a request without waiting; `on_answer(result, error)` runs when its answer arrives."""
+        request_id = self._send_request(method, params)
+        self.callbacks[request_id] = (method, on_answer)
+        return request_id
+
+    def take_response(self, message):
+        """Handles a response to a request not waited for; False if `message` is not a response."""
+        if not is_response(message):
+            return False
+        method, on_answer = self.callbacks.pop(message["id"], (None, None))
+        if method is None:
+            self.tracer.info(f"ignored a response to unknown request id {message['id']!r}")
+        elif on_answer:
+            error = _rpc_error(method, message["error"]) if "error" in message else None
+            on_answer(message.get("result"), error)
+        return True
 
     def notify(self, method, params=None):
         message = {"method": method}
@@ -55,8 +77,15 @@ class RpcConnection:
         self._send({"id": request_id, "error": {"code": code, "message": message}})
 
     def receive(self, timeout):
-        """The next message as a dict; anything that is not a JSON object is a ParseError."""
-        raw = self.transport.receive(timeout)
+        """The next server message as a dict."""
+        try:
+            _, raw = self.inbox.get(timeout, ("message",))
+        except TimedOut:
+            raise TimedOut(f"no message from the server for {timeout:g}s") from None
+        return self.parse(raw)
+
+    def parse(self, raw):
+        """A message as a dict; anything that is not a JSON object is a ParseError."""
         try:
             message = json.loads(raw)
         except ValueError:
@@ -66,6 +95,11 @@ class RpcConnection:
         if not isinstance(message, dict):
             raise ParseError(f"the server sent JSON that is not an object: {raw[:80]!r}")
         return message
+
+    def _send_request(self, method, params):
+        request_id = next(self.ids)
+        self._send({"id": request_id, "method": method, "params": params})
+        return request_id
 
     def _send(self, message):
         raw = json.dumps(message, ensure_ascii=False)
@@ -77,5 +111,10 @@ def is_server_request(message):
     return "method" in message and "id" in message
 
 
-def _is_response(message):
+def is_response(message):
     return "method" not in message and "id" in message
+
+
+def _rpc_error(method, error):
+    error = error if isinstance(error, dict) else {"message": str(error)}
+    return RpcError(method, error.get("code"), error.get("message") or "no message")

@@ -1,0 +1,407 @@
+"""The library API: connect to `codex app-server`, run turns, answer server requests, interrupt.
+
+    from codex_client import CodexClient
+
+    with CodexClient.connect("ws://127.0.0.1:8765") as client:
+        client.start_thread(ThreadOptions(cwd="/path/to/repo"))
+        envelope = client.run("Summarize this repo")
+        print(envelope.status, envelope.text)
+
+The command-line script is built on this module; see references/library.md.
+"""
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional, Sequence
+
+from .approvals import APPROVAL_KINDS, Answer, ApprovalPolicy, decision_of, describe
+from .outcome import ClientError, Envelope, Interrupted, TimedOut
+from .rpc import RpcConnection, is_server_request
+from .trace import Tracer
+from .transport import Inbox, open_transport
+from .turn_record import TurnRecord
+
+CLIENT_NAME = "codex-ws-client"
+CLIENT_VERSION = "1.1.0"
+DEFAULT_URI = "ws://127.0.0.1:8765"
+METHOD_NOT_SUPPORTED = -32601
+INTERRUPT_GRACE_SECONDS = 5.0
+
+# Notifications worth handing to the caller in the envelope, with the field that says what happened.
+NOTABLE = {"error": "error", "warning": "message", "configWarning": "summary",
+           "deprecationNotice": "summary"}
+
+
+@dataclass
+class ThreadOptions:
+    """How a thread is started or resumed; None leaves the server's default."""
+    cwd: Optional[str] = None
+    model: Optional[str] = None
+    sandbox: Optional[str] = None            # read-only | workspace-write | danger-full-access
+    instructions: Optional[str] = None       # developer instructions
+    personality: Optional[str] = None
+    approval_policy: Optional[str] = None    # untrusted | on-request | never
+    ephemeral: bool = False
+
+    def params(self):
+        params = {"cwd": os.path.abspath(self.cwd or os.getcwd())}
+        for key, value in (("model", self.model), ("sandbox", self.sandbox),
+                           ("developerInstructions", self.instructions),
+                           ("personality", self.personality), ("approvalPolicy", self.approval_policy)):
+            if value is not None:
+                params[key] = value
+        return params
+
+
+@dataclass
+class TurnOptions:
+    """What goes with one prompt."""
+    images: Sequence[str] = ()               # local image paths
+    output_schema: Optional[dict] = None     # the answer must be JSON following this schema
+    effort: Optional[str] = None             # reasoning effort, e.g. low | medium | high
+    on_text: Optional[Callable[[str], None]] = None   # each piece of answer text, as it arrives
+    steer_from_input: bool = False           # lines read by the inbox while the turn runs steer it
+
+
+class CodexClient:
+    """A connection to app-server with one current thread."""
+
+    def __init__(self, transport, tracer=None, on_server_request=None, timeout=300.0, resume_timeout=600.0):
+        self.transport = transport
+        self.tracer = tracer or Tracer(CLIENT_NAME)
+        self.inbox = Inbox()
+        self.rpc = RpcConnection(transport, self.inbox, self.tracer)
+        self.on_server_request = on_server_request or ApprovalPolicy()
+        self.timeout = timeout or None
+        self.resume_timeout = resume_timeout or None
+        self.server_info = {}
+        self.thread_id = None
+        self.resumed = False
+
+    @classmethod
+    def connect(cls, uri=DEFAULT_URI, *, token=None, headers=(), connect_timeout=10.0, ca_file=None,
+                codex_bin="codex", tracer=None, on_server_request=None, timeout=300.0, resume_timeout=600.0):
+        """Opens the transport for `uri` (ws://, wss://, unix://[PATH], stdio://) and initializes."""
+        headers = list(headers) + ([f"Authorization: Bearer {token}"] if token else [])
+        transport = open_transport(uri, headers, connect_timeout or None, ca_file, codex_bin)
+        client = cls(transport, tracer, on_server_request, timeout, resume_timeout)
+        try:
+            client.initialize()
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.transport.close()
+
+    @property
+    def user_agent(self):
+        return self.server_info.get("userAgent")
+
+    # -- connection and threads ------------------------------------------------
+
+    def initialize(self):
+        self.server_info = self.request("initialize", {
+            "clientInfo": {"name": CLIENT_NAME, "title": CLIENT_NAME, "version": CLIENT_VERSION}})
+        self.rpc.notify("initialized")
+        self.tracer.info(f"connected to {self.user_agent or 'codex app-server'}")
+
+    def start_thread(self, options=None):
+        options = options or ThreadOptions()
+        params = dict(options.params(), ephemeral=options.ephemeral)
+        self.thread_id = self.request("thread/start", params)["thread"]["id"]
+        self.resumed = False
+        self.tracer.info(f"started thread {self.thread_id}")
+        return self.thread_id
+
+    def resume_thread(self, thread_id, options=None):
+        params = dict((options or ThreadOptions()).params(), threadId=thread_id)
+        self.request("thread/resume", params, timeout=self.resume_timeout)
+        self.thread_id = thread_id
+        self.resumed = True
+        self.tracer.info(f"resumed thread {thread_id}")
+        return thread_id
+
+    def list_threads(self, limit=20):
+        threads = self.request("thread/list", {"limit": limit})["data"]
+        return [{"id": t.get("id"), "preview": t.get("preview"), "updated": t.get("updatedAt"),
+                 "cwd": t.get("cwd")} for t in threads]
+
+    def read_thread(self, thread_id):
+        return self.request("thread/read", {"threadId": thread_id, "includeTurns": True})["thread"]
+
+    def list_models(self):
+        return self.request("model/list", {})["data"]
+
+    def request(self, method, params, timeout=None):
+        """A JSON-RPC request whose stray messages are handled as outside any turn."""
+        return self.rpc.request(method, params, timeout or self._message_timeout(),
+                                lambda message: self._handle(message, None))
+
+    # -- turns ----------------------------------------------------------------
+
+    def run(self, prompt, options=None):
+        """Runs a turn to its end and returns its Envelope (errors are in the envelope too)."""
+        return self.start_turn(prompt, options).result()
+
+    def start_turn(self, prompt, options=None):
+        """Starts a turn and returns its TurnHandle at once."""
+        options = options or TurnOptions()
+        record = TurnRecord(self.thread_id, self.user_agent, expect_json=options.output_schema is not None)
+        handle = TurnHandle(self, record, options)
+        params = {"threadId": self.thread_id, "input": _user_input(prompt, options.images)}
+        if options.output_schema is not None:
+            params["outputSchema"] = options.output_schema
+        if options.effort:
+            params["effort"] = options.effort
+        try:
+            result = self.rpc.request("turn/start", params, self._message_timeout(),
+                                      lambda message: handle.apply(message))
+        except ClientError as error:
+            record.envelope.fail(error)
+            return handle
+        record.envelope.ids["turn_id"] = result["turn"]["id"]
+        self.tracer.info(f"turn {record.turn_id} started")
+        return handle
+
+    def wait_for_turn(self, thread_id, turn_id=None):
+        """A TurnHandle for a turn started earlier, by anyone: the last one unless `turn_id` is given.
+
+        Resuming subscribes to the thread, so a turn still running can be waited for.
+        """
+        record = TurnRecord(thread_id, self.user_agent)
+        record.envelope.ids["turn_id"] = turn_id
+        handle = TurnHandle(self, record, TurnOptions())
+        self.rpc.request("thread/resume", {"threadId": thread_id}, self.timeout, handle.apply)
+        self.thread_id = thread_id
+        turn = handle.read_back()
+        if turn is None:
+            record.envelope.fail(ClientError(f"thread {thread_id} has no turn {turn_id or ''}".rstrip()))
+        elif turn.get("status") != "inProgress" and not record.finished:
+            handle.finish_from(turn)
+        return handle
+
+    def next_input_line(self, prompt="> "):
+        """The next line typed on stdin (None at its end), handling server messages meanwhile.
+
+        Needs `inbox.read_lines_from(stream)` first.
+        """
+        if prompt and sys.stdin.isatty():
+            print(prompt, end="", file=sys.stderr, flush=True)
+        while True:
+            kind, value = self.inbox.get(None, ("message", "line"))
+            if kind == "line":
+                return value
+            message = self.rpc.parse(value)
+            if not self.rpc.take_response(message):
+                self._handle(message, None)
+
+    def _message_timeout(self):
+        return self.resume_timeout if self.resumed else self.timeout
+
+    # -- incoming messages outside or inside a turn ------------------------------
+
+    def _handle(self, message, record):
+        if is_server_request(message):
+            self._answer(message, record)
+            return
+        method = message.get("method")
+        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        if method in NOTABLE:
+            detail = params.get(NOTABLE[method])
+            if isinstance(detail, dict):
+                detail = detail.get("message") or str(detail)
+            self.tracer.info(f"{method}: {detail}")
+            if record is not None:
+                record.envelope.notifications.append({"method": method, "message": str(detail or "")})
+
+    def _answer(self, message, record):
+        method, params = message["method"], message.get("params") or {}
+        answer = self.on_server_request(method, params)
+        if answer is None:
+            self.tracer.info(f"refused unsupported server request {method}")
+            self.rpc.respond_error(message["id"], METHOD_NOT_SUPPORTED, f"{CLIENT_NAME} does not support {method}")
+            return
+        if not isinstance(answer, Answer):
+            answer = Answer(answer)
+        self.rpc.respond(message["id"], answer.result)
+        if method in APPROVAL_KINDS:
+            entry = {"kind": APPROVAL_KINDS[method], "request": describe(method, params),
+                     "decision": decision_of(method, answer.result), "decided_by": answer.decided_by}
+            self.tracer.info(f"{entry['decision']} {entry['kind']}: {entry['request']} ({entry['decided_by']})")
+            if record is not None:
+                record.approvals.append(entry)
+
+
+class TurnHandle:
+    """A running turn: iterate its messages, steer it, interrupt it, or wait for its envelope."""
+
+    def __init__(self, client, record, options):
+        self.client = client
+        self.record = record
+        self.options = options
+        self.reading_lines = options.steer_from_input
+
+    @property
+    def turn_id(self):
+        return self.record.turn_id
+
+    def events(self) -> Iterator[dict]:
+        """Yields each message of the turn as it arrives, already applied to the envelope."""
+        while not self.record.finished:
+            message = self._next_message(self.client._message_timeout())
+            if message is not None:
+                self.apply(message)
+                yield message
+
+    def result(self) -> Envelope:
+        """Waits for the turn to end; Ctrl-C interrupts it (twice: stop waiting at once)."""
+        try:
+            for _ in self.events():
+                pass
+        except KeyboardInterrupt:
+            self._interrupt_and_wait()
+        except ClientError as error:
+            self.record.envelope.fail(error)
+        return self.record.close()
+
+    def detach(self) -> Envelope:
+        """Leaves the turn running on the server: the envelope says inProgress."""
+        envelope = self.record.close()
+        if envelope.exit_code is None:
+            envelope.status, envelope.exit_code = "inProgress", 0
+        return envelope
+
+    def interrupt(self):
+        self.client.rpc.send_request("turn/interrupt", {"threadId": self.client.thread_id, "turnId": self.turn_id})
+
+    def steer(self, text):
+        self.client.tracer.info(f"steering turn {self.turn_id}: {text}")
+        self.client.rpc.send_request("turn/steer", {"threadId": self.client.thread_id, "expectedTurnId": self.turn_id,
+                                                    "input": _user_input(text, ())},
+                                     lambda result, error: error and self.client.tracer.warn(str(error)))
+
+    def finish_from(self, turn):
+        """Fills the envelope from a turn object read back with thread/read."""
+        for item in turn.get("items") or []:
+            self.record.add_item(item)
+        self.record.finish(turn)
+        self.record.started_at -= (turn.get("durationMs") or 0) / 1000
+
+    def apply(self, message):
+        """Updates the envelope with one message (and answers it if it is a server request)."""
+        client, record = self.client, self.record
+        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        if client.rpc.take_response(message):
+            return
+        if is_server_request(message) or params.get("threadId", client.thread_id) != client.thread_id:
+            client._handle(message, record)
+            return
+        method = message.get("method")
+        if method == "item/agentMessage/delta":
+            self._show(record.add_delta(params.get("itemId"), params.get("delta") or ""))
+        elif method == "item/started":
+            _log_item_started(client.tracer, params.get("item") or {})
+        elif method == "item/completed":
+            self._item_completed(params.get("item") or {})
+        elif method == "turn/diff/updated":
+            record.diff = params.get("diff")
+        elif method == "thread/tokenUsage/updated":
+            record.add_usage(params.get("tokenUsage"))
+        elif method == "turn/completed":
+            turn = params.get("turn") or {}
+            if record.turn_id in (None, turn.get("id")):
+                record.finish(turn)
+                client.tracer.info(f"turn {turn.get('id')} {record.envelope.status}")
+        else:
+            client._handle(message, record)
+
+    def _item_completed(self, item):
+        self.record.add_item(item)
+        if item.get("type") == "agentMessage":
+            missing = self.record.missing_text(item)
+            if missing:
+                self._show(self.record.add_delta(item.get("id"), missing))
+        elif item.get("type") == "commandExecution":
+            self.client.tracer.info(f"command {item.get('status')}: exit code {item.get('exitCode')}")
+
+    def _show(self, text):
+        if self.options.on_text and text:
+            self.options.on_text(text)
+
+    def _next_message(self, timeout, ask_on_silence=True):
+        """The next server message, steering with typed lines meanwhile; None if a line was used."""
+        wanted = ("message", "line") if self.reading_lines else ("message",)
+        try:
+            kind, value = self.client.inbox.get(timeout, wanted)
+        except TimedOut:
+            if not ask_on_silence:
+                raise
+            return self._after_silence(timeout)
+        if kind == "line":
+            if value is None:
+                self.client.inbox.push_back(kind, value)   # the end of input is for the REPL loop
+                self.reading_lines = False
+            elif value.strip():
+                self.steer(value)
+            return None
+        return self.client.rpc.parse(value)
+
+    def read_back(self):
+        """This turn as thread/read reports it (the thread's last turn if the id is not known yet)."""
+        thread = self.client.rpc.request("thread/read", {"threadId": self.client.thread_id, "includeTurns": True},
+                                         self.client.timeout, self.apply)["thread"]
+        turns = thread.get("turns") or []
+        if self.turn_id is None:
+            turn = turns[-1] if turns else None
+            self.record.envelope.ids["turn_id"] = turn and turn.get("id")
+            return turn
+        return next((t for t in turns if t.get("id") == self.turn_id), None)
+
+    def _after_silence(self, timeout):
+        """On a timeout, asks whether the turn in fact ended (a lost notification) before giving up."""
+        turn = self.read_back()
+        if self.record.finished:
+            return None
+        if turn is not None and turn.get("status") != "inProgress":
+            self.client.tracer.info(f"turn {self.turn_id} had ended; its end was read back with thread/read")
+            self.finish_from(turn)
+            return None
+        option = "--resume-timeout" if self.client.resumed else "--timeout"
+        raise TimedOut(f"no message from the server for {timeout:g}s ({option}); the turn is still running")
+
+    def _interrupt_and_wait(self):
+        envelope = self.record.envelope
+        if self.turn_id is None:
+            envelope.fail(Interrupted("interrupted by the user"))
+            return
+        deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
+        try:
+            self.interrupt()
+            self.client.tracer.info(f"interrupting turn {self.turn_id}")
+            while not self.record.finished:
+                message = self._next_message(max(0.01, deadline - time.monotonic()), ask_on_silence=False)
+                if message is not None:
+                    self.apply(message)
+        except (KeyboardInterrupt, ClientError):
+            pass
+        envelope.fail(Interrupted("interrupted by the user"))
+
+
+def _user_input(prompt, images):
+    return [{"type": "text", "text": prompt}] + [{"type": "localImage", "path": os.path.abspath(p)} for p in images]
+
+
+def _log_item_started(tracer, item):
+    if item.get("type") == "commandExecution":
+        tracer.info(f"command: {item.get('command')}")
+    elif item.get("type") in ("fileChange", "mcpToolCall", "dynamicToolCall", "webSearch"):
+        tracer.info(f"{item['type']} started")

@@ -1,0 +1,59 @@
+"""--spawn: start `codex app-server` in the background when nothing answers at --uri.
+
+The server outlives this call, so later calls reuse it. It is only ever bound to
+loopback or a Unix socket.
+"""
+import os
+import subprocess
+import tempfile
+import time
+from urllib.parse import urlsplit
+
+from .outcome import BadArguments, ConnectionFailed, TimedOut
+from .transport import NothingListening
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_spawnable(uri):
+    """Refuses addresses a spawned server must not listen on."""
+    if uri.startswith("unix://"):
+        return
+    parts = urlsplit(uri)
+    if parts.scheme != "ws" or parts.hostname not in LOOPBACK_HOSTS or not parts.port:
+        raise BadArguments("--spawn needs --uri ws://127.0.0.1:PORT (loopback, a fixed port) or unix://[PATH]")
+
+
+def connect_or_spawn(connect, uri, codex_bin, tracer, wait_seconds):
+    """Returns (connection, spawned) where spawned describes the server started, or None."""
+    try:
+        return connect(), None
+    except NothingListening:
+        pass
+    spawned = start_server(uri, codex_bin)
+    tracer.warn(f"started codex app-server (pid {spawned['pid']}) listening on {uri}; log: {spawned['log']}")
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return connect(), spawned
+        except NothingListening:
+            if time.monotonic() > deadline:
+                raise TimedOut(f"the codex app-server started with --spawn did not listen on {uri} "
+                               f"within {wait_seconds:g}s; see {spawned['log']}") from None
+            time.sleep(0.1)
+
+
+def start_server(uri, codex_bin):
+    log_path = os.path.join(tempfile.gettempdir(), f"codex-app-server-{_slug(uri)}.log")
+    command = [codex_bin, "app-server", "--listen", uri]
+    try:
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       start_new_session=True)
+    except OSError as error:
+        raise ConnectionFailed(f"--spawn could not start {codex_bin}: {error.strerror or error}") from None
+    return {"pid": process.pid, "uri": uri, "log": log_path}
+
+
+def _slug(uri):
+    return "".join(c if c.isalnum() else "-" for c in uri.split("://", 1)[-1]).strip("-") or "default"
