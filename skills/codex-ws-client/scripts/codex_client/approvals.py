@@ -26,9 +26,11 @@ class Answer:
     decided_by: str = "callback"
 
 
-def describe(method, params):
-    """A one-line description of what the server asks to do."""
+def describe(method, params, item=None):
+    """A one-line description of what the server asks to do; `item` is the turn item it is about."""
     kind = APPROVAL_KINDS.get(method)
+    if kind == FILE_CHANGE and item and item.get("changes"):
+        return ", ".join(change.get("path") or "" for change in item["changes"])
     if method == "execCommandApproval":
         return " ".join(params.get("command") or [])
     if method == "applyPatchApproval":
@@ -56,22 +58,23 @@ def decision_of(method, result):
 
 
 class ApprovalPolicy:
-    """Decides approval requests. Call it with (method, params); it returns an Answer, or None
-    for a request that is not an approval."""
+    """Decides approval requests. Call it with (method, params, item), where item is the turn
+    item the request is about (or None); it returns an Answer, or None for a request that is
+    not an approval."""
 
     def __init__(self, approve=(), for_session=False, ask=None):
         self.approve = set(approve)      # kinds accepted without asking
         self.for_session = for_session
         self.ask = ask                   # ask(kind, description) -> bool, or None
 
-    def __call__(self, method, params):
+    def __call__(self, method, params, item=None):
         kind = APPROVAL_KINDS.get(method)
         if kind is None:
             return None
         if kind in self.approve:
             return Answer(self._accept(method, kind, params), "policy")
         if self.ask is not None:
-            accepted = self.ask(kind, describe(method, params))
+            accepted = self.ask(kind, describe(method, params, item))
             return Answer(self._accept(method, kind, params) if accepted else _decline(method, kind), "user")
         return Answer(_decline(method, kind), "policy")
 

@@ -225,7 +225,8 @@ class CodexClient:
 
     def _answer(self, message, record):
         method, params = message["method"], message.get("params") or {}
-        answer = self.on_server_request(method, params)
+        item = record.items_started.get(params.get("itemId")) if record is not None else None
+        answer = self.on_server_request(method, params, item)
         if answer is None:
             self.tracer.info(f"refused unsupported server request {method}")
             self.rpc.respond_error(message["id"], METHOD_NOT_SUPPORTED, f"{CLIENT_NAME} does not support {method}")
@@ -234,7 +235,7 @@ class CodexClient:
             answer = Answer(answer)
         self.rpc.respond(message["id"], answer.result)
         if method in APPROVAL_KINDS:
-            entry = {"kind": APPROVAL_KINDS[method], "request": describe(method, params),
+            entry = {"kind": APPROVAL_KINDS[method], "request": describe(method, params, item),
                      "decision": decision_of(method, answer.result), "decided_by": answer.decided_by}
             self.tracer.info(f"{entry['decision']} {entry['kind']}: {entry['request']} ({entry['decided_by']})")
             if record is not None:
@@ -309,7 +310,9 @@ class TurnHandle:
         if method == "item/agentMessage/delta":
             self._show(record.add_delta(params.get("itemId"), params.get("delta") or ""))
         elif method == "item/started":
-            _log_item_started(client.tracer, params.get("item") or {})
+            item = params.get("item") or {}
+            record.items_started[item.get("id")] = item
+            _log_item_started(client.tracer, item)
         elif method == "item/completed":
             self._item_completed(params.get("item") or {})
         elif method == "turn/diff/updated":

@@ -14,6 +14,7 @@ class TurnRecord:
             self.envelope.extra["server"] = server
         self.expect_json = expect_json
         self.streamed = {}          # agent message item id -> text received so far
+        self.items_started = {}     # item id -> the item as item/started announced it
         self.commands = []
         self.file_changes = []
         self.approvals = []

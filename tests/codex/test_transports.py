@@ -1,0 +1,216 @@
+"""Transports and auth: wss:// (through a TLS proxy), unix sockets, stdio://, --spawn, bearer tokens."""
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.codex.conftest import CONFIG, CodexServer
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
+
+
+def _envelope(result):
+    return validate_envelope(json_lines(result.stdout)[-1], "codex-ws-client")
+
+
+class TlsProxy:
+    """Terminates TLS on loopback and pipes the bytes to the real app-server."""
+
+    def __init__(self, target_port, cert, key):
+        self.target_port = target_port
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw):
+        try:
+            client = self.context.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError):
+            raw.close()
+            return
+        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+        _pipe(client, upstream)
+
+    def stop(self):
+        self.listener.close()
+
+
+def _pipe(source, destination):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            destination.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, destination):
+            try:
+                end.close()
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_wss_with_a_private_ca(codex_server, certificate):
+    cert, key = certificate
+    proxy = TlsProxy(int(codex_server.uri.rsplit(":", 1)[1]), str(cert), str(key))
+    try:
+        uri = f"wss://127.0.0.1:{proxy.port}"
+        trusted = run_script(CODEX_SCRIPT, ["--uri", uri, "--ca-file", str(cert), "--json", "over tls"])
+        untrusted = run_script(CODEX_SCRIPT, ["--uri", uri, "--json", "over tls"])
+    finally:
+        proxy.stop()
+    assert trusted.returncode == 0, trusted.stderr
+    assert _envelope(trusted)["text"] == "echo: over tls"
+    assert untrusted.returncode == 3
+    assert "certificate" in _envelope(untrusted)["error"].lower()
+
+
+@pytest.fixture
+def short_dir():
+    """Unix socket paths must stay short (about 100 bytes), shorter than pytest's tmp_path."""
+    path = tempfile.mkdtemp(prefix="cx-")
+    yield Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _unix_server(home, fake, listen):
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG.format(port=fake.port))
+    return subprocess.Popen([str(CODEX_BIN), "app-server", "--listen", listen],
+                            env=dict(os.environ, CODEX_HOME=str(home)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_unix_socket_path(short_dir, fake_model):
+    socket_path = short_dir / "app.sock"
+    process = _unix_server(short_dir / "home", fake_model, f"unix://{socket_path}")
+    try:
+        wait_until(socket_path.exists, what="the unix socket")
+        result = run_script(CODEX_SCRIPT, ["--uri", f"unix://{socket_path}", "--json", "via a path"])
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert result.returncode == 0, result.stderr
+    assert _envelope(result)["text"] == "echo: via a path"
+
+
+def test_unix_alone_is_the_default_control_socket(short_dir, fake_model):
+    home = short_dir / "home"
+    process = _unix_server(home, fake_model, "unix://")
+    try:
+        wait_until((home / "app-server-control" / "app-server-control.sock").exists, what="the control socket")
+        result = run_script(CODEX_SCRIPT, ["--uri", "unix://", "--json", "via the control socket"],
+                            env=dict(os.environ, CODEX_HOME=str(home)))
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert result.returncode == 0, result.stderr
+    assert _envelope(result)["text"] == "echo: via the control socket"
+
+
+def test_unix_socket_missing_is_exit_3(tmp_path):
+    result = run_script(CODEX_SCRIPT, ["--uri", f"unix://{tmp_path}/none.sock", "--json", "x"])
+    assert result.returncode == 3 and "none.sock" in _envelope(result)["error"]
+
+
+def test_stdio_runs_a_private_server_for_one_call(tmp_path, fake_model):
+    home = tmp_path / "stdio-home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG.format(port=fake_model.port))
+    result = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(CODEX_BIN), "--json", "over stdio"],
+                        env=dict(os.environ, CODEX_HOME=str(home)))
+    assert result.returncode == 0, result.stderr
+    assert _envelope(result)["text"] == "echo: over stdio"
+    leftover = subprocess.run(["pgrep", "-f", f"{CODEX_BIN} app-server --listen stdio://"], capture_output=True)
+    assert leftover.stdout == b"", "the private server must stop with the call"
+
+
+def test_spawn_starts_a_server_once_and_later_calls_reuse_it(tmp_path, fake_model):
+    home = tmp_path / "spawn-home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG.format(port=fake_model.port))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"ws://127.0.0.1:{port}"
+    env = dict(os.environ, CODEX_HOME=str(home))
+    args = ["--uri", uri, "--spawn", "--codex-bin", str(CODEX_BIN), "--json"]
+    first = run_script(CODEX_SCRIPT, args + ["first"], env=env)
+    spawned = _envelope(first).get("spawned")
+    try:
+        assert first.returncode == 0, first.stderr
+        assert spawned["uri"] == uri and "started codex app-server" in first.stderr
+        second = run_script(CODEX_SCRIPT, args + ["second"], env=env)
+        assert second.returncode == 0
+        assert "spawned" not in _envelope(second), "the second call reuses the running server"
+        assert _envelope(second)["text"] == "echo: second"
+    finally:
+        if spawned:
+            os.kill(spawned["pid"], signal.SIGTERM)
+
+
+@pytest.mark.parametrize("uri", ["ws://0.0.0.0:8765", "ws://127.0.0.1", "wss://127.0.0.1:9", "stdio://"])
+def test_spawn_only_binds_loopback(uri):
+    result = run_script(CODEX_SCRIPT, ["--uri", uri, "--spawn", "--json", "x"])
+    assert result.returncode == 2 and "--spawn" in _envelope(result)["error"]
+
+
+@pytest.fixture
+def token_server(tmp_path, fake_model):
+    token_file = tmp_path / "server-token"
+    token_file.write_text("tok-SECRET-123\n")
+    server = CodexServer(tmp_path / "auth-home", fake_model,
+                         ["--ws-auth", "capability-token", "--ws-token-file", str(token_file)])
+    yield server, token_file
+    server.stop()
+
+
+def test_token_from_file_or_environment_and_never_shown(token_server, tmp_path):
+    server, token_file = token_server
+    trace = tmp_path / "trace.jsonl"
+    by_file = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--token-file", str(token_file), "-vv",
+                                        "--ndjson-file", str(trace), "--json", "x"])
+    by_env = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", "x"],
+                        env=dict(os.environ, CODEX_APP_SERVER_TOKEN="tok-SECRET-123"))
+    assert by_file.returncode == 0 and by_env.returncode == 0, by_file.stderr
+    for text in (by_file.stdout, by_file.stderr, trace.read_text(), by_env.stdout, by_env.stderr):
+        assert "tok-SECRET-123" not in text
+
+
+def test_a_refused_token_is_exit_3_and_says_so(token_server, tmp_path):
+    server, _ = token_server
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-the-token")
+    refused = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--token-file", str(wrong), "-vv", "--json", "x"])
+    missing = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", "x"])
+    assert refused.returncode == 3 and "token was refused" in _envelope(refused)["error"]
+    assert "not-the-token" not in refused.stdout + refused.stderr
+    assert missing.returncode == 3 and "needs a token" in _envelope(missing)["error"]
