@@ -1,0 +1,61 @@
+"""The skill's scripts/ folder is an importable library; the CLI is built on it."""
+import sys
+
+import pytest
+
+from tests.fakes.sse_server import hang, text, tool
+from tests.helpers import SKILLS
+
+sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
+from codex_client import Answer, CodexClient, ThreadOptions, TurnOptions  # noqa: E402
+
+
+def test_run_a_turn_and_stream_its_text(codex_server, tmp_path):
+    pieces = []
+    with CodexClient.connect(codex_server.uri) as client:
+        thread_id = client.start_thread(ThreadOptions(cwd=str(tmp_path)))
+        codex_server.fake.add(text("library answer", chunks=2))
+        envelope = client.run("from python", TurnOptions(on_text=pieces.append))
+    assert envelope.status == "completed" and envelope.exit_code == 0
+    assert envelope.text == "library answer" and "".join(pieces) == "library answer"
+    assert envelope.ids["thread_id"] == thread_id
+    assert envelope.to_dict()["metrics"]["output_tokens"] > 0
+
+
+def test_iterate_events_and_answer_requests_with_a_callback(codex_server, tmp_path):
+    marker = tmp_path / "approved-by-callback"
+    asked = []
+
+    def on_request(method, params, item):
+        asked.append(method)
+        return Answer({"decision": "accept"}, decided_by="callback")
+
+    codex_server.fake.add(tool("exec_command", {"cmd": f"touch {marker}", "sandbox_permissions": "require_escalated",
+                                                "justification": "t"}), text("ok"))
+    with CodexClient.connect(codex_server.uri, on_server_request=on_request) as client:
+        client.start_thread()
+        handle = client.start_turn("go")
+        methods = [event.get("method") for event in handle.events()]
+        envelope = handle.result()
+    assert asked == ["item/commandExecution/requestApproval"]
+    assert marker.exists()
+    assert "item/agentMessage/delta" in methods and methods[-1] == "turn/completed"
+    assert envelope.extra["approvals"][0]["decided_by"] == "callback"
+
+
+def test_interrupt_a_turn_from_the_library(codex_server):
+    codex_server.fake.add(hang())
+    with CodexClient.connect(codex_server.uri) as client:
+        client.start_thread()
+        handle = client.start_turn("long")
+        for event in handle.events():
+            if event.get("method") == "turn/started":
+                handle.interrupt()
+        envelope = handle.result()
+    assert envelope.status == "interrupted" and envelope.exit_code == 130
+
+
+def test_connection_errors_are_typed(codex_server):
+    from codex_client import ConnectionFailed
+    with pytest.raises(ConnectionFailed):
+        CodexClient.connect("ws://127.0.0.1:9")
