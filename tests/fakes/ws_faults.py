@@ -54,10 +54,13 @@ def _read_exact(conn, size):
 class FaultServer:
     """`status`: the handshake's HTTP status (101 accepts). `script`: what to do after turn/start,
     a list of ("json", obj) | ("raw", bytes payload as text frame) | ("binary", bytes) | ("close",)
-    | ("drop",) | ("wait",)."""
+    | ("drop",) | ("wait",): stop playing, keep answering requests.
+    `on_request`: method -> answer ({"result": ...} or {"error": ...}), or a list of answers
+    used one per request, the last one repeated."""
 
-    def __init__(self, script=(), status=101, on_request=None):
+    def __init__(self, script=(), status=101, on_request=None, user_agent="fault-server/0.169.0"):
         self.script = list(script)
+        self.user_agent = user_agent
         self.status = status
         self.on_request = on_request or {}
         self.received = []
@@ -95,6 +98,7 @@ class FaultServer:
             self._converse(conn)
 
     def _converse(self, conn):
+        played = False
         while not self.done.is_set():
             got = read_frame(conn)
             if got is None or got[0] == 0x8:
@@ -102,20 +106,28 @@ class FaultServer:
             message = json.loads(got[1])
             self.received.append(message)
             method = message.get("method")
-            if method in self.on_request:
-                conn.sendall(frame(json.dumps({"id": message["id"], **self.on_request[method]}).encode()))
+            if "id" not in message or "method" not in message:
                 continue
-            if "id" not in message:
-                continue
-            result = {"initialize": {"userAgent": "fault-server/0.0.0"},
-                      "thread/start": {"thread": {"id": "thread-1"}},
-                      "turn/start": {"turn": {"id": "turn-1", "status": "inProgress"}}}.get(method, {})
-            conn.sendall(frame(json.dumps({"id": message["id"], "result": result}).encode()))
-            if method == "turn/start":
-                self._play(conn)
-                return
+            answer = self._scripted_answer(method) or {"result": self._default_result(method)}
+            conn.sendall(frame(json.dumps({"id": message["id"], **answer}).encode()))
+            if method == "turn/start" and not played and "error" not in answer:
+                played = True
+                if not self._play(conn):
+                    return
+
+    def _scripted_answer(self, method):
+        answers = self.on_request.get(method)
+        if isinstance(answers, list):
+            return answers.pop(0) if len(answers) > 1 else answers[0]
+        return answers
+
+    def _default_result(self, method):
+        return {"initialize": {"userAgent": self.user_agent},
+                "thread/start": {"thread": {"id": "thread-1"}},
+                "turn/start": {"turn": {"id": "turn-1", "status": "inProgress"}}}.get(method, {})
 
     def _play(self, conn):
+        """Plays the script; True to go on answering requests afterwards."""
         for action in self.script:
             kind = action[0]
             if kind == "json":
@@ -126,11 +138,13 @@ class FaultServer:
                 conn.sendall(frame(action[1], opcode=0x2))
             elif kind == "close":
                 conn.sendall(frame(struct.pack(">H", 1011), opcode=0x8))
+                return False
             elif kind == "drop":
                 conn.shutdown(socket.SHUT_RDWR)
-                return
+                return False
             elif kind == "wait":
-                self.done.wait(600)
+                return True
+        return False
 
 
 def delta(text, item="item-1"):

@@ -59,6 +59,9 @@ def build_parser():
     output.add_argument("--no-stream", action="store_true", help="print the final text once, at the end")
     output.add_argument("--out", metavar="FILE", help="also write the final text to FILE")
     output.add_argument("--summary", action="store_true", help="print status, tokens and latency to stderr")
+    output.add_argument("--max-text", type=int, metavar="N",
+                        help="show at most N characters of the answer; the whole text goes to --out or a file "
+                             "named in the envelope (text_file)")
 
     session = parser.add_argument_group("session")
     session.add_argument("--repl", action="store_true", help="read prompts line by line from stdin")
@@ -96,7 +99,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     renderer = Renderer(CLIENT_NAME, JSON if args.json else FINAL if args.no_stream else STREAM,
-                        args.out, args.summary)
+                        args.out, args.summary, args.max_text)
     tracer = None
     spawned = {}
     try:
@@ -267,6 +270,8 @@ def _check_arguments(args):
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     if args.spawn:
         check_spawnable(args.uri)
+    if args.max_text is not None and args.max_text < 0:
+        raise BadArguments("--max-text must be 0 or more characters")
     if args.out:
         check_writable(args.out, "--out")
 

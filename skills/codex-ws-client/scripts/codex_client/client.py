@@ -27,6 +27,7 @@ CLIENT_VERSION = "1.1.0"
 DEFAULT_URI = "ws://127.0.0.1:8765"
 METHOD_NOT_SUPPORTED = -32601
 INTERRUPT_GRACE_SECONDS = 5.0
+TESTED_SERVER_VERSIONS = "0.169."     # the pinned codex the test suite runs
 
 # Notifications worth handing to the caller in the envelope, with the field that says what happened.
 NOTABLE = {"error": "error", "warning": "message", "configWarning": "summary",
@@ -113,6 +114,10 @@ class CodexClient:
             "clientInfo": {"name": CLIENT_NAME, "title": CLIENT_NAME, "version": CLIENT_VERSION}})
         self.rpc.notify("initialized")
         self.tracer.info(f"connected to {self.user_agent or 'codex app-server'}")
+        version = server_version(self.user_agent)
+        if not version.startswith(TESTED_SERVER_VERSIONS):
+            self.tracer.warn(f"warning: codex app-server {version or '(version unknown)'} is outside the versions "
+                             f"this client is tested with ({TESTED_SERVER_VERSIONS}x)")
 
     def start_thread(self, options=None):
         options = options or ThreadOptions()
@@ -224,6 +229,8 @@ class CodexClient:
                 record.envelope.notifications.append({"method": method, "message": str(detail or "")})
 
     def _answer(self, message, record):
+        if not self.rpc.first_time(message):
+            return
         method, params = message["method"], message.get("params") or {}
         item = record.items_started.get(params.get("itemId")) if record is not None else None
         answer = self.on_server_request(method, params, item)
@@ -397,6 +404,12 @@ class TurnHandle:
         except (KeyboardInterrupt, ClientError):
             pass
         envelope.fail(Interrupted("interrupted by the user"))
+
+
+def server_version(user_agent):
+    """'0.169.0' from a userAgent such as 'codex-ws-client/0.169.0 (Debian 12; x86_64) ...'."""
+    first = (user_agent or "").split(" ", 1)[0]
+    return first.split("/", 1)[1] if "/" in first else ""
 
 
 def _user_input(prompt, images):

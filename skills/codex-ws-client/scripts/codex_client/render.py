@@ -1,6 +1,8 @@
 """Where a turn's output goes: streamed text, the final text once, or a JSON envelope."""
 import json
+import os
 import sys
+import tempfile
 
 from .outcome import BadArguments
 
@@ -8,54 +10,80 @@ STREAM, FINAL, JSON = "stream", "final", "json"
 
 
 class Renderer:
-    def __init__(self, name, mode, out_path=None, summary=False, stdout=None, stderr=None):
+    """Shows turns to the caller; with `max_text`, shows at most that many characters of each
+    answer and keeps the whole text in `out_path` (or a temporary file the envelope names)."""
+
+    def __init__(self, name, mode, out_path=None, summary=False, max_text=None, stdout=None, stderr=None):
         self.name = name
         self.mode = mode
         self.out_path = out_path
         self.summary = summary
+        self.max_text = max_text
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self.streamed_anything = False
+        self.streamed = 0
         self.ends_with_newline = True
 
     def delta(self, piece):
-        """A piece of assistant text, printed at once in stream mode."""
+        """A piece of assistant text, printed at once in stream mode (up to `max_text` characters)."""
         if self.mode != STREAM or not piece:
             return
+        if self.max_text is not None:
+            piece = piece[:max(0, self.max_text - self.streamed)]
+            if not piece:
+                return
         self.stdout.write(piece)
         self.stdout.flush()
-        self.streamed_anything = True
+        self.streamed += len(piece)
         self.ends_with_newline = piece.endswith("\n")
 
     def turn_done(self, envelope):
         text = envelope.text
-        if self.mode == STREAM and not self.ends_with_newline:
-            self.stdout.write("\n")
-        elif self.mode == FINAL and text:
-            self.stdout.write(text if text.endswith("\n") else text + "\n")
+        saved_to = self._save_text(text, envelope)
+        shown, cut_note = text, ""
+        if self.max_text is not None and len(text) > self.max_text:
+            cut_note = f"[truncated: {self.max_text} of {len(text)} characters shown; full text in {saved_to}]"
+            shown = text[:self.max_text] + "\n" + cut_note
+            envelope.extra.update(text_truncated=True, text_file=saved_to)
+        if self.mode == STREAM:
+            tail = ("" if self.ends_with_newline else "\n") + (cut_note + "\n" if cut_note else "")
+            self.stdout.write(tail)
+        elif self.mode == FINAL and shown:
+            self.stdout.write(shown if shown.endswith("\n") else shown + "\n")
         elif self.mode == JSON:
-            self.stdout.write(json.dumps(envelope.to_dict(), ensure_ascii=False) + "\n")
+            result = envelope.to_dict()
+            result["text"] = shown
+            self.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         self.stdout.flush()
-        self.streamed_anything, self.ends_with_newline = False, True
+        self.streamed, self.ends_with_newline = 0, True
         if envelope.error:
             print(f"{self.name}: error: {envelope.error}", file=self.stderr, flush=True)
         if self.summary:
             self._print_summary(envelope)
+
+    def _save_text(self, text, envelope):
+        """Writes the whole text to --out, or, when it will be cut, to a temporary file; returns the path."""
         if self.out_path and (text or envelope.status == "completed"):
-            self._write_out(text)
+            return self._write(self.out_path, text)
+        if self.max_text is not None and len(text) > self.max_text:
+            handle, path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".txt")
+            os.close(handle)
+            return self._write(path, text)
+        return None
+
+    def _write(self, path, text):
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as error:
+            print(f"{self.name}: error: cannot write {path}: {error.strerror}", file=self.stderr, flush=True)
+            return None
+        return path
 
     def _print_summary(self, envelope):
         parts = [f"status={envelope.status}"]
         parts += [f"{key}={value}" for key, value in envelope.metrics.items() if value is not None]
         print(f"[{self.name}] summary: " + " ".join(parts), file=self.stderr, flush=True)
-
-    def _write_out(self, text):
-        try:
-            with open(self.out_path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as error:
-            print(f"{self.name}: error: cannot write --out {self.out_path}: {error.strerror}",
-                  file=self.stderr, flush=True)
 
 
 def check_writable(path, option):

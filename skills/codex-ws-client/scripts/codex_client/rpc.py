@@ -6,10 +6,14 @@ notification; an id alone is a response to one of ours.
 """
 import itertools
 import json
+import random
+import time
 
 from .outcome import ClientError, ParseError, TimedOut
 
 OVERLOADED = -32001
+OVERLOAD_RETRIES = 4
+OVERLOAD_FIRST_PAUSE = 0.25     # seconds; doubled on each retry, with jitter
 
 
 class RpcError(ClientError):
@@ -29,13 +33,27 @@ class RpcConnection:
         self.tracer = tracer
         self.ids = itertools.count(1)
         self.callbacks = {}          # id of a request not waited for -> callback(result, error)
+        self.answered = set()        # ids of server requests answered, as JSON text
         inbox.read_messages_from(transport)
 
     def request(self, method, params, timeout, on_message):
         """Sends a request and returns its result; raises RpcError for an error answer.
 
         Every other message that arrives meanwhile goes to `on_message(message)`.
+        An overloaded server (-32001) is asked again, a few times, after a growing pause.
         """
+        for attempt in range(OVERLOAD_RETRIES + 1):
+            try:
+                return self._request_once(method, params, timeout, on_message)
+            except RpcError as error:
+                if error.code != OVERLOADED or attempt == OVERLOAD_RETRIES:
+                    raise
+                pause = OVERLOAD_FIRST_PAUSE * 2 ** attempt * random.uniform(0.5, 1.5)
+                self.tracer.info(f"{method}: server overloaded, retry {attempt + 1} of {OVERLOAD_RETRIES} "
+                                 f"in {pause:.2f}s")
+                time.sleep(pause)
+
+    def _request_once(self, method, params, timeout, on_message):
         request_id = self._send_request(method, params)
         while True:
             message = self.receive(timeout)
@@ -70,7 +88,17 @@ class RpcConnection:
             message["params"] = params
         self._send(message)
 
+    def first_time(self, request):
+        """False for a server request whose id was already answered (a duplicate is answered once)."""
+        key = json.dumps(request["id"])
+        if key in self.answered:
+            self.tracer.info(f"ignored a repeated server request id {request['id']!r}")
+            return False
+        self.answered.add(key)
+        return True
+
     def respond(self, request_id, result):
+        """Answers a server request; the id is echoed exactly as received (number or string)."""
         self._send({"id": request_id, "result": result})
 
     def respond_error(self, request_id, code, message):
