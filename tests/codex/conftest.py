@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 from pathlib import Path
@@ -38,7 +39,8 @@ class CodexServer:
         self.process = subprocess.Popen(
             [str(CODEX_BIN), "app-server", "--listen", "ws://127.0.0.1:0", *extra_args],
             env=dict(os.environ, CODEX_HOME=str(home), RUST_LOG="warn"),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)   # its own process group: npm's launcher and the native server
         self.log = []
         self.uri = self._wait_for_listening_line()
 
@@ -60,13 +62,20 @@ class CodexServer:
             raise AssertionError("codex app-server did not start:\n" + "".join(self.log))
         return address["uri"]
 
+    def kill(self, sig=signal.SIGKILL):
+        """Signals the whole server (the npm launcher and the native binary it runs)."""
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
     def stop(self):
         if self.process.poll() is None:
-            self.process.terminate()
+            self.kill(signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self.kill()
                 self.process.wait()
 
 

@@ -1,0 +1,114 @@
+"""Faults: each ends in its documented exit code, one error line, an envelope with the text so far."""
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.fakes.sse_server import hang
+from tests.fakes.ws_faults import FaultServer, delta
+from tests.helpers import CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
+
+
+def _fault_run(server, *args, timeout=60):
+    try:
+        result = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", *args, "hello"], timeout=timeout)
+    finally:
+        server.stop()
+    result.envelope = validate_envelope(json_lines(result.stdout)[-1], "codex-ws-client")
+    return result
+
+
+def _one_error_line(result):
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("codex-ws-client: error: "), result.stderr
+
+
+def _completed(answer):
+    return ("json", {"method": "turn/completed", "params": {"threadId": "thread-1", "turn": {
+        "id": "turn-1", "status": "completed", "error": None,
+        "items": [{"type": "agentMessage", "id": "item-1", "text": answer}]}}})
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 500])
+def test_refused_handshakes_are_exit_3(status):
+    result = _fault_run(FaultServer(status=status))
+    assert result.returncode == 3 and f"HTTP {status}" in result.envelope["error"]
+    _one_error_line(result)
+
+
+def test_server_dropping_the_connection_mid_turn_is_exit_3():
+    result = _fault_run(FaultServer([delta("half"), ("drop",)]))
+    assert result.returncode == 3 and result.envelope["text"] == "half"
+    _one_error_line(result)
+
+
+def test_real_server_killed_mid_turn_is_exit_3(codex_server, tmp_path):
+    codex_server.fake.add(hang())
+    trace = tmp_path / "trace.jsonl"
+    client = subprocess.Popen([sys.executable, str(CODEX_SCRIPT), "--uri", codex_server.uri, "--json",
+                               "--ndjson-file", str(trace), "x"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    wait_until(lambda: trace.exists() and '"turn/started"' in trace.read_text(), what="the turn to start")
+    codex_server.kill(signal.SIGKILL)
+    out, err = client.communicate(timeout=30)
+    assert client.returncode == 3
+    envelope = validate_envelope(json_lines(out)[0], "codex-ws-client")
+    assert envelope["status"] == "connection_failed" and envelope["turn_id"]
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_response_with_an_unknown_id_is_ignored():
+    server = FaultServer([("json", {"id": 999, "result": {}}), delta("fine"), _completed("fine")])
+    result = _fault_run(server, "-v")
+    assert result.returncode == 0 and result.envelope["text"] == "fine"
+    assert "unknown request id 999" in result.stderr
+
+
+@pytest.mark.parametrize("method", ["initialize", "thread/start", "turn/start"])
+def test_json_rpc_errors_on_setup_are_exit_1(method):
+    server = FaultServer(on_request={method: {"error": {"code": -32600, "message": f"no {method} today"}}})
+    result = _fault_run(server)
+    assert result.returncode == 1
+    assert result.envelope["status"] == "failed" and f"no {method} today" in result.envelope["error"]
+    _one_error_line(result)
+
+
+def test_a_flood_of_notifications_is_handled():
+    noise = [("json", {"method": "warning", "params": {"threadId": "other", "message": f"noise {n}"}})
+             for n in range(20000)]
+    server = FaultServer(noise + [delta("after the flood"), _completed("after the flood")])
+    result = _fault_run(server)
+    assert result.returncode == 0 and result.envelope["text"] == "after the flood"
+
+
+def test_a_fifty_megabyte_answer(tmp_path):
+    megabyte = "x" * (1024 * 1024)
+    pieces = [delta(megabyte) for _ in range(50)]
+    server = FaultServer(pieces + [_completed(megabyte * 50)])
+    out = tmp_path / "answer.txt"
+    result = _fault_run(server, "--out", str(out), timeout=120)
+    assert result.returncode == 0
+    assert len(result.envelope["text"]) == 50 * 1024 * 1024
+    assert out.stat().st_size == 50 * 1024 * 1024
+
+
+def test_unwritable_trace_file_is_exit_2_before_connecting(tmp_path):
+    server = FaultServer()
+    result = _fault_run(server, "--ndjson-file", str(tmp_path / "missing-dir" / "trace.jsonl"))
+    assert result.returncode == 2 and "--ndjson-file" in result.envelope["error"]
+    assert server.received == []
+
+
+def test_non_utf8_prompt_is_exit_2(tmp_path):
+    prompt = tmp_path / "latin1.txt"
+    prompt.write_bytes("caf\xe9".encode("latin-1"))
+    result = run_script(CODEX_SCRIPT, ["--json", "--prompt-file", str(prompt)])
+    envelope = json_lines(result.stdout)[0]
+    assert result.returncode == 2 and "not UTF-8" in envelope["error"]
+
+
+def test_unreadable_prompt_file_is_exit_2(tmp_path):
+    result = run_script(CODEX_SCRIPT, ["--json", "--prompt-file", str(tmp_path)])
+    assert result.returncode == 2 and "cannot read --prompt-file" in json.loads(result.stdout)["error"]

@@ -1,0 +1,138 @@
+"""Helpers for tests/test_install.py: run the installer, fake skill sources, ask codex."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import websocket
+
+from tests.helpers import ROOT
+
+INSTALL_SH = ROOT / "scripts" / "install.sh"
+INSTALL_PS1 = ROOT / "scripts" / "install.ps1"
+MANIFEST = ".install-manifest.json"
+ENTRIES = {"codex-ws-client": ("codex_ws_client.py", "codex_client"),
+           "claude-cli-client": ("claude_cli_client.py", "claude_client")}
+# Variables of the developer's shell that would change where or how the installer works.
+SCRUBBED = ("CODEX_HOME", "PYTHONPATH", "PYTHONHOME", "CODEX_SKILLS_PIP_ARGS", "PYTHON")
+
+
+def run_install(*args, cwd, home, env=None, python=sys.executable):
+    """Runs `sh scripts/install.sh ARGS` as a user would, with an isolated HOME."""
+    full_env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    full_env["HOME"] = str(home)
+    if python:
+        full_env["PYTHON"] = python  # the test venv's Python, so pip is the test venv's pip
+    full_env.update(env or {})
+    return subprocess.run(["sh", str(INSTALL_SH), *map(str, args)], cwd=str(cwd), env=full_env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+
+
+def make_source(folder):
+    """A small but complete skills/ folder with both skills, plus caches to be skipped.
+
+    Returns {skill: {relative path: bytes}} of what an install must copy."""
+    expected = {}
+    for name, (entry, package) in ENTRIES.items():
+        files = {
+            "SKILL.md": f"---\nname: {name}\ndescription: Test copy of {name}.\n---\n\n# {name}\n".encode(),
+            f"scripts/{entry}": b"#!/usr/bin/env python3\nprint('entry')\n",
+            f"scripts/{package}/__init__.py": b"",
+            f"scripts/{package}/cli.py": f"NAME = {name!r}\n".encode(),
+            "references/usage.md": f"usage of {name}\n".encode(),
+        }
+        for rel, data in files.items():
+            write(folder / name / rel, data)
+        (folder / name / "scripts" / entry).chmod(0o755)
+        write(folder / name / "scripts" / package / "__pycache__" / "cli.cpython-311.pyc", b"\0cache")
+        write(folder / name / "scripts" / "stray.pyc", b"\0cache")
+        expected[name] = files
+    return expected
+
+
+def write(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    path.write_bytes(data)
+
+
+def snapshot(folder):
+    """{relative path: bytes} of every file under folder, and "/"-suffixed entries for folders."""
+    folder = Path(folder)
+    result = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        result[rel + "/" if path.is_dir() else rel] = None if path.is_dir() else path.read_bytes()
+    return result
+
+
+def files_of(folder):
+    """{relative path: bytes} of the files under folder (no folders)."""
+    return {rel: data for rel, data in snapshot(folder).items() if not rel.endswith("/")}
+
+
+def manifest_of(skill_dir):
+    return json.loads((Path(skill_dir) / MANIFEST).read_text())
+
+
+def one_line_error(result):
+    """Checks the installer's error contract: exit 2, nothing on stdout, one line on stderr."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+def bare_venv(folder):
+    """A fresh virtualenv without pip or any package: a `python3` that lacks websocket-client."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True,
+                   capture_output=True, timeout=120)
+    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    probe = subprocess.run([str(python), "-c", "import websocket"], capture_output=True,
+                           env=clean_python_env())
+    assert probe.returncode != 0, "the bare venv can import websocket"
+    return python
+
+
+def clean_python_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED and k != "VIRTUAL_ENV"}
+    env.update(extra)
+    return env
+
+
+class SkillsClient:
+    """Just enough of the app-server protocol to ask `skills/list`, checked against the schema."""
+
+    def __init__(self, server, schema_folder):
+        self.schema_folder = Path(schema_folder)
+        self.ws = websocket.create_connection(server.uri, suppress_origin=True, timeout=30)
+        self.next_id = 0
+        self.call("initialize", {"clientInfo": {"name": "install-test", "version": "0"}})
+        self.ws.send(json.dumps({"method": "initialized"}))
+
+    def call(self, method, params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id and "method" not in message:
+                assert "error" not in message, message
+                return message["result"]
+
+    def skills_list(self, cwd):
+        params = {"cwds": [str(cwd)], "forceReload": True}
+        self._validate(params, "SkillsListParams.json")
+        result = self.call("skills/list", params)
+        self._validate(result, "SkillsListResponse.json")
+        return result
+
+    def _validate(self, instance, name):
+        jsonschema.validate(instance, json.loads((self.schema_folder / "v2" / name).read_text()))
+
+    def close(self):
+        self.ws.close()
