@@ -6,7 +6,12 @@ Run with --help for the options. The work happens in the codex_client package be
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, SCRIPTS)
+# The installer puts websocket-client here, so an installed skill needs no pip step.
+VENDORED = os.path.join(SCRIPTS, "_vendor")
+if os.path.isdir(VENDORED):
+    sys.path.insert(1, VENDORED)
 
 try:
     from codex_client.cli import main
