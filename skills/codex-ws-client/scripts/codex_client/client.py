@@ -19,7 +19,8 @@ from .approvals import APPROVAL_KINDS, Answer, ApprovalPolicy, decision_of, desc
 from .outcome import ClientError, Envelope, Interrupted, TimedOut
 from .rpc import RpcConnection, is_server_request
 from .trace import Tracer
-from .transport import Inbox, open_transport
+from .inbox import Inbox
+from .transport import open_transport
 from .turn_record import TurnRecord
 
 CLIENT_NAME = "codex-ws-client"

@@ -34,7 +34,7 @@ class RpcConnection:
         self.ids = itertools.count(1)
         self.callbacks = {}          # id of a request not waited for -> callback(result, error)
         self.answered = set()        # ids of server requests answered, as JSON text
-        inbox.read_messages_from(transport)
+        inbox.read_messages_from(transport.receive)
 
     def request(self, method, params, timeout, on_message):
         """Sends a request and returns its result; raises RpcError for an error answer.

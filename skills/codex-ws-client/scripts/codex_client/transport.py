@@ -1,15 +1,12 @@
 """Connections to `codex app-server`: WebSocket (ws, wss, unix socket) or a private stdio process.
 
-A transport moves whole JSON-RPC messages as text; `Inbox` reads them on a
-background thread so the main thread can wait for a message, a typed line, or
-Ctrl-C, with one deadline.
+A transport moves whole JSON-RPC messages as text; an `Inbox` (inbox.py) reads
+them on a background thread.
 """
 import os
-import queue
 import socket
 import ssl
 import subprocess
-import threading
 
 import websocket
 
@@ -171,59 +168,6 @@ class StdioTransport:
             self.process.kill()
             self.process.wait()
         self.process = None
-
-
-class Inbox:
-    """Messages from the server and lines typed by the user, in arrival order."""
-
-    def __init__(self):
-        self._queue = queue.Queue()
-        self._deferred = []
-
-    def read_messages_from(self, transport):
-        threading.Thread(target=self._pump, args=(transport.receive, "message"), daemon=True).start()
-
-    def read_lines_from(self, stream):
-        """Typed lines arrive as ("line", text); the end of input as ("line", None)."""
-        def read_line():
-            line = stream.readline()
-            return line.rstrip("\r\n") if line else None
-        threading.Thread(target=self._pump, args=(read_line, "line"), daemon=True).start()
-
-    def get(self, timeout, wanted=("message", "line")):
-        """The next (kind, value) of a wanted kind; others wait their turn. TimedOut after `timeout` s.
-
-        An error from the server side is raised whatever is wanted.
-        """
-        for index, (kind, value) in enumerate(self._deferred):
-            if kind in wanted:
-                del self._deferred[index]
-                return kind, value
-        while True:
-            try:
-                kind, value = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                raise TimedOut(f"nothing arrived for {timeout:g}s") from None
-            if kind == "error":
-                raise value
-            if kind in wanted:
-                return kind, value
-            self._deferred.append((kind, value))
-
-    def push_back(self, kind, value):
-        """Returns an item taken too early: the next `get` that wants its kind gets it first."""
-        self._deferred.insert(0, (kind, value))
-
-    def _pump(self, read, kind):
-        while True:
-            try:
-                value = read()
-            except Exception as error:  # noqa: BLE001 - handed to the main thread, which raises it
-                self._queue.put(("error", error))
-                return
-            self._queue.put((kind, value))
-            if value is None:
-                return
 
 
 def _refused(uri, status, headers):
