@@ -1,0 +1,1 @@
+"""claude_client: a client for the local `claude` CLI in stream-json mode (library and CLI)."""

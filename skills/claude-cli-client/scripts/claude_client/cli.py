@@ -1,0 +1,219 @@
+"""Command line: arguments, the one-shot and REPL flows, exit codes."""
+import argparse
+import json
+import os
+import signal
+import sys
+
+from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from .process import find_claude
+from .prompt_input import read_prompt
+from .render import FINAL, JSON, STREAM, Renderer, check_writable
+from .repl import run_repl
+from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions, deny_all
+from .session_store import find_session_cwd
+from .trace import Tracer
+
+PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]
+# Our option -> claude's option, for options passed through with a value.
+PASS_THROUGH = {"model": "--model", "permission_mode": "--permission-mode", "system_prompt": "--system-prompt",
+                "append_system_prompt": "--append-system-prompt", "agent": "--agent", "effort": "--effort",
+                "fallback_model": "--fallback-model", "max_budget_usd": "--max-budget-usd",
+                "setting_sources": "--setting-sources"}
+REPEATED = {"add_dir": "--add-dir", "allowed_tools": "--allowedTools", "disallowed_tools": "--disallowedTools",
+            "mcp_config": "--mcp-config", "plugin_dir": "--plugin-dir", "settings": "--settings"}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="claude_cli_client.py",
+        description="Send a prompt to the local `claude` CLI (stream-json) and print the answer.",
+        epilog="Exit codes: 0 success, 1 turn failed, 2 bad arguments, 3 claude not found or cannot start "
+               "(or died), 4 timeout, 5 unparseable output or JSON schema, 130 interrupted.")
+    parser.add_argument("prompt", nargs="?", help="the prompt (or use --prompt-file); sent to claude on stdin")
+    parser.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE (- for stdin)")
+
+    claude = parser.add_argument_group("claude")
+    claude.add_argument("--claude-bin", default="claude", help="the claude executable (default: claude on PATH)")
+    claude.add_argument("--cwd", help="directory to run claude in (default: the current one, or a resumed "
+                                      "session's own directory)")
+    claude.add_argument("--model")
+    claude.add_argument("--permission-mode", choices=PERMISSION_MODES)
+    claude.add_argument("--system-prompt")
+    claude.add_argument("--append-system-prompt")
+    claude.add_argument("--agent")
+    claude.add_argument("--effort")
+    claude.add_argument("--fallback-model")
+    claude.add_argument("--json-schema", metavar="JSON_OR_FILE", help="JSON Schema for a structured answer")
+    claude.add_argument("--max-budget-usd")
+    claude.add_argument("--disable-slash-commands", action="store_true")
+    claude.add_argument("--setting-sources")
+    for name in ("add-dir", "allowed-tools", "disallowed-tools", "mcp-config", "plugin-dir", "settings"):
+        claude.add_argument(f"--{name}", action="append", default=[], help="repeatable")
+
+    session = parser.add_argument_group("session")
+    session.add_argument("--session-id", help="resume this session (claude --resume)")
+    session.add_argument("--print-session-id", action="store_true", help="print SESSION_ID=... to stderr")
+    session.add_argument("--no-session-persistence", action="store_true", help="do not save the session")
+    session.add_argument("--repl", action="store_true", help="read prompts line by line from stdin, one claude process")
+    session.add_argument("--interactive-approvals", action="store_true",
+                         help="ask on stderr/stdin before a tool claude wants to use is allowed")
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print one JSON envelope per turn")
+    output.add_argument("--no-stream", action="store_true", help="print the final text once, at the end")
+    output.add_argument("--out", metavar="FILE", help="also write the final text to FILE")
+    output.add_argument("--summary", action="store_true", help="print status, tokens, latency and cost to stderr")
+    output.add_argument("--max-text", type=int, metavar="N",
+                        help="show at most N characters of the answer; the whole text goes to --out or a file "
+                             "named in the envelope (text_file)")
+
+    timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
+    timing.add_argument("--timeout", type=float, default=300.0, help="wait for claude's next line (default 300)")
+    timing.add_argument("--resume-timeout", type=float, default=600.0,
+                        help="the same, in a resumed session (default 600)")
+
+    debug = parser.add_argument_group("diagnostics")
+    debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw lines")
+    debug.add_argument("--ndjson-file", metavar="FILE",
+                       help="append the command run, every line in and out, and claude's stderr")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    renderer = Renderer(CLIENT_NAME, JSON if args.json else FINAL if args.no_stream else STREAM,
+                        args.out, args.summary, args.max_text)
+    tracer = None
+    session = None
+    try:
+        _check_arguments(args)
+        tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
+        prompt = None
+        if not args.repl or args.prompt is not None or args.prompt_file is not None:
+            prompt = read_prompt(args.prompt, args.prompt_file)
+        session = ClaudeSession(_session_options(args, tracer), tracer)
+        return _run(args, session, prompt, renderer)
+    except ClientError as error:
+        return _report(error, args, renderer)
+    except KeyboardInterrupt:
+        return _report(Interrupted("interrupted by the user"), args, renderer)
+    finally:
+        if session:
+            session.close()
+        if tracer:
+            tracer.close()
+
+
+def _run(args, session, prompt, renderer):
+    if args.repl or args.interactive_approvals:
+        session.inbox.read_lines_from(sys.stdin)
+    if args.interactive_approvals:
+        session.decide = lambda tool, tool_input: _ask(session, tool, tool_input)
+    session.start()
+    shown_id = [None]
+
+    def run_turn(text):
+        envelope = session.run_turn(text, renderer.delta)
+        renderer.turn_done(envelope)
+        if args.print_session_id and session.session_id and session.session_id != shown_id[0]:
+            shown_id[0] = session.session_id
+            print(f"SESSION_ID={session.session_id}", file=sys.stderr, flush=True)
+        return envelope
+
+    exit_code = run_turn(prompt).exit_code if prompt is not None else 0
+    if not args.repl or exit_code not in (0, 1):
+        return exit_code
+    return run_repl(_ReplSession(session, run_turn), session.next_input_line, "/session", "session_id",
+                    args.json) or exit_code
+
+
+class _ReplSession:
+    def __init__(self, session, run_turn):
+        self.session = session
+        self.run_turn = run_turn
+
+    def current_id(self):
+        return self.session.session_id
+
+    def start_new(self):
+        self.session.start_new()
+
+
+def _ask(session, tool, tool_input):
+    from .session import describe_tool
+    print(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", end="", file=sys.stderr,
+          flush=True)
+    _, answer = session.inbox.get(None, ("line",))
+    allowed = (answer or "").strip().lower() in ("y", "yes")
+    return Decision(allowed, "user", "denied by the user")
+
+
+def _session_options(args, tracer):
+    claude_path = find_claude(args.claude_bin)
+    cwd = args.cwd
+    if args.session_id and not cwd:
+        cwd = find_session_cwd(args.session_id)
+        tracer.info(f"resuming session {args.session_id} in its own directory {cwd}")
+    return SessionOptions(claude_path=claude_path, cwd=cwd, resume_id=args.session_id,
+                          extra_args=_pass_through(args), timeout=args.timeout or None,
+                          resume_timeout=args.resume_timeout or None)
+
+
+def _pass_through(args):
+    extra = []
+    for name, option in PASS_THROUGH.items():
+        value = getattr(args, name)
+        if value is not None:
+            extra += [option, value]
+    for name, option in REPEATED.items():
+        for value in getattr(args, name):
+            extra += [option, value]
+    if args.json_schema is not None:
+        extra += ["--json-schema", _load_json_schema(args.json_schema)]
+    if args.disable_slash_commands:
+        extra.append("--disable-slash-commands")
+    if args.no_session_persistence:
+        extra.append("--no-session-persistence")
+    return extra
+
+
+def _load_json_schema(value):
+    text = value
+    if os.path.isfile(value):
+        with open(value, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    try:
+        return json.dumps(json.loads(text))
+    except ValueError as error:
+        raise ParseError(f"--json-schema is not valid JSON (nor a JSON file): {error}") from None
+
+
+def _report(error, args, renderer):
+    envelope = Envelope(session_id=args.session_id, thread_id=args.session_id, turn_id=None)
+    envelope.fail(error)
+    renderer.turn_done(envelope)
+    return envelope.exit_code
+
+
+def _check_arguments(args):
+    if args.no_session_persistence and args.session_id:
+        raise BadArguments("--no-session-persistence sessions cannot be resumed: drop one of it and --session-id")
+    if args.json and args.no_stream:
+        raise BadArguments("--json and --no-stream are two output modes: pick one")
+    for name in ("timeout", "resume_timeout"):
+        if getattr(args, name) < 0:
+            raise BadArguments(f"--{name.replace('_', '-')} must be 0 (none) or a positive number of seconds")
+    if args.max_text is not None and args.max_text < 0:
+        raise BadArguments("--max-text must be 0 or more characters")
+    if args.cwd and not os.path.isdir(args.cwd):
+        raise BadArguments(f"--cwd {args.cwd} is not a directory")
+    if args.interactive_approvals and args.prompt_file == "-":
+        raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
+    if args.out:
+        check_writable(args.out, "--out")
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -1,0 +1,121 @@
+"""The claude CLI as a child process: find it, start it in its own process group, hand its
+output lines to an Inbox, write lines to it, and stop it with nothing left behind."""
+import collections
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+
+from .outcome import ConnectionFailed
+
+# Set inside a Claude Code session; a nested claude started with them may refuse to run.
+NESTED_SESSION_VARIABLES = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SSE_PORT")
+STOP_GRACE_SECONDS = 3.0
+
+
+def find_claude(name):
+    """The executable's path; `shutil.which` also finds Windows .cmd shims."""
+    path = shutil.which(name)
+    if path is None:
+        raise ConnectionFailed(f"claude CLI not found: {name!r} is not an executable on PATH "
+                               "(install Claude Code, or pass --claude-bin PATH)")
+    return path
+
+
+class ClaudeProcess:
+    def __init__(self, argv, cwd, tracer):
+        self.argv = argv
+        self.cwd = cwd
+        self.tracer = tracer
+        self.process = None
+        self.stderr_tail = collections.deque(maxlen=20)
+        self.stderr_done = threading.Event()
+
+    def start(self, inbox):
+        """Starts claude; its stdout lines arrive in `inbox` as messages."""
+        env = {key: value for key, value in os.environ.items() if key not in NESTED_SESSION_VARIABLES}
+        self.tracer.event("start", argv=self.argv, cwd=self.cwd)
+        self.tracer.info(f"starting {' '.join(self.argv)}")
+        try:
+            self.process = subprocess.Popen(
+                self.argv, cwd=self.cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, **_own_process_group())
+        except OSError as error:
+            raise ConnectionFailed(f"cannot start {self.argv[0]}: {error.strerror or error}") from None
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        inbox.read_messages_from(self._read_line)
+
+    def send(self, message):
+        line = json.dumps(message, ensure_ascii=False)
+        self.tracer.sent(line)
+        try:
+            self.process.stdin.write(line.encode("utf-8") + b"\n")
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            raise ConnectionFailed(self.exit_description()) from None
+
+    def close_input(self):
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+
+    def stop(self):
+        """Ends claude and everything it started: TERM to its process group, then KILL."""
+        if self.process is None:
+            return
+        self.close_input()
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._signal_group(getattr(signal, "SIGKILL", signal.SIGTERM))
+                self.process.wait()
+        self._signal_group(getattr(signal, "SIGKILL", signal.SIGTERM))   # children left in the group
+
+    def wait(self, timeout):
+        """Waits for claude to exit by itself; False if it is still running."""
+        try:
+            self.process.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def exit_description(self):
+        code = self.process.wait() if self.process else None
+        self.stderr_done.wait(2)
+        last = next((line for line in reversed(self.stderr_tail) if line.strip()), "")
+        return f"claude exited (code {code})" + (f": {last.strip()}" if last else " without a result")
+
+    def _read_line(self):
+        line = self.process.stdout.readline()
+        if not line:
+            raise ConnectionFailed(self.exit_description())
+        return line.decode("utf-8", errors="replace").rstrip("\r\n")
+
+    def _read_stderr(self):
+        for raw in self.process.stderr:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            self.stderr_tail.append(line)
+            self.tracer.event("stderr", line=line)
+            if self.tracer.verbosity >= 2:
+                self.tracer.warn(f"claude stderr: {line}")
+        self.stderr_done.set()
+
+    def _signal_group(self, sig):
+        try:
+            if os.name == "posix":
+                os.killpg(self.process.pid, sig)
+            elif self.process.poll() is None:
+                self.process.terminate()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _own_process_group():
+    if os.name == "posix":
+        return {"start_new_session": True}
+    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
