@@ -32,6 +32,7 @@ class ClaudeProcess:
         self.process = None
         self.stderr_tail = collections.deque(maxlen=20)
         self.stderr_done = threading.Event()
+        self.closing = False
 
     def start(self, inbox):
         """Starts claude; its stdout lines arrive in `inbox` as messages."""
@@ -57,6 +58,7 @@ class ClaudeProcess:
             raise ConnectionFailed(self.exit_description()) from None
 
     def close_input(self):
+        self.closing = True
         try:
             self.process.stdin.close()
         except OSError:
@@ -93,6 +95,8 @@ class ClaudeProcess:
     def _read_line(self):
         line = self.process.stdout.readline()
         if not line:
+            if self.closing:
+                raise EOFError   # we ended it: nothing to report
             raise ConnectionFailed(self.exit_description())
         return line.decode("utf-8", errors="replace").rstrip("\r\n")
 

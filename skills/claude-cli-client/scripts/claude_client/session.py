@@ -81,6 +81,7 @@ class ClaudeSession:
         self.process.wait(2)
         self.process.stop()
         self.process = None
+        self.inbox.discard("message")
 
     def abort(self):
         if self.process is not None:

@@ -49,10 +49,27 @@ class Inbox:
         """Returns an item taken too early: the next `get` that wants its kind gets it first."""
         self._deferred.insert(0, (kind, value))
 
+    def discard(self, kind):
+        """Drops every waiting item of `kind` (e.g. the rest of a process that was replaced)."""
+        self._deferred = [item for item in self._deferred if item[0] != kind]
+        kept = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item[0] != kind:
+                kept.append(item)
+        for item in kept:
+            self._queue.put(item)
+
     def _pump(self, read, kind):
+        """Feeds the queue until `read` ends: EOFError ends it quietly, another error is handed on."""
         while True:
             try:
                 value = read()
+            except EOFError:
+                return
             except Exception as error:  # noqa: BLE001 - handed to the main thread, which raises it
                 self._queue.put(("error", error))
                 return
