@@ -43,8 +43,6 @@ def message_events(reply, body):
     yield "message_start", {"type": "message_start", "message": {
         "id": message_id, "type": "message", "role": "assistant", "model": body.get("model", "fake"),
         "content": [], "stop_reason": None, "usage": USAGE}}
-    if reply.hang:
-        return
     if reply.kind == "tool":
         block = {"type": "tool_use", "id": f"toolu_{next(_ids)}", "name": reply.tool_name, "input": {}}
         yield "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
@@ -54,9 +52,11 @@ def message_events(reply, body):
     else:
         yield "content_block_start", {"type": "content_block_start", "index": 0,
                                       "content_block": {"type": "text", "text": ""}}
-        for piece in split(reply.text, reply.chunks):
+        for piece in split(reply.text, reply.chunks) if reply.text else []:
             yield "content_block_delta", {"type": "content_block_delta", "index": 0,
                                           "delta": {"type": "text_delta", "text": piece}}
+        if reply.hang:
+            return
         stop_reason = "end_turn"
     yield "content_block_stop", {"type": "content_block_stop", "index": 0}
     yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},

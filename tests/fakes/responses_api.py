@@ -31,8 +31,6 @@ def _usage(text):
 def response_events(reply, body):
     response_id = f"resp_{next(_ids)}"
     yield "response.created", {"type": "response.created", "response": {"id": response_id}}
-    if reply.hang:
-        return
     if reply.kind == "tool":
         item = {"type": "function_call", "id": f"fc_{next(_ids)}", "call_id": f"call_{next(_ids)}",
                 "name": reply.tool_name, "arguments": json.dumps(reply.tool_args)}
@@ -43,9 +41,11 @@ def response_events(reply, body):
         item_id = f"msg_{next(_ids)}"
         start = {"type": "message", "id": item_id, "role": "assistant", "content": []}
         yield "response.output_item.added", {"type": "response.output_item.added", "item": start}
-        for piece in split(reply.text, reply.chunks):
+        for piece in split(reply.text, reply.chunks) if reply.text else []:
             yield "response.output_text.delta", {"type": "response.output_text.delta",
                                                  "item_id": item_id, "delta": piece}
+        if reply.hang:
+            return
         done = dict(start, content=[{"type": "output_text", "text": reply.text, "annotations": []}])
         yield "response.output_item.done", {"type": "response.output_item.done", "item": done}
         usage_text = reply.text

@@ -42,8 +42,9 @@ def error(status=500, text="fake model failure"):
     return Reply("error", status=status, text=text)
 
 
-def hang():
-    return Reply("text", text="", hang=True)
+def hang(partial=""):
+    """Streams `partial` (if any), then keeps the stream open without ever finishing."""
+    return Reply("text", text=partial, hang=True)
 
 
 def split(s, n):

@@ -37,14 +37,15 @@ class ClaudeProcess:
     def start(self, inbox):
         """Starts claude; its stdout lines arrive in `inbox` as messages."""
         env = {key: value for key, value in os.environ.items() if key not in NESTED_SESSION_VARIABLES}
-        self.tracer.event("start", argv=self.argv, cwd=self.cwd)
         self.tracer.info(f"starting {' '.join(self.argv)}")
         try:
             self.process = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, **_own_process_group())
         except OSError as error:
+            self.tracer.event("start", argv=self.argv, cwd=self.cwd, error=str(error))
             raise ConnectionFailed(f"cannot start {self.argv[0]}: {error.strerror or error}") from None
+        self.tracer.event("start", argv=self.argv, cwd=self.cwd, pid=self.process.pid)
         threading.Thread(target=self._read_stderr, daemon=True).start()
         inbox.read_messages_from(self._read_line)
 

@@ -1,0 +1,105 @@
+"""Tool permissions over the control protocol, Ctrl-C, timeouts, diagnostics."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from tests.claude.conftest import started_argv
+from tests.fakes.sse_server import hang, text, tool
+from tests.helpers import CLAUDE_SCRIPT, json_lines, validate_envelope, wait_until
+
+
+def _bash(marker):
+    return tool("Bash", {"command": f"touch {marker}", "description": "make a marker file"})
+
+
+def _group_gone(trace_records):
+    """True when the process group of every claude the client started has ended."""
+    for record in trace_records:
+        if record.get("event") == "start":
+            try:
+                os.killpg(record["pid"], 0)
+                return False
+            except ProcessLookupError:
+                pass
+    return True
+
+
+def test_tools_are_denied_by_default(claude, tmp_path):
+    marker = tmp_path / "denied"
+    claude.fake.add(_bash(marker), text("I could not run it"))
+    result = claude("--json", "run it")
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    envelope = result.envelope
+    assert envelope["approvals"] == [{"kind": "tool", "request": f"Bash: touch {marker}",
+                                      "decision": "decline", "decided_by": "policy"}]
+    denial = [n for n in envelope["notifications"] if n["method"] == "permission_denial"]
+    assert denial and str(marker) in denial[0]["message"]
+    asks = [r["msg"] for r in result.trace if r["dir"] == "in" and r["msg"].get("type") == "control_request"]
+    assert asks[0]["request"]["subtype"] == "can_use_tool" and asks[0]["request"]["tool_name"] == "Bash"
+
+
+def test_interactive_approval_runs_the_command_for_real(claude, tmp_path):
+    marker = tmp_path / "approved"
+    claude.fake.add(_bash(marker), text("ran it"))
+    result = claude("--repl", "--json", "--interactive-approvals", stdin="please run\ny\n")
+    assert result.returncode == 0, result.stderr
+    assert marker.exists()
+    assert "Allow? [y/N]" in result.stderr
+    assert result.envelopes[0]["approvals"][0] == {"kind": "tool", "request": f"Bash: touch {marker}",
+                                                   "decision": "accept", "decided_by": "user"}
+
+
+def test_interactive_approval_in_one_shot_mode(claude, tmp_path):
+    marker = tmp_path / "declined"
+    claude.fake.add(_bash(marker), text("did not run"))
+    result = claude("--json", "--interactive-approvals", "run it", stdin="n\n")
+    assert not marker.exists()
+    assert result.envelope["approvals"][0]["decision"] == "decline"
+
+
+def test_allowed_tools_stay_allowed_without_asking(claude, tmp_path):
+    marker = tmp_path / "allowed"
+    claude.fake.add(_bash(marker), text("ran it"))
+    result = claude("--json", "--allowed-tools", "Bash", "run it")
+    assert marker.exists()
+    assert "approvals" not in result.envelope
+    assert started_argv(result)[-2:] == ["--allowedTools", "Bash"]
+
+
+def test_ctrl_c_interrupts_keeps_text_and_leaves_nothing_running(claude_env, fake_anthropic, workdir, tmp_path):
+    fake_anthropic.add(hang("the text so far"))
+    trace = tmp_path / "trace.jsonl"
+    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace), "long"],
+                              env=claude_env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: trace.exists() and "the text so far" in trace.read_text(), what="the partial text")
+    client.send_signal(signal.SIGINT)
+    out, err = client.communicate(timeout=30)
+    assert client.returncode == 130, err
+    envelope = validate_envelope(json_lines(out)[0], "claude-cli-client")
+    assert envelope["status"] == "interrupted" and envelope["text"] == "the text so far"
+    sent = [r["msg"] for r in json_lines(trace.read_text()) if r["dir"] == "out"]
+    assert any(m.get("request", {}).get("subtype") == "interrupt" for m in sent)
+    assert _group_gone(json_lines(trace.read_text()))
+
+
+def test_timeout_ends_the_claude_process(claude):
+    claude.fake.add(hang())
+    result = claude("--json", "--timeout", "2", "stall")
+    assert result.returncode == 4 and result.envelope["status"] == "timeout"
+    assert "--timeout" in result.envelope["error"]
+    assert _group_gone(result.trace)
+
+
+def test_verbose_and_trace(claude):
+    result = claude("-vv", "x")
+    assert "[claude-cli-client] starting" in result.stderr
+    assert any(line.startswith('> {"type": "user"') for line in result.stderr.splitlines())
+    assert any(line.startswith('< {"type":"result"') for line in result.stderr.splitlines())
+    kinds = {(r["dir"], r.get("event")) for r in result.trace}
+    assert ("event", "start") in kinds and ("out", None) in kinds and ("in", None) in kinds
+    start = next(r for r in result.trace if r.get("event") == "start")
+    assert start["argv"][1:4] == ["-p", "--input-format", "stream-json"] and start["cwd"] is None
+    assert json.dumps(result.trace)  # every record is plain JSON
