@@ -22,6 +22,7 @@ def claude_env(tmp_path, fake_anthropic):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANTHROPIC_", "CLAUDE"))}
     env.update(HOME=str(home), ANTHROPIC_BASE_URL=f"http://127.0.0.1:{fake_anthropic.port}",
                ANTHROPIC_API_KEY="sk-test", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+               CLAUDE_CODE_MAX_RETRIES="0",   # a scripted API error fails at once instead of after retries
                PATH=f"{PEERS_BIN}{os.pathsep}{env.get('PATH', '')}")
     return env
 

@@ -18,6 +18,8 @@ CLIENT_NAME = "claude-cli-client"
 TESTED_CLAUDE_VERSIONS = "2.1."        # the pinned claude the test suite runs
 INTERRUPT_GRACE_SECONDS = 5.0
 INITIALIZE_TIMEOUT_SECONDS = 60.0
+# System lines that are not news for the caller: the session's start and "requesting" progress.
+QUIET_SYSTEM_SUBTYPES = ("init", "status")
 
 
 @dataclass
@@ -250,7 +252,7 @@ class _Turn:
             self.session.answer_control_request(message, self)
         elif kind == "system":
             self.session.note_system(message)
-            if message.get("subtype") != "init":
+            if message.get("subtype") not in QUIET_SYSTEM_SUBTYPES:
                 self._notify(f"system/{message.get('subtype')}", message)
         elif kind == "rate_limit_event":
             self._notify("rate_limit_event", message)
@@ -297,7 +299,8 @@ class _Turn:
         if result.get("is_error"):
             reason = result.get("result") if isinstance(result.get("result"), str) and result.get("result") \
                 else ", ".join(result.get("errors") or []) or result.get("subtype")
-            self.envelope.finish("failed", f"claude reported an error ({result.get('subtype')}): {reason}")
+            kind = "" if result.get("subtype") == "success" else f" ({result.get('subtype')})"
+            self.envelope.finish("failed", f"claude reported an error{kind}: {reason}")
         else:
             self.envelope.finish("completed")
         self.envelope.ids["turn_id"] = result.get("uuid")

@@ -1,0 +1,112 @@
+"""Every exit code and fault: documented code, one error line, an envelope, nothing left running."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.fakes.sse_server import error, hang, text
+from tests.helpers import CLAUDE_SCRIPT, json_lines, validate_envelope, wait_until
+
+
+def _one_error_line(result):
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("claude-cli-client: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _fake_claude(tmp_path, body):
+    """A stand-in for claude, for faults the real CLI cannot be made to show."""
+    script = tmp_path / "fake-claude"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize("status", [401, 429, 500])
+def test_api_errors_are_exit_1(claude, status):
+    claude.fake.add(error(status))
+    result = claude("--json", "x")
+    assert result.returncode == 1
+    assert result.envelope["status"] == "failed" and str(status) in result.envelope["error"]
+    assert "(success)" not in result.envelope["error"]
+    _one_error_line(result)
+
+
+def test_bad_arguments_are_exit_2(claude, tmp_path):
+    cases = [["   "], ["--timeout", "-3", "x"], ["--cwd", str(tmp_path / "none"), "x"],
+             ["--out", str(tmp_path / "no" / "dir" / "f"), "x"], ["--ndjson-file", str(tmp_path / "no" / "t"), "x"],
+             ["--prompt-file", str(tmp_path)], ["x", "--prompt-file", "-"]]
+    for args in cases:
+        result = claude("--json", *args, trace=False)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.envelope["status"] == "bad_arguments"
+        _one_error_line(result)
+    assert claude.fake.requests == []
+
+
+def test_missing_or_unexecutable_claude_is_exit_3(claude, tmp_path):
+    missing = claude("--json", "--claude-bin", str(tmp_path / "no-claude"), "x", trace=False)
+    assert missing.returncode == 3 and "not found" in missing.envelope["error"]
+    not_executable = tmp_path / "claude"
+    not_executable.write_text("#!/bin/sh\n")
+    refused = claude("--json", "--claude-bin", str(not_executable), "x", trace=False)
+    assert refused.returncode == 3
+    for result in (missing, refused):
+        _one_error_line(result)
+
+
+def test_claude_exiting_at_once_is_exit_3_with_its_reason(claude, tmp_path):
+    fake = _fake_claude(tmp_path, "echo 'fatal: no config' >&2\nexit 7\n")
+    result = claude("--json", "--claude-bin", fake, "x")
+    assert result.returncode == 3
+    assert "code 7" in result.envelope["error"] and "fatal: no config" in result.envelope["error"]
+    _one_error_line(result)
+
+
+def test_claude_dying_mid_stream_is_exit_3_and_keeps_the_text(claude_env, fake_anthropic, workdir, tmp_path):
+    fake_anthropic.add(hang("half an answer"))
+    trace = tmp_path / "trace.jsonl"
+    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace), "x"],
+                              env=claude_env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: trace.exists() and "half an answer" in trace.read_text(), what="the partial text")
+    start = next(r for r in json_lines(trace.read_text()) if r.get("event") == "start")
+    os.killpg(start["pid"], signal.SIGKILL)
+    out, err = client.communicate(timeout=30)
+    assert client.returncode == 3
+    envelope = validate_envelope(json_lines(out)[0], "claude-cli-client")
+    assert envelope["status"] == "connection_failed" and envelope["text"] == "half an answer"
+
+
+def test_non_json_output_is_exit_5(claude, tmp_path):
+    fake = _fake_claude(tmp_path, "cat > /dev/null &\necho 'this is not json'\nsleep 30\n")
+    result = claude("--json", "--claude-bin", fake, "x")
+    assert result.returncode == 5 and result.envelope["status"] == "parse_error"
+    assert "not JSON" in result.envelope["error"]
+    _one_error_line(result)
+
+
+def test_invalid_json_schema_is_exit_5(claude):
+    result = claude("--json", "--json-schema", "{nope", "x", trace=False)
+    assert result.returncode == 5 and "--json-schema" in result.envelope["error"]
+
+
+def test_non_utf8_prompt_is_exit_2(claude, tmp_path):
+    prompt = tmp_path / "latin1.txt"
+    prompt.write_bytes(b"caf\xe9")
+    result = claude("--json", "--prompt-file", str(prompt), trace=False)
+    assert result.returncode == 2 and "not UTF-8" in result.envelope["error"]
+
+
+def test_sigterm_is_like_ctrl_c(claude_env, fake_anthropic, workdir, tmp_path):
+    fake_anthropic.add(hang("words before SIGTERM"))
+    trace = tmp_path / "trace.jsonl"
+    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace), "x"],
+                              env=claude_env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: trace.exists() and "words before SIGTERM" in trace.read_text(), what="the partial text")
+    client.send_signal(signal.SIGTERM)
+    out, _ = client.communicate(timeout=30)
+    assert client.returncode == 130
+    assert json.loads(out)["text"] == "words before SIGTERM"
