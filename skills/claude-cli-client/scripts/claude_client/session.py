@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from .inbox import Inbox
-from .outcome import ClientError, ConnectionFailed, Envelope, Interrupted, ParseError, TimedOut
+from .outcome import ClientError, ConnectionFailed, Envelope, Interrupted, ParseError, TimedOut, TurnFailed
 from .process import ClaudeProcess
 
 CLIENT_NAME = "claude-cli-client"
@@ -66,7 +66,13 @@ class ClaudeSession:
             argv += ["--resume", self.options.resume_id]
         self.process = ClaudeProcess(argv, self.options.cwd, self.tracer)
         self.process.start(self.inbox)
-        self._control("initialize", INITIALIZE_TIMEOUT_SECONDS)
+        try:
+            self._control("initialize", INITIALIZE_TIMEOUT_SECONDS)
+        except ConnectionFailed as error:
+            if self.options.resume_id and "No conversation found" in str(error):
+                raise TurnFailed(f"{error} (claude finds a session only from the directory it was created in; "
+                                 "leave out --cwd and the client finds that directory)") from None
+            raise
 
     def start_new(self):
         """Ends this claude process and starts another with a fresh session."""

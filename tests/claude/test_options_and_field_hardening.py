@@ -1,0 +1,110 @@
+"""Pass-through options, resuming where a session was made, nested sessions, big answers, versions."""
+import json
+
+from tests.claude.conftest import started_argv
+from tests.fakes.sse_server import text
+
+
+def test_pass_through_options_reach_claude(claude, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    settings = tmp_path / "settings.json"
+    settings.write_text("{}")
+    mcp = tmp_path / "mcp.json"
+    mcp.write_text('{"mcpServers": {}}')
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    schema = json.dumps({"type": "object", "properties": {"a": {"type": "string"}}})
+    result = claude("--json", "--model", "claude-test-model", "--permission-mode", "plan",
+                    "--system-prompt", "SYSTEM-MARK", "--append-system-prompt", "APPENDED-MARK",
+                    "--effort", "low", "--fallback-model", "claude-fallback", "--max-budget-usd", "5",
+                    "--disable-slash-commands", "--add-dir", str(extra), "--allowed-tools", "Read",
+                    "--disallowed-tools", "WebFetch", "--mcp-config", str(mcp), "--plugin-dir", str(plugin),
+                    "--settings", str(settings), "--setting-sources", "user", "--json-schema", schema, "x")
+    argv = started_argv(result)
+    pairs = [("--model", "claude-test-model"), ("--permission-mode", "plan"), ("--system-prompt", "SYSTEM-MARK"),
+             ("--append-system-prompt", "APPENDED-MARK"), ("--effort", "low"),
+             ("--fallback-model", "claude-fallback"), ("--max-budget-usd", "5"), ("--add-dir", str(extra)),
+             ("--allowedTools", "Read"), ("--disallowedTools", "WebFetch"), ("--mcp-config", str(mcp)),
+             ("--plugin-dir", str(plugin)), ("--settings", str(settings)), ("--setting-sources", "user"),
+             ("--json-schema", schema)]
+    for option, value in pairs:
+        assert argv[argv.index(option) + 1] == value, option
+    assert "--disable-slash-commands" in argv
+    body = claude.fake.requests[-1]
+    assert body["model"] == "claude-test-model"
+    assert "SYSTEM-MARK" in json.dumps(body.get("system")) and "APPENDED-MARK" in json.dumps(body.get("system"))
+
+
+def test_agent_option_passes_through(claude):
+    result = claude("--json", "--agent", "reviewer", "x")
+    argv = started_argv(result)
+    assert argv[argv.index("--agent") + 1] == "reviewer"
+
+
+def test_resume_finds_the_sessions_own_directory(claude, tmp_path):
+    made_in = claude.workdir
+    first = claude("--json", "remember pineapple")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    resumed = claude("--json", "-v", "--session-id", first.envelope["session_id"], "again", cwd=elsewhere)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"in its own directory {made_in}" in resumed.stderr
+    assert "remember pineapple" in json.dumps(claude.fake.requests[-1]["messages"])
+
+
+def test_resume_in_the_wrong_directory_says_why(claude, tmp_path):
+    first = claude("--json", "x")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = claude("--json", "--cwd", str(elsewhere), "--session-id", first.envelope["session_id"], "again")
+    assert result.returncode == 1 and "directory it was created in" in result.envelope["error"]
+
+
+def test_unknown_session_is_exit_1_never_a_new_session(claude):
+    result = claude("--json", "--session-id", "7e063d6e-4c27-4b80-95ce-f6bd971082ff", "x")
+    assert result.returncode == 1 and "no claude session" in result.envelope["error"]
+    assert claude.fake.requests == []
+
+
+def test_works_from_inside_a_claude_code_session(claude):
+    nested = dict(claude.env, CLAUDECODE="1", CLAUDE_CODE_ENTRYPOINT="cli")
+    result = claude("--json", "-vv", "from a nested agent", env=nested)
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["text"] == "echo: from a nested agent"
+
+
+def test_max_text_keeps_the_whole_answer_in_a_file(claude, tmp_path):
+    answer = "word " * 20000
+    claude.fake.add(text(answer, chunks=10))
+    result = claude("--json", "--max-text", "300", "big")
+    envelope = result.envelope
+    assert envelope["text_truncated"] is True and len(envelope["text"]) < 500
+    with open(envelope["text_file"], encoding="utf-8") as handle:
+        assert handle.read() == answer
+
+
+def test_version_is_reported_and_pinned_version_not_warned(claude):
+    result = claude("--json", "x")
+    assert result.envelope["claude_version"] == "2.1.197"
+    assert "outside the versions" not in result.stderr
+
+
+def test_other_versions_are_warned_about_once(claude, tmp_path):
+    fake = tmp_path / "old-claude"
+    init = {"type": "system", "subtype": "init", "session_id": "s-1", "claude_code_version": "1.0.0"}
+    result_line = {"type": "result", "subtype": "success", "is_error": False, "result": "ok", "session_id": "s-1",
+                   "uuid": "u-1", "usage": {}}
+    # Answers initialize, then one turn, like the real CLI but claiming an old version.
+    fake.write_text("#!/usr/bin/env python3\nimport json, sys\n"
+                    "for line in sys.stdin:\n"
+                    "    m = json.loads(line)\n"
+                    "    if m['type'] == 'control_request':\n"
+                    "        print(json.dumps({'type': 'control_response', 'response': {'subtype': 'success', "
+                    "'request_id': m['request_id'], 'response': {}}}), flush=True)\n"
+                    f"    elif m['type'] == 'user':\n        print({json.dumps(json.dumps(init))}, flush=True)\n"
+                    f"        print({json.dumps(json.dumps(result_line))}, flush=True)\n")
+    fake.chmod(0o755)
+    result = claude("--repl", "--json", "--claude-bin", str(fake), stdin="one\ntwo\n")
+    assert [e["text"] for e in result.envelopes] == ["ok", "ok"]
+    assert result.stderr.count("outside the versions") == 1 and "1.0.0" in result.stderr
