@@ -79,23 +79,31 @@ class FaultServer:
             conn, _ = self.listener.accept()
         except OSError:
             return
-        with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                request += chunk
-            self.handshake = request.decode("latin-1")
-            if self.status != 101:
-                conn.sendall(f"HTTP/1.1 {self.status} Refused\r\nContent-Length: 0\r\n\r\n".encode())
+        try:
+            self._serve_connection(conn)
+        except OSError:
+            pass   # the client hung up first: nothing more to play
+        finally:
+            conn.close()
+
+    def _serve_connection(self, conn):
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = conn.recv(4096)
+            if not chunk:
                 return
-            key = [line.split(":", 1)[1].strip() for line in self.handshake.split("\r\n")
-                   if line.lower().startswith("sec-websocket-key:")][0]
-            accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-            conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                          f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").encode())
-            self._converse(conn)
+            request += chunk
+        self.handshake = request.decode("latin-1")
+        if self.status != 101:
+            conn.sendall(f"HTTP/1.1 {self.status} Refused\r\nContent-Length: 0\r\n\r\n".encode())
+            return
+        key = [line.split(":", 1)[1].strip() for line in self.handshake.split("\r\n")
+               if line.lower().startswith("sec-websocket-key:")][0]
+        accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+        conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").encode())
+        self._converse(conn)
+
 
     def _converse(self, conn):
         played = False

@@ -13,6 +13,7 @@ from typing import Callable, List, Optional
 from .inbox import Inbox
 from .outcome import ClientError, ConnectionFailed, Envelope, Interrupted, ParseError, TimedOut, TurnFailed
 from .process import ClaudeProcess
+from .shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
 
 CLIENT_NAME = "claude-cli-client"
 TESTED_CLAUDE_VERSIONS = "2.1."        # the pinned claude the test suite runs
@@ -171,11 +172,11 @@ class ClaudeSession:
         request_id = self._send_control(subtype)
         while True:
             message = self._next_message(timeout)
-            response = message.get("response") or {}
+            response = as_dict(message.get("response"))
             if message.get("type") == "control_response" and response.get("request_id") == request_id:
                 if response.get("subtype") == "error":
                     raise ConnectionFailed(f"claude refused {subtype}: {response.get('error')}")
-                return response.get("response") or {}
+                return as_dict(response.get("response"))
             if message.get("type") == "control_request":
                 self.answer_control_request(message, None)
             elif message.get("type") == "system":
@@ -187,12 +188,12 @@ class ClaudeSession:
         return request_id
 
     def answer_control_request(self, message, turn):
-        request = message.get("request") or {}
+        request = as_dict(message.get("request"))
         request_id = message.get("request_id")
         if request.get("subtype") != "can_use_tool":
-            self._respond(request_id, error=f"{CLIENT_NAME} does not support {request.get('subtype')}")
+            self._respond(request_id, error=f"{CLIENT_NAME} does not support {request.get('subtype')!r}")
             return
-        tool, tool_input = request.get("tool_name") or "", request.get("input") or {}
+        tool, tool_input = as_text(request.get("tool_name")), as_dict(request.get("input"))
         decision = self.decide(tool, tool_input)
         if decision.allow:
             self._respond(request_id, {"behavior": "allow", "updatedInput": tool_input})
@@ -211,8 +212,8 @@ class ClaudeSession:
 
     def note_system(self, message):
         if message.get("subtype") == "init":
-            self.session_id = message.get("session_id") or self.session_id
-            self.claude_version = message.get("claude_code_version") or self.claude_version
+            self.session_id = optional_text(message.get("session_id")) or self.session_id
+            self.claude_version = optional_text(message.get("claude_code_version")) or self.claude_version
             self._check_version()
 
     def _check_version(self):
@@ -251,15 +252,15 @@ class _Turn:
     def apply(self, message):
         kind = message.get("type")
         if kind == "stream_event":
-            self._stream_event(message.get("event") or {})
+            self._stream_event(as_dict(message.get("event")))
         elif kind == "assistant":
-            self._assistant(message.get("message") or {})
+            self._assistant(as_dict(message.get("message")))
         elif kind == "control_request":
             self.session.answer_control_request(message, self)
         elif kind == "system":
             self.session.note_system(message)
             if message.get("subtype") not in QUIET_SYSTEM_SUBTYPES:
-                self._notify(f"system/{message.get('subtype')}", message)
+                self._notify(f"system/{as_text(message.get('subtype')) or 'unknown'}", message)
         elif kind == "rate_limit_event":
             self._notify("rate_limit_event", message)
         elif kind == "result":
@@ -267,19 +268,19 @@ class _Turn:
 
     def _stream_event(self, event):
         if event.get("type") == "message_start":
-            self.current_message = (event.get("message") or {}).get("id")
+            self.current_message = optional_text(as_dict(event.get("message")).get("id"))
         elif event.get("type") == "content_block_delta":
-            delta = event.get("delta") or {}
+            delta = as_dict(event.get("delta"))
             if delta.get("type") == "text_delta":
                 self.streamed_messages.add(self.current_message)
-                self._show(delta.get("text") or "")
+                self._show(as_text(delta.get("text")))
 
     def _assistant(self, message):
-        if message.get("id") in self.streamed_messages:
+        if optional_text(message.get("id")) in self.streamed_messages:
             return
-        for block in message.get("content") or []:
+        for block in map(as_dict, as_list(message.get("content"))):
             if block.get("type") == "text":
-                self._show(block.get("text") or "")
+                self._show(as_text(block.get("text")))
 
     def _show(self, text):
         if not text:
@@ -292,36 +293,39 @@ class _Turn:
             self.on_text(text)
 
     def _notify(self, method, message):
-        detail = {key: value for key, value in message.items() if key not in ("type", "session_id", "uuid")}
+        detail = {key: value for key, value in as_dict(message).items() if key not in ("type", "session_id", "uuid")} \
+            if isinstance(message, dict) else message
         self.envelope.notifications.append({"method": method, "message": json.dumps(detail, ensure_ascii=False)})
 
     def _result(self, result):
         self.result = result
-        self.session.session_id = result.get("session_id") or self.session.session_id
+        self.session.session_id = optional_text(result.get("session_id")) or self.session.session_id
         if isinstance(result.get("result"), str):
             self.envelope.set_final_text(result["result"])
-        for denial in result.get("permission_denials") or []:
+        for denial in as_list(result.get("permission_denials")):
             self._notify("permission_denial", denial)
-        if result.get("is_error"):
-            reason = result.get("result") if isinstance(result.get("result"), str) and result.get("result") \
-                else ", ".join(result.get("errors") or []) or result.get("subtype")
+        failed = result.get("is_error") not in (False, None) or result.get("subtype") not in ("success", None)
+        if failed:
+            reason = as_text(result.get("result")) or ", ".join(map(str, as_list(result.get("errors")))) \
+                or str(result.get("subtype"))
             kind = "" if result.get("subtype") == "success" else f" ({result.get('subtype')})"
             self.envelope.finish("failed", f"claude reported an error{kind}: {reason}")
         else:
             self.envelope.finish("completed")
-        self.envelope.ids["turn_id"] = result.get("uuid")
+        self.envelope.ids["turn_id"] = optional_text(result.get("uuid"))
 
     def close(self):
         envelope = self.envelope
         envelope.ids["session_id"] = envelope.ids["thread_id"] = self.session.session_id
-        usage = (self.result or {}).get("usage") or {}
+        result = as_dict(self.result)
+        usage = as_dict(result.get("usage"))
         envelope.metrics = {
             "latency_ms": int((time.monotonic() - self.started_at) * 1000),
-            "input_tokens": usage.get("input_tokens") or 0,
-            "output_tokens": usage.get("output_tokens") or 0,
-            "cache_read_input_tokens": usage.get("cache_read_input_tokens") or 0,
-            "cache_creation_input_tokens": usage.get("cache_creation_input_tokens") or 0,
-            "cost_usd": (self.result or {}).get("total_cost_usd") or 0.0,
+            "input_tokens": max(0, as_int(usage.get("input_tokens"))),
+            "output_tokens": max(0, as_int(usage.get("output_tokens"))),
+            "cache_read_input_tokens": max(0, as_int(usage.get("cache_read_input_tokens"))),
+            "cache_creation_input_tokens": max(0, as_int(usage.get("cache_creation_input_tokens"))),
+            "cost_usd": max(0.0, float(as_number(result.get("total_cost_usd")))),
         }
         if self.approvals:
             envelope.extra["approvals"] = self.approvals

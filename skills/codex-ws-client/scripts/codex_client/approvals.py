@@ -6,6 +6,8 @@ permission request is declined. `approve` names kinds to accept without asking;
 """
 from dataclasses import dataclass
 
+from .shapes import as_dict, as_list, as_text
+
 COMMAND, FILE_CHANGE, PERMISSIONS = "command", "file_change", "permissions"
 
 # method -> kind of approval
@@ -29,17 +31,17 @@ class Answer:
 def describe(method, params, item=None):
     """A one-line description of what the server asks to do; `item` is the turn item it is about."""
     kind = APPROVAL_KINDS.get(method)
-    if kind == FILE_CHANGE and item and item.get("changes"):
-        return ", ".join(change.get("path") or "" for change in item["changes"])
+    if kind == FILE_CHANGE and item and isinstance(item.get("changes"), list) and item["changes"]:
+        return ", ".join(str(as_dict(change).get("path") or "") for change in item["changes"])
     if method == "execCommandApproval":
-        return " ".join(params.get("command") or [])
+        return " ".join(map(str, as_list(params.get("command"))))
     if method == "applyPatchApproval":
-        return ", ".join(sorted((params.get("fileChanges") or {}).keys())) or "a patch"
+        return ", ".join(sorted(map(str, as_dict(params.get("fileChanges")).keys()))) or "a patch"
     if kind == COMMAND:
-        return params.get("command") or ""
+        return as_text(params.get("command"))
     if kind == FILE_CHANGE:
-        return params.get("reason") or params.get("grantRoot") or "file changes"
-    return params.get("reason") or json_summary(params.get("permissions"))
+        return as_text(params.get("reason")) or as_text(params.get("grantRoot")) or "file changes"
+    return as_text(params.get("reason")) or json_summary(params.get("permissions"))
 
 
 def json_summary(value):
@@ -80,12 +82,12 @@ class ApprovalPolicy:
 
     def _accept(self, method, kind, params):
         if kind == PERMISSIONS:
-            return {"permissions": params.get("permissions") or {},
+            return {"permissions": as_dict(params.get("permissions")),
                     "scope": "session" if self.for_session else "turn"}
         if method in LEGACY:
             return {"decision": "approved_for_session" if self.for_session else "approved"}
         offered = params.get("availableDecisions")
-        session_offered = offered is None or "acceptForSession" in offered
+        session_offered = not isinstance(offered, list) or "acceptForSession" in offered
         return {"decision": "acceptForSession" if self.for_session and session_offered else "accept"}
 
 

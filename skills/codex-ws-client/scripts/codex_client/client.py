@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional, Sequence
 
 from .approvals import APPROVAL_KINDS, Answer, ApprovalPolicy, decision_of, describe
-from .outcome import ClientError, Envelope, Interrupted, TimedOut
+from .outcome import ClientError, Envelope, Interrupted, ParseError, TimedOut
 from .rpc import RpcConnection, is_server_request
+from .shapes import as_dict, as_list, as_text, optional_text
 from .trace import Tracer
 from .inbox import Inbox
 from .transport import open_transport
@@ -27,6 +28,7 @@ CLIENT_NAME = "codex-ws-client"
 CLIENT_VERSION = "1.1.0"
 DEFAULT_URI = "ws://127.0.0.1:8765"
 METHOD_NOT_SUPPORTED = -32601
+INVALID_REQUEST = -32600
 INTERRUPT_GRACE_SECONDS = 5.0
 TESTED_SERVER_VERSIONS = "0.169."     # the pinned codex the test suite runs
 
@@ -106,13 +108,13 @@ class CodexClient:
 
     @property
     def user_agent(self):
-        return self.server_info.get("userAgent")
+        return optional_text(self.server_info.get("userAgent"))
 
     # -- connection and threads ------------------------------------------------
 
     def initialize(self):
-        self.server_info = self.request("initialize", {
-            "clientInfo": {"name": CLIENT_NAME, "title": CLIENT_NAME, "version": CLIENT_VERSION}})
+        self.server_info = as_dict(self.request("initialize", {
+            "clientInfo": {"name": CLIENT_NAME, "title": CLIENT_NAME, "version": CLIENT_VERSION}}))
         self.rpc.notify("initialized")
         self.tracer.info(f"connected to {self.user_agent or 'codex app-server'}")
         version = server_version(self.user_agent)
@@ -123,7 +125,7 @@ class CodexClient:
     def start_thread(self, options=None):
         options = options or ThreadOptions()
         params = dict(options.params(), ephemeral=options.ephemeral)
-        self.thread_id = self.request("thread/start", params)["thread"]["id"]
+        self.thread_id = required(self.request("thread/start", params), "thread/start", "thread", "id")
         self.resumed = False
         self.tracer.info(f"started thread {self.thread_id}")
         return self.thread_id
@@ -137,15 +139,15 @@ class CodexClient:
         return thread_id
 
     def list_threads(self, limit=20):
-        threads = self.request("thread/list", {"limit": limit})["data"]
+        threads = as_list(as_dict(self.request("thread/list", {"limit": limit})).get("data"))
         return [{"id": t.get("id"), "preview": t.get("preview"), "updated": t.get("updatedAt"),
-                 "cwd": t.get("cwd")} for t in threads]
+                 "cwd": t.get("cwd")} for t in map(as_dict, threads)]
 
     def read_thread(self, thread_id):
-        return self.request("thread/read", {"threadId": thread_id, "includeTurns": True})["thread"]
+        return as_dict(as_dict(self.request("thread/read", {"threadId": thread_id, "includeTurns": True})).get("thread"))
 
     def list_models(self):
-        return self.request("model/list", {})["data"]
+        return as_list(as_dict(self.request("model/list", {})).get("data"))
 
     def request(self, method, params, timeout=None):
         """A JSON-RPC request whose stray messages are handled as outside any turn."""
@@ -174,7 +176,10 @@ class CodexClient:
         except ClientError as error:
             record.envelope.fail(error)
             return handle
-        record.envelope.ids["turn_id"] = result["turn"]["id"]
+        try:
+            record.envelope.ids["turn_id"] = required(result, "turn/start", "turn", "id")
+        except ClientError as error:
+            record.envelope.fail(error)
         self.tracer.info(f"turn {record.turn_id} started")
         return handle
 
@@ -219,8 +224,8 @@ class CodexClient:
         if is_server_request(message):
             self._answer(message, record)
             return
-        method = message.get("method")
-        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        method = optional_text(message.get("method"))
+        params = as_dict(message.get("params"))
         if method in NOTABLE:
             detail = params.get(NOTABLE[method])
             if isinstance(detail, dict):
@@ -232,8 +237,11 @@ class CodexClient:
     def _answer(self, message, record):
         if not self.rpc.first_time(message):
             return
-        method, params = message["method"], message.get("params") or {}
-        item = record.items_started.get(params.get("itemId")) if record is not None else None
+        method, params = optional_text(message["method"]), as_dict(message.get("params"))
+        if method is None:
+            self.rpc.respond_error(message["id"], INVALID_REQUEST, "the method must be a string")
+            return
+        item = record.items_started.get(optional_text(params.get("itemId"))) if record is not None else None
         answer = self.on_server_request(method, params, item)
         if answer is None:
             self.tracer.info(f"refused unsupported server request {method}")
@@ -308,7 +316,7 @@ class TurnHandle:
     def apply(self, message):
         """Updates the envelope with one message (and answers it if it is a server request)."""
         client, record = self.client, self.record
-        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        params = as_dict(message.get("params"))
         if client.rpc.take_response(message):
             return
         if is_server_request(message) or params.get("threadId", client.thread_id) != client.thread_id:
@@ -316,19 +324,19 @@ class TurnHandle:
             return
         method = message.get("method")
         if method == "item/agentMessage/delta":
-            self._show(record.add_delta(params.get("itemId"), params.get("delta") or ""))
+            self._show(record.add_delta(optional_text(params.get("itemId")), as_text(params.get("delta"))))
         elif method == "item/started":
-            item = params.get("item") or {}
-            record.items_started[item.get("id")] = item
+            item = as_dict(params.get("item"))
+            record.items_started[optional_text(item.get("id"))] = item
             _log_item_started(client.tracer, item)
         elif method == "item/completed":
-            self._item_completed(params.get("item") or {})
+            self._item_completed(as_dict(params.get("item")))
         elif method == "turn/diff/updated":
-            record.diff = params.get("diff")
+            record.diff = optional_text(params.get("diff"))
         elif method == "thread/tokenUsage/updated":
             record.add_usage(params.get("tokenUsage"))
         elif method == "turn/completed":
-            turn = params.get("turn") or {}
+            turn = as_dict(params.get("turn"))
             if record.turn_id in (None, turn.get("id")):
                 record.finish(turn)
                 client.tracer.info(f"turn {turn.get('id')} {record.envelope.status}")
@@ -340,7 +348,7 @@ class TurnHandle:
         if item.get("type") == "agentMessage":
             missing = self.record.missing_text(item)
             if missing:
-                self._show(self.record.add_delta(item.get("id"), missing))
+                self._show(self.record.add_delta(optional_text(item.get("id")), missing))
         elif item.get("type") == "commandExecution":
             self.client.tracer.info(f"command {item.get('status')}: exit code {item.get('exitCode')}")
 
@@ -368,12 +376,12 @@ class TurnHandle:
 
     def read_back(self):
         """This turn as thread/read reports it (the thread's last turn if the id is not known yet)."""
-        thread = self.client.rpc.request("thread/read", {"threadId": self.client.thread_id, "includeTurns": True},
-                                         self.client.timeout, self.apply)["thread"]
-        turns = thread.get("turns") or []
+        answer = self.client.rpc.request("thread/read", {"threadId": self.client.thread_id, "includeTurns": True},
+                                         self.client.timeout, self.apply)
+        turns = [as_dict(turn) for turn in as_list(as_dict(as_dict(answer).get("thread")).get("turns"))]
         if self.turn_id is None:
             turn = turns[-1] if turns else None
-            self.record.envelope.ids["turn_id"] = turn and turn.get("id")
+            self.record.envelope.ids["turn_id"] = turn and optional_text(turn.get("id"))
             return turn
         return next((t for t in turns if t.get("id") == self.turn_id), None)
 
@@ -405,6 +413,16 @@ class TurnHandle:
         except (KeyboardInterrupt, ClientError):
             pass
         envelope.fail(Interrupted("interrupted by the user"))
+
+
+def required(result, method, *path):
+    """The text at `path` in a result, or a ParseError naming what is missing."""
+    value = result
+    for key in path:
+        value = as_dict(value).get(key)
+    if not isinstance(value, str):
+        raise ParseError(f"the answer to {method} has no {'.'.join(path)}")
+    return value
 
 
 def server_version(user_agent):

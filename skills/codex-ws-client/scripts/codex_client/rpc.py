@@ -74,7 +74,8 @@ class RpcConnection:
         """Handles a response to a request not waited for; False if `message` is not a response."""
         if not is_response(message):
             return False
-        method, on_answer = self.callbacks.pop(message["id"], (None, None))
+        key = message["id"] if isinstance(message["id"], (int, str)) else None
+        method, on_answer = self.callbacks.pop(key, (None, None))
         if method is None:
             self.tracer.info(f"ignored a response to unknown request id {message['id']!r}")
         elif on_answer:

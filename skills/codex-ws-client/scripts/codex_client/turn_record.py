@@ -3,6 +3,7 @@ import json
 import time
 
 from .outcome import Envelope, ParseError
+from .shapes import as_dict, as_list, as_text, as_int, optional_int, optional_text
 
 
 class TurnRecord:
@@ -45,37 +46,38 @@ class TurnRecord:
 
     def missing_text(self, item):
         """The part of a completed agent message that its deltas did not carry."""
-        streamed = self.streamed.get(item.get("id"), "")
-        full = item.get("text") or ""
+        streamed = self.streamed.get(optional_text(item.get("id")), "")
+        full = as_text(item.get("text"))
         return full[len(streamed):] if full.startswith(streamed) else ""
 
     def add_item(self, item):
         """A completed item: commands and file changes go in the envelope."""
         kind = item.get("type")
         if kind == "commandExecution":
-            self.commands.append({"command": item.get("command") or "", "cwd": item.get("cwd"),
-                                  "exit_code": item.get("exitCode"), "status": item.get("status"),
-                                  "duration_ms": item.get("durationMs")})
+            self.commands.append({"command": as_text(item.get("command")), "cwd": optional_text(item.get("cwd")),
+                                  "exit_code": optional_int(item.get("exitCode")),
+                                  "status": optional_text(item.get("status")),
+                                  "duration_ms": optional_int(item.get("durationMs"))})
         elif kind == "fileChange":
-            for change in item.get("changes") or []:
-                self.file_changes.append({"path": change.get("path") or "",
-                                          "kind": (change.get("kind") or {}).get("type"),
-                                          "status": item.get("status")})
+            for change in map(as_dict, as_list(item.get("changes"))):
+                self.file_changes.append({"path": as_text(change.get("path")),
+                                          "kind": optional_text(as_dict(change.get("kind")).get("type")),
+                                          "status": optional_text(item.get("status"))})
 
     def add_usage(self, token_usage):
-        last = (token_usage or {}).get("last") or {}
-        self.input_tokens += last.get("inputTokens") or 0
-        self.output_tokens += last.get("outputTokens") or 0
+        last = as_dict(as_dict(token_usage).get("last"))
+        self.input_tokens += max(0, as_int(last.get("inputTokens")))
+        self.output_tokens += max(0, as_int(last.get("outputTokens")))
 
     def finish(self, turn):
         """The turn object of turn/completed or thread/read decides status, error and final text."""
-        self.envelope.ids["turn_id"] = turn.get("id")
-        messages = [item.get("text") or "" for item in turn.get("items") or []
+        self.envelope.ids["turn_id"] = optional_text(turn.get("id")) or self.turn_id
+        messages = [as_text(item.get("text")) for item in map(as_dict, as_list(turn.get("items")))
                     if item.get("type") == "agentMessage"]
         if messages:
             self.envelope.set_final_text("\n\n".join(messages))
-        error = turn.get("error") or {}
-        self.envelope.finish(turn.get("status") or "unknown", error.get("message"))
+        status = optional_text(turn.get("status")) or "unknown"
+        self.envelope.finish(status, optional_text(as_dict(turn.get("error")).get("message")))
         if self.expect_json and self.envelope.exit_code == 0:
             self._parse_output()
 
@@ -85,7 +87,7 @@ class TurnRecord:
         except ValueError as error:
             self.envelope.fail(ParseError(f"the answer is not the JSON --output-schema asked for: {error}"))
 
-    def close(self, with_latency=True):
+    def close(self):
         """Puts the gathered lists and metrics into the envelope."""
         extra = self.envelope.extra
         for key, value in (("commands", self.commands), ("file_changes", self.file_changes),
@@ -94,8 +96,6 @@ class TurnRecord:
                 extra[key] = value
         if self.diff:
             extra["diff"] = self.diff
-        metrics = {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
-        if with_latency:
-            metrics["latency_ms"] = int((time.monotonic() - self.started_at) * 1000)
-        self.envelope.metrics = metrics
+        self.envelope.metrics = {"latency_ms": int((time.monotonic() - self.started_at) * 1000),
+                                 "input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
         return self.envelope
