@@ -108,3 +108,12 @@ def test_other_versions_are_warned_about_once(claude, tmp_path):
     result = claude("--repl", "--json", "--claude-bin", str(fake), stdin="one\ntwo\n")
     assert [e["text"] for e in result.envelopes] == ["ok", "ok"]
     assert result.stderr.count("outside the versions") == 1 and "1.0.0" in result.stderr
+
+
+def test_claude_never_waits_for_stdin_data(claude):
+    """The pinned CLI waits 3 s when -p gets no stdin data; stream-json input never triggers that."""
+    result = claude("--json", "-vv", "quick")
+    stderr_lines = [r["line"] for r in result.trace if r.get("event") == "stderr"]
+    assert not any("no stdin data" in line for line in stderr_lines)
+    assert "no stdin data" not in result.stderr
+    assert result.envelope["status"] == "completed"
