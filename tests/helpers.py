@@ -53,3 +53,10 @@ def process_exists(pid):
     except ProcessLookupError:
         return False
     return True
+
+
+def assert_one_error_line(result, client_name):
+    """The error is one line on stderr, prefixed with the client's name, and no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{client_name}: error: "), result.stderr
+    assert "Traceback" not in result.stderr

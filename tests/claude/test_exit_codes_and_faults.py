@@ -7,14 +7,8 @@ import sys
 
 import pytest
 
-from tests.fakes.sse_server import error, hang, text
-from tests.helpers import CLAUDE_SCRIPT, json_lines, validate_envelope, wait_until
-
-
-def _one_error_line(result):
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("claude-cli-client: error: "), result.stderr
-    assert "Traceback" not in result.stderr
+from tests.fakes.sse_server import error, hang
+from tests.helpers import CLAUDE_SCRIPT, assert_one_error_line, json_lines, validate_envelope, wait_until
 
 
 def _fake_claude(tmp_path, body):
@@ -32,7 +26,7 @@ def test_api_errors_are_exit_1(claude, status):
     assert result.returncode == 1
     assert result.envelope["status"] == "failed" and str(status) in result.envelope["error"]
     assert "(success)" not in result.envelope["error"]
-    _one_error_line(result)
+    assert_one_error_line(result, "claude-cli-client")
 
 
 def test_bad_arguments_are_exit_2(claude, tmp_path):
@@ -43,7 +37,7 @@ def test_bad_arguments_are_exit_2(claude, tmp_path):
         result = claude("--json", *args, trace=False)
         assert result.returncode == 2, (args, result.stderr)
         assert result.envelope["status"] == "bad_arguments"
-        _one_error_line(result)
+        assert_one_error_line(result, "claude-cli-client")
     assert claude.fake.requests == []
 
 
@@ -55,7 +49,7 @@ def test_missing_or_unexecutable_claude_is_exit_3(claude, tmp_path):
     refused = claude("--json", "--claude-bin", str(not_executable), "x", trace=False)
     assert refused.returncode == 3
     for result in (missing, refused):
-        _one_error_line(result)
+        assert_one_error_line(result, "claude-cli-client")
 
 
 def test_claude_exiting_at_once_is_exit_3_with_its_reason(claude, tmp_path):
@@ -63,7 +57,7 @@ def test_claude_exiting_at_once_is_exit_3_with_its_reason(claude, tmp_path):
     result = claude("--json", "--claude-bin", fake, "x")
     assert result.returncode == 3
     assert "code 7" in result.envelope["error"] and "fatal: no config" in result.envelope["error"]
-    _one_error_line(result)
+    assert_one_error_line(result, "claude-cli-client")
 
 
 def test_claude_dying_mid_stream_is_exit_3_and_keeps_the_text(claude_env, fake_anthropic, workdir, tmp_path):
@@ -85,7 +79,7 @@ def test_non_json_output_is_exit_5(claude, tmp_path):
     result = claude("--json", "--claude-bin", fake, "x")
     assert result.returncode == 5 and result.envelope["status"] == "parse_error"
     assert "not JSON" in result.envelope["error"]
-    _one_error_line(result)
+    assert_one_error_line(result, "claude-cli-client")
 
 
 def test_invalid_json_schema_is_exit_5(claude):

@@ -13,6 +13,16 @@ import pytest
 from tests.fakes import responses_api
 from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope
 
+
+def fault_run(server, *args, timeout=60):
+    """Runs the client with --json against a FaultServer (stopped afterwards); adds `.envelope`."""
+    try:
+        result = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", *args, "hello"], timeout=timeout)
+    finally:
+        server.stop()
+    result.envelope = validate_envelope(json_lines(result.stdout)[-1], "codex-ws-client")
+    return result
+
 CONFIG = """model = "mock-model"
 model_provider = "mock"
 approval_policy = "on-request"

@@ -7,22 +7,10 @@ import sys
 
 import pytest
 
+from tests.codex.conftest import fault_run
 from tests.fakes.sse_server import error, hang, text
 from tests.fakes.ws_faults import FaultServer, delta
-from tests.helpers import CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
-
-
-def _fault_run(server, *args, timeout=30):
-    result = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", *args, "hello"], timeout=timeout)
-    server.stop()
-    result.envelope = validate_envelope(json_lines(result.stdout)[-1], "codex-ws-client")
-    return result
-
-
-def _one_error_line(result):
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("codex-ws-client: error: "), result.stderr
-    assert "Traceback" not in result.stderr
+from tests.helpers import CODEX_SCRIPT, assert_one_error_line, json_lines, run_script, validate_envelope, wait_until
 
 
 def test_exit_1_when_the_model_fails(codex):
@@ -42,7 +30,7 @@ def test_exit_2_for_bad_arguments_before_connecting(codex, tmp_path):
         result = codex("--json", *args, trace=False)
         assert result.returncode == 2, (args, result.stderr)
         assert result.envelope["status"] == "bad_arguments"
-        _one_error_line(result)
+        assert_one_error_line(result, "codex-ws-client")
     assert codex.fake.requests == []
 
 
@@ -59,7 +47,7 @@ def test_exit_3_when_nothing_listens():
     assert result.returncode == 3
     envelope = validate_envelope(json_lines(result.stdout)[0], "codex-ws-client")
     assert envelope["status"] == "connection_failed" and "refused" in envelope["error"].lower()
-    _one_error_line(result)
+    assert_one_error_line(result, "codex-ws-client")
 
 
 def test_default_uri_is_port_8765():
@@ -69,16 +57,16 @@ def test_default_uri_is_port_8765():
 
 
 def test_exit_3_when_the_handshake_is_refused():
-    result = _fault_run(FaultServer(status=401))
+    result = fault_run(FaultServer(status=401))
     assert result.returncode == 3 and "HTTP 401" in result.envelope["error"]
 
 
 def test_exit_3_when_the_server_closes_mid_turn_keeps_the_text():
-    result = _fault_run(FaultServer([delta("partial "), delta("answer"), ("close",)]))
+    result = fault_run(FaultServer([delta("partial "), delta("answer"), ("close",)]))
     assert result.returncode == 3
     assert result.envelope["text"] == "partial answer"
     assert result.envelope["turn_id"] == "turn-1"
-    _one_error_line(result)
+    assert_one_error_line(result, "codex-ws-client")
 
 
 def test_exit_4_when_the_turn_stalls(codex):
@@ -105,10 +93,10 @@ def test_timeout_zero_means_no_timeout(codex):
 
 @pytest.mark.parametrize("bad", [("raw", b"{not json"), ("binary", b"\x00\x01"), ("raw", b"[1, 2]")])
 def test_exit_5_for_unparseable_messages(bad):
-    result = _fault_run(FaultServer([delta("kept"), bad]))
+    result = fault_run(FaultServer([delta("kept"), bad]))
     assert result.returncode == 5
     assert result.envelope["status"] == "parse_error" and result.envelope["text"] == "kept"
-    _one_error_line(result)
+    assert_one_error_line(result, "codex-ws-client")
 
 
 def test_exit_5_for_an_output_schema_that_is_not_json(codex, tmp_path):
@@ -136,4 +124,4 @@ def test_exit_130_on_interrupt_keeps_the_text_so_far(sig, tmp_path):
     envelope = validate_envelope(json_lines(out)[0], "codex-ws-client")
     assert envelope["status"] == "interrupted"
     assert envelope["text"] == "before the interrupt"
-    _one_error_line(subprocess.CompletedProcess([], 130, out, err))
+    assert_one_error_line(subprocess.CompletedProcess([], 130, out, err), "codex-ws-client")

@@ -6,23 +6,10 @@ import sys
 
 import pytest
 
+from tests.codex.conftest import fault_run
 from tests.fakes.sse_server import hang
 from tests.fakes.ws_faults import FaultServer, delta
-from tests.helpers import CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
-
-
-def _fault_run(server, *args, timeout=60):
-    try:
-        result = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", *args, "hello"], timeout=timeout)
-    finally:
-        server.stop()
-    result.envelope = validate_envelope(json_lines(result.stdout)[-1], "codex-ws-client")
-    return result
-
-
-def _one_error_line(result):
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("codex-ws-client: error: "), result.stderr
+from tests.helpers import CODEX_SCRIPT, assert_one_error_line, json_lines, run_script, validate_envelope, wait_until
 
 
 def _completed(answer):
@@ -33,15 +20,15 @@ def _completed(answer):
 
 @pytest.mark.parametrize("status", [401, 403, 404, 500])
 def test_refused_handshakes_are_exit_3(status):
-    result = _fault_run(FaultServer(status=status))
+    result = fault_run(FaultServer(status=status))
     assert result.returncode == 3 and f"HTTP {status}" in result.envelope["error"]
-    _one_error_line(result)
+    assert_one_error_line(result, "codex-ws-client")
 
 
 def test_server_dropping_the_connection_mid_turn_is_exit_3():
-    result = _fault_run(FaultServer([delta("half"), ("drop",)]))
+    result = fault_run(FaultServer([delta("half"), ("drop",)]))
     assert result.returncode == 3 and result.envelope["text"] == "half"
-    _one_error_line(result)
+    assert_one_error_line(result, "codex-ws-client")
 
 
 def test_real_server_killed_mid_turn_is_exit_3(codex_server, tmp_path):
@@ -61,7 +48,7 @@ def test_real_server_killed_mid_turn_is_exit_3(codex_server, tmp_path):
 
 def test_a_response_with_an_unknown_id_is_ignored():
     server = FaultServer([("json", {"id": 999, "result": {}}), delta("fine"), _completed("fine")])
-    result = _fault_run(server, "-v")
+    result = fault_run(server, "-v")
     assert result.returncode == 0 and result.envelope["text"] == "fine"
     assert "unknown request id 999" in result.stderr
 
@@ -69,17 +56,17 @@ def test_a_response_with_an_unknown_id_is_ignored():
 @pytest.mark.parametrize("method", ["initialize", "thread/start", "turn/start"])
 def test_json_rpc_errors_on_setup_are_exit_1(method):
     server = FaultServer(on_request={method: {"error": {"code": -32600, "message": f"no {method} today"}}})
-    result = _fault_run(server)
+    result = fault_run(server)
     assert result.returncode == 1
     assert result.envelope["status"] == "failed" and f"no {method} today" in result.envelope["error"]
-    _one_error_line(result)
+    assert_one_error_line(result, "codex-ws-client")
 
 
 def test_a_flood_of_notifications_is_handled():
     noise = [("json", {"method": "warning", "params": {"threadId": "other", "message": f"noise {n}"}})
              for n in range(20000)]
     server = FaultServer(noise + [delta("after the flood"), _completed("after the flood")])
-    result = _fault_run(server)
+    result = fault_run(server)
     assert result.returncode == 0 and result.envelope["text"] == "after the flood"
 
 
@@ -88,7 +75,7 @@ def test_a_fifty_megabyte_answer(tmp_path):
     pieces = [delta(megabyte) for _ in range(50)]
     server = FaultServer(pieces + [_completed(megabyte * 50)])
     out = tmp_path / "answer.txt"
-    result = _fault_run(server, "--out", str(out), timeout=120)
+    result = fault_run(server, "--out", str(out), timeout=120)
     assert result.returncode == 0
     assert len(result.envelope["text"]) == 50 * 1024 * 1024
     assert out.stat().st_size == 50 * 1024 * 1024
@@ -96,7 +83,7 @@ def test_a_fifty_megabyte_answer(tmp_path):
 
 def test_unwritable_trace_file_is_exit_2_before_connecting(tmp_path):
     server = FaultServer()
-    result = _fault_run(server, "--ndjson-file", str(tmp_path / "missing-dir" / "trace.jsonl"))
+    result = fault_run(server, "--ndjson-file", str(tmp_path / "missing-dir" / "trace.jsonl"))
     assert result.returncode == 2 and "--ndjson-file" in result.envelope["error"]
     assert server.received == []
 

@@ -1,21 +1,11 @@
 """What users of comparable tools keep hitting: huge output, stalls, overload, request ids, versions."""
-import json
 import time
 
 import pytest
 
+from tests.codex.conftest import fault_run
 from tests.fakes.sse_server import text
 from tests.fakes.ws_faults import FaultServer, delta
-from tests.helpers import CODEX_SCRIPT, json_lines, run_script, validate_envelope
-
-
-def _fault_run(server, *args, timeout=60):
-    try:
-        result = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", *args, "hello"], timeout=timeout)
-    finally:
-        server.stop()
-    result.envelope = validate_envelope(json_lines(result.stdout)[-1], "codex-ws-client")
-    return result
 
 
 def _completed(status="completed", answer="the answer"):
@@ -50,7 +40,7 @@ def test_a_lost_turn_completed_is_recovered_with_thread_read():
         "id": "turn-1", "status": "completed", "error": None, "durationMs": 1200,
         "items": [{"type": "agentMessage", "id": "item-1", "text": "whole answer"}]}]}}}
     server = FaultServer([delta("whole"), ("wait",)], on_request={"thread/read": finished})
-    result = _fault_run(server, "--timeout", "1", "-v")
+    result = fault_run(server, "--timeout", "1", "-v")
     assert result.returncode == 0, result.stderr
     assert result.envelope["status"] == "completed" and result.envelope["text"] == "whole answer"
     assert "read back with thread/read" in result.stderr
@@ -60,7 +50,7 @@ def test_a_turn_still_running_after_the_timeout_is_exit_4():
     running = {"result": {"thread": {"id": "thread-1", "turns": [{"id": "turn-1", "status": "inProgress",
                                                                   "items": []}]}}}
     server = FaultServer([delta("partial"), ("wait",)], on_request={"thread/read": running})
-    result = _fault_run(server, "--timeout", "1")
+    result = fault_run(server, "--timeout", "1")
     assert result.returncode == 4 and result.envelope["text"] == "partial"
     assert "still running" in result.envelope["error"]
 
@@ -69,7 +59,7 @@ def test_overloaded_server_is_retried_with_backoff():
     overloaded = {"error": {"code": -32001, "message": "server overloaded"}}
     server = FaultServer([_completed()], on_request={"thread/start": [overloaded, overloaded,
                                                                        {"result": {"thread": {"id": "thread-1"}}}]})
-    result = _fault_run(server, "-v")
+    result = fault_run(server, "-v")
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("server overloaded, retry") == 2
     assert [m.get("method") for m in server.received].count("thread/start") == 3
@@ -79,7 +69,7 @@ def test_overload_that_does_not_pass_becomes_an_error():
     overloaded = {"error": {"code": -32001, "message": "server overloaded"}}
     server = FaultServer(on_request={"thread/start": [overloaded]})
     started = time.monotonic()
-    result = _fault_run(server)
+    result = fault_run(server)
     assert result.returncode == 1 and "server overloaded" in result.envelope["error"]
     assert [m.get("method") for m in server.received].count("thread/start") == 5
     assert time.monotonic() - started > 1, "retries are spaced out, not immediate"
@@ -90,7 +80,7 @@ def test_server_request_ids_are_echoed_exactly_and_answered_once():
         return ("json", {"id": request_id, "method": "item/tool/call", "params": {"threadId": "thread-1"}})
     server = FaultServer([request("req-é"), request(7), request(0), request(7), request("7"), _completed(),
                           ("wait",)])
-    result = _fault_run(server)
+    result = fault_run(server)
     assert result.returncode == 0
     answers = [m for m in server.received if "method" not in m]
     assert [a["id"] for a in answers] == ["req-é", 7, 0, "7"]
@@ -99,7 +89,7 @@ def test_server_request_ids_are_echoed_exactly_and_answered_once():
 
 def test_unusual_versions_are_warned_about_once():
     server = FaultServer([_completed()], user_agent="codex-ws-client/0.170.2 (Linux; x86_64)")
-    result = _fault_run(server)
+    result = fault_run(server)
     assert result.returncode == 0
     warnings = [line for line in result.stderr.splitlines() if "outside the versions" in line]
     assert len(warnings) == 1 and "0.170.2" in warnings[0]
@@ -112,7 +102,7 @@ def test_the_pinned_server_is_not_warned_about(codex):
 
 @pytest.mark.parametrize("status, code", [("interrupted", 130), ("failed", 1), ("inProgress", 1), ("weird", 1)])
 def test_only_completed_is_success(status, code):
-    result = _fault_run(FaultServer([_completed(status=status)]))
+    result = fault_run(FaultServer([_completed(status=status)]))
     assert result.returncode == code
     assert result.envelope["status"] == ("failed" if code == 1 else status)
     assert result.envelope["error"]

@@ -8,9 +8,9 @@ import sys
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .process import find_claude
 from .prompt_input import read_prompt
-from .render import FINAL, JSON, STREAM, Renderer, check_writable
+from .render import add_output_options, check_output_options, renderer_for
 from .repl import run_repl
-from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions, deny_all
+from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions
 from .session_store import find_session_cwd
 from .trace import Tracer
 
@@ -59,14 +59,7 @@ def build_parser():
     session.add_argument("--interactive-approvals", action="store_true",
                          help="ask on stderr/stdin before a tool claude wants to use is allowed")
 
-    output = parser.add_argument_group("output")
-    output.add_argument("--json", action="store_true", help="print one JSON envelope per turn")
-    output.add_argument("--no-stream", action="store_true", help="print the final text once, at the end")
-    output.add_argument("--out", metavar="FILE", help="also write the final text to FILE")
-    output.add_argument("--summary", action="store_true", help="print status, tokens, latency and cost to stderr")
-    output.add_argument("--max-text", type=int, metavar="N",
-                        help="show at most N characters of the answer; the whole text goes to --out or a file "
-                             "named in the envelope (text_file)")
+    add_output_options(parser)
 
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
     timing.add_argument("--timeout", type=float, default=300.0, help="wait for claude's next line (default 300)")
@@ -83,8 +76,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    renderer = Renderer(CLIENT_NAME, JSON if args.json else FINAL if args.no_stream else STREAM,
-                        args.out, args.summary, args.max_text)
+    renderer = renderer_for(CLIENT_NAME, args)
     tracer = None
     session = None
     try:
@@ -200,19 +192,14 @@ def _report(error, args, renderer):
 def _check_arguments(args):
     if args.no_session_persistence and args.session_id:
         raise BadArguments("--no-session-persistence sessions cannot be resumed: drop one of it and --session-id")
-    if args.json and args.no_stream:
-        raise BadArguments("--json and --no-stream are two output modes: pick one")
     for name in ("timeout", "resume_timeout"):
         if getattr(args, name) < 0:
             raise BadArguments(f"--{name.replace('_', '-')} must be 0 (none) or a positive number of seconds")
-    if args.max_text is not None and args.max_text < 0:
-        raise BadArguments("--max-text must be 0 or more characters")
     if args.cwd and not os.path.isdir(args.cwd):
         raise BadArguments(f"--cwd {args.cwd} is not a directory")
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
-    if args.out:
-        check_writable(args.out, "--out")
+    check_output_options(args)
 
 
 def _raise_keyboard_interrupt(signum, frame):

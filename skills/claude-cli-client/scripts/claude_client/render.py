@@ -86,6 +86,33 @@ class Renderer:
         print(f"[{self.name}] summary: " + " ".join(parts), file=self.stderr, flush=True)
 
 
+def add_output_options(parser):
+    """The output options both clients share."""
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print one JSON envelope per turn")
+    output.add_argument("--no-stream", action="store_true", help="print the final text once, at the end")
+    output.add_argument("--out", metavar="FILE", help="also write the final text to FILE")
+    output.add_argument("--summary", action="store_true", help="print status, metrics and latency to stderr")
+    output.add_argument("--max-text", type=int, metavar="N",
+                        help="show at most N characters of the answer; the whole text goes to --out or a file "
+                             "named in the envelope (text_file)")
+
+
+def renderer_for(name, args):
+    """The Renderer the output options ask for."""
+    mode = JSON if args.json else FINAL if args.no_stream else STREAM
+    return Renderer(name, mode, args.out, args.summary, args.max_text)
+
+
+def check_output_options(args):
+    if args.json and args.no_stream:
+        raise BadArguments("--json and --no-stream are two output modes: pick one")
+    if args.max_text is not None and args.max_text < 0:
+        raise BadArguments("--max-text must be 0 or more characters")
+    if args.out:
+        check_writable(args.out, "--out")
+
+
 def check_writable(path, option):
     """Fails before any turn starts rather than lose the answer at the end."""
     try:

@@ -8,7 +8,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 from .inbox import Inbox
 from .outcome import ClientError, ConnectionFailed, Envelope, Interrupted, ParseError, TimedOut, TurnFailed

@@ -9,7 +9,7 @@ from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from .client import CLIENT_NAME, DEFAULT_URI, CodexClient, ThreadOptions, TurnOptions
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .prompt_input import read_prompt
-from .render import FINAL, JSON, STREAM, Renderer, check_writable
+from .render import add_output_options, check_output_options, renderer_for
 from .repl import run_repl
 from .spawn import check_spawnable, connect_or_spawn
 from .trace import Tracer
@@ -54,14 +54,7 @@ def build_parser():
     thread.add_argument("--effort", help="reasoning effort for the turn (e.g. low, medium, high)")
     thread.add_argument("--output-schema", metavar="FILE", help="JSON Schema file the final answer must follow")
 
-    output = parser.add_argument_group("output")
-    output.add_argument("--json", action="store_true", help="print one JSON envelope per turn")
-    output.add_argument("--no-stream", action="store_true", help="print the final text once, at the end")
-    output.add_argument("--out", metavar="FILE", help="also write the final text to FILE")
-    output.add_argument("--summary", action="store_true", help="print status, tokens and latency to stderr")
-    output.add_argument("--max-text", type=int, metavar="N",
-                        help="show at most N characters of the answer; the whole text goes to --out or a file "
-                             "named in the envelope (text_file)")
+    add_output_options(parser)
 
     session = parser.add_argument_group("session")
     session.add_argument("--repl", action="store_true", help="read prompts line by line from stdin")
@@ -98,8 +91,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    renderer = Renderer(CLIENT_NAME, JSON if args.json else FINAL if args.no_stream else STREAM,
-                        args.out, args.summary, args.max_text)
+    renderer = renderer_for(CLIENT_NAME, args)
     tracer = None
     spawned = {}
     try:
@@ -249,8 +241,6 @@ def _print_tool_answer(args, client):
 def _check_arguments(args):
     if args.ephemeral and args.thread_id:
         raise BadArguments("--ephemeral threads cannot be resumed: drop --ephemeral or --thread-id")
-    if args.json and args.no_stream:
-        raise BadArguments("--json and --no-stream are two output modes: pick one")
     if sum(map(bool, (args.repl, args.detach, args.result, _tool_request(args)))) > 1:
         raise BadArguments("--repl, --detach, --result and the tools (--threads, --read-thread, --models, --check) "
                            "are separate modes: pick one")
@@ -270,10 +260,7 @@ def _check_arguments(args):
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     if args.spawn:
         check_spawnable(args.uri)
-    if args.max_text is not None and args.max_text < 0:
-        raise BadArguments("--max-text must be 0 or more characters")
-    if args.out:
-        check_writable(args.out, "--out")
+    check_output_options(args)
 
 
 def _token(args):

@@ -12,7 +12,7 @@ The command-line script is built on this module; see references/library.md.
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Sequence
 
 from .approvals import APPROVAL_KINDS, Answer, ApprovalPolicy, decision_of, describe
