@@ -8,7 +8,7 @@ import json
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from tests.fakes.ws_faults import FaultServer
 from tests.helpers import SKILLS, validate_envelope
@@ -78,8 +78,14 @@ def _run_quietly(main, argv):
     return code, out.getvalue()
 
 
+LINE_SEPARATORS = "a\u2028b\u2029c\x85d"
+
+
 @FUZZ
 @given(actions=codex_actions, ending=endings, duplicate=st.booleans())
+@example(actions=[("json", {"method": "item/agentMessage/delta",
+                            "params": {"threadId": "thread-1", "itemId": "i", "delta": LINE_SEPARATORS}})],
+         ending=("close",), duplicate=False)
 def test_codex_client_survives_any_server_script(actions, ending, duplicate):
     script = actions + actions if duplicate else actions
     server = FaultServer(script + [ending])
@@ -88,7 +94,9 @@ def test_codex_client_survives_any_server_script(actions, ending, duplicate):
     finally:
         server.stop()
     assert code in DOCUMENTED_EXITS
-    envelope = validate_envelope(json.loads(out.splitlines()[-1]), "codex-ws-client")
+    lines = out.splitlines()   # also splits at U+2028, U+2029 and U+0085: the envelope must not hold them raw
+    assert len(lines) == 1
+    envelope = validate_envelope(json.loads(lines[0]), "codex-ws-client")
     assert envelope["exit_code"] == code
 
 
@@ -108,6 +116,8 @@ claude_lines = st.one_of(
 
 @FUZZ
 @given(lines=st.lists(claude_lines, max_size=10), truncated=st.booleans(), tmp=st.just(None))
+@example(lines=[{"type": "result", "subtype": "success", "is_error": False, "result": LINE_SEPARATORS}],
+         truncated=False, tmp=None)
 def test_claude_client_survives_any_output(lines, truncated, tmp, tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
     script_lines = [json.dumps(line) for line in lines]
@@ -129,5 +139,7 @@ def test_claude_client_survives_any_output(lines, truncated, tmp, tmp_path_facto
     fake.chmod(0o755)
     code, out = _run_quietly(claude_cli.main, ["--claude-bin", str(fake), "--json", "--timeout", "2", "hello"])
     assert code in DOCUMENTED_EXITS
-    envelope = validate_envelope(json.loads(out.splitlines()[-1]), "claude-cli-client")
+    lines = out.splitlines()   # also splits at U+2028, U+2029 and U+0085: the envelope must not hold them raw
+    assert len(lines) == 1
+    envelope = validate_envelope(json.loads(lines[0]), "claude-cli-client")
     assert envelope["exit_code"] == code

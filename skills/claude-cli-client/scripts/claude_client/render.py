@@ -53,7 +53,7 @@ class Renderer:
         elif self.mode == JSON:
             result = envelope.to_dict()
             result["text"] = shown
-            self.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            self.stdout.write(json_line(result))
         self.stdout.flush()
         self.streamed, self.ends_with_newline = 0, True
         if envelope.error:
@@ -84,6 +84,19 @@ class Renderer:
         parts = [f"status={envelope.status}"]
         parts += [f"{key}={value}" for key, value in envelope.metrics.items() if value is not None]
         print(f"[{self.name}] summary: " + " ".join(parts), file=self.stderr, flush=True)
+
+
+# Characters that some line readers (Python's str.splitlines, JavaScript) take as line breaks.
+LINE_BREAKS_IN_STRINGS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def json_line(value):
+    """One line of JSON, UTF-8 kept readable, that no line reader can split."""
+    text = json.dumps(value, ensure_ascii=False)
+    for character, escaped in LINE_BREAKS_IN_STRINGS.items():
+        if character in text:
+            text = text.replace(character, escaped)
+    return text + "\n"
 
 
 def add_output_options(parser):

@@ -40,5 +40,5 @@ def run_repl(session, next_line, id_command, id_field, json_mode, stdout=None, s
 
 
 def _print_id(stdout, id_field, value, json_mode):
-    stdout.write(json.dumps({id_field: value}) + "\n" if json_mode else f"{value}\n")
+    stdout.write(json.dumps({id_field: value}) + "\n" if json_mode else f"{value}\n")  # ids are ASCII
     stdout.flush()

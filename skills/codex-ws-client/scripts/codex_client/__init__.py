@@ -1,6 +1,7 @@
 """codex_client: a client for `codex app-server` (library and CLI). See references/library.md."""
 from .approvals import Answer, ApprovalPolicy
-from .client import CodexClient, ThreadOptions, TurnHandle, TurnOptions
+from .client import CodexClient, ThreadOptions, TurnOptions
+from .turn import TurnHandle
 from .outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
                       TimedOut, TurnFailed)
 from .trace import Tracer

@@ -11,17 +11,17 @@ The command-line script is built on this module; see references/library.md.
 """
 import os
 import sys
-import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .approvals import APPROVAL_KINDS, Answer, ApprovalPolicy, decision_of, describe
-from .outcome import ClientError, Envelope, Interrupted, ParseError, TimedOut
+from .outcome import ClientError, ParseError
 from .rpc import RpcConnection, is_server_request
-from .shapes import as_dict, as_list, as_text, optional_text
-from .trace import Tracer
 from .inbox import Inbox
+from .shapes import as_dict, as_list, optional_text
+from .trace import Tracer
 from .transport import open_transport
+from .turn import TurnHandle, user_input
 from .turn_record import TurnRecord
 
 CLIENT_NAME = "codex-ws-client"
@@ -29,7 +29,6 @@ CLIENT_VERSION = "1.1.0"
 DEFAULT_URI = "ws://127.0.0.1:8765"
 METHOD_NOT_SUPPORTED = -32601
 INVALID_REQUEST = -32600
-INTERRUPT_GRACE_SECONDS = 5.0
 TESTED_SERVER_VERSIONS = "0.169."     # the pinned codex the test suite runs
 
 # Notifications worth handing to the caller in the envelope, with the field that says what happened.
@@ -152,7 +151,7 @@ class CodexClient:
     def request(self, method, params, timeout=None):
         """A JSON-RPC request whose stray messages are handled as outside any turn."""
         return self.rpc.request(method, params, timeout or self._message_timeout(),
-                                lambda message: self._handle(message, None))
+                                lambda message: self.handle_message(message, None))
 
     # -- turns ----------------------------------------------------------------
 
@@ -165,7 +164,7 @@ class CodexClient:
         options = options or TurnOptions()
         record = TurnRecord(self.thread_id, self.user_agent, expect_json=options.output_schema is not None)
         handle = TurnHandle(self, record, options)
-        params = {"threadId": self.thread_id, "input": _user_input(prompt, options.images)}
+        params = {"threadId": self.thread_id, "input": user_input(prompt, options.images)}
         if options.output_schema is not None:
             params["outputSchema"] = options.output_schema
         if options.effort:
@@ -213,14 +212,15 @@ class CodexClient:
                 return value
             message = self.rpc.parse(value)
             if not self.rpc.take_response(message):
-                self._handle(message, None)
+                self.handle_message(message, None)
 
     def _message_timeout(self):
         return self.resume_timeout if self.resumed else self.timeout
 
     # -- incoming messages outside or inside a turn ------------------------------
 
-    def _handle(self, message, record):
+    def handle_message(self, message, record):
+        """A notification or server request, outside a turn (record None) or for one."""
         if is_server_request(message):
             self._answer(message, record)
             return
@@ -258,163 +258,6 @@ class CodexClient:
                 record.approvals.append(entry)
 
 
-class TurnHandle:
-    """A running turn: iterate its messages, steer it, interrupt it, or wait for its envelope."""
-
-    def __init__(self, client, record, options):
-        self.client = client
-        self.record = record
-        self.options = options
-        self.reading_lines = options.steer_from_input
-
-    @property
-    def turn_id(self):
-        return self.record.turn_id
-
-    def events(self) -> Iterator[dict]:
-        """Yields each message of the turn as it arrives, already applied to the envelope."""
-        while not self.record.finished:
-            message = self._next_message(self.client._message_timeout())
-            if message is not None:
-                self.apply(message)
-                yield message
-
-    def result(self) -> Envelope:
-        """Waits for the turn to end; Ctrl-C interrupts it (twice: stop waiting at once)."""
-        try:
-            for _ in self.events():
-                pass
-        except KeyboardInterrupt:
-            self._interrupt_and_wait()
-        except ClientError as error:
-            self.record.envelope.fail(error)
-        return self.record.close()
-
-    def detach(self) -> Envelope:
-        """Leaves the turn running on the server: the envelope says inProgress."""
-        envelope = self.record.close()
-        if envelope.exit_code is None:
-            envelope.status, envelope.exit_code = "inProgress", 0
-        return envelope
-
-    def interrupt(self):
-        self.client.rpc.send_request("turn/interrupt", {"threadId": self.client.thread_id, "turnId": self.turn_id})
-
-    def steer(self, text):
-        self.client.tracer.info(f"steering turn {self.turn_id}: {text}")
-        self.client.rpc.send_request("turn/steer", {"threadId": self.client.thread_id, "expectedTurnId": self.turn_id,
-                                                    "input": _user_input(text, ())},
-                                     lambda result, error: error and self.client.tracer.warn(str(error)))
-
-    def finish_from(self, turn):
-        """Fills the envelope from a turn object read back with thread/read."""
-        for item in turn.get("items") or []:
-            self.record.add_item(item)
-        self.record.finish(turn)
-        self.record.started_at -= (turn.get("durationMs") or 0) / 1000
-
-    def apply(self, message):
-        """Updates the envelope with one message (and answers it if it is a server request)."""
-        client, record = self.client, self.record
-        params = as_dict(message.get("params"))
-        if client.rpc.take_response(message):
-            return
-        if is_server_request(message) or params.get("threadId", client.thread_id) != client.thread_id:
-            client._handle(message, record)
-            return
-        method = message.get("method")
-        if method == "item/agentMessage/delta":
-            self._show(record.add_delta(optional_text(params.get("itemId")), as_text(params.get("delta"))))
-        elif method == "item/started":
-            item = as_dict(params.get("item"))
-            record.items_started[optional_text(item.get("id"))] = item
-            _log_item_started(client.tracer, item)
-        elif method == "item/completed":
-            self._item_completed(as_dict(params.get("item")))
-        elif method == "turn/diff/updated":
-            record.diff = optional_text(params.get("diff"))
-        elif method == "thread/tokenUsage/updated":
-            record.add_usage(params.get("tokenUsage"))
-        elif method == "turn/completed":
-            turn = as_dict(params.get("turn"))
-            if record.turn_id in (None, turn.get("id")):
-                record.finish(turn)
-                client.tracer.info(f"turn {turn.get('id')} {record.envelope.status}")
-        else:
-            client._handle(message, record)
-
-    def _item_completed(self, item):
-        self.record.add_item(item)
-        if item.get("type") == "agentMessage":
-            missing = self.record.missing_text(item)
-            if missing:
-                self._show(self.record.add_delta(optional_text(item.get("id")), missing))
-        elif item.get("type") == "commandExecution":
-            self.client.tracer.info(f"command {item.get('status')}: exit code {item.get('exitCode')}")
-
-    def _show(self, text):
-        if self.options.on_text and text:
-            self.options.on_text(text)
-
-    def _next_message(self, timeout, ask_on_silence=True):
-        """The next server message, steering with typed lines meanwhile; None if a line was used."""
-        wanted = ("message", "line") if self.reading_lines else ("message",)
-        try:
-            kind, value = self.client.inbox.get(timeout, wanted)
-        except TimedOut:
-            if not ask_on_silence:
-                raise
-            return self._after_silence(timeout)
-        if kind == "line":
-            if value is None:
-                self.client.inbox.push_back(kind, value)   # the end of input is for the REPL loop
-                self.reading_lines = False
-            elif value.strip():
-                self.steer(value)
-            return None
-        return self.client.rpc.parse(value)
-
-    def read_back(self):
-        """This turn as thread/read reports it (the thread's last turn if the id is not known yet)."""
-        answer = self.client.rpc.request("thread/read", {"threadId": self.client.thread_id, "includeTurns": True},
-                                         self.client.timeout, self.apply)
-        turns = [as_dict(turn) for turn in as_list(as_dict(as_dict(answer).get("thread")).get("turns"))]
-        if self.turn_id is None:
-            turn = turns[-1] if turns else None
-            self.record.envelope.ids["turn_id"] = turn and optional_text(turn.get("id"))
-            return turn
-        return next((t for t in turns if t.get("id") == self.turn_id), None)
-
-    def _after_silence(self, timeout):
-        """On a timeout, asks whether the turn in fact ended (a lost notification) before giving up."""
-        turn = self.read_back()
-        if self.record.finished:
-            return None
-        if turn is not None and turn.get("status") != "inProgress":
-            self.client.tracer.info(f"turn {self.turn_id} had ended; its end was read back with thread/read")
-            self.finish_from(turn)
-            return None
-        option = "--resume-timeout" if self.client.resumed else "--timeout"
-        raise TimedOut(f"no message from the server for {timeout:g}s ({option}); the turn is still running")
-
-    def _interrupt_and_wait(self):
-        envelope = self.record.envelope
-        if self.turn_id is None:
-            envelope.fail(Interrupted("interrupted by the user"))
-            return
-        deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
-        try:
-            self.interrupt()
-            self.client.tracer.info(f"interrupting turn {self.turn_id}")
-            while not self.record.finished:
-                message = self._next_message(max(0.01, deadline - time.monotonic()), ask_on_silence=False)
-                if message is not None:
-                    self.apply(message)
-        except (KeyboardInterrupt, ClientError):
-            pass
-        envelope.fail(Interrupted("interrupted by the user"))
-
-
 def required(result, method, *path):
     """The text at `path` in a result, or a ParseError naming what is missing."""
     value = result
@@ -429,14 +272,3 @@ def server_version(user_agent):
     """'0.169.0' from a userAgent such as 'codex-ws-client/0.169.0 (Debian 12; x86_64) ...'."""
     first = (user_agent or "").split(" ", 1)[0]
     return first.split("/", 1)[1] if "/" in first else ""
-
-
-def _user_input(prompt, images):
-    return [{"type": "text", "text": prompt}] + [{"type": "localImage", "path": os.path.abspath(p)} for p in images]
-
-
-def _log_item_started(tracer, item):
-    if item.get("type") == "commandExecution":
-        tracer.info(f"command: {item.get('command')}")
-    elif item.get("type") in ("fileChange", "mcpToolCall", "dynamicToolCall", "webSearch"):
-        tracer.info(f"{item['type']} started")

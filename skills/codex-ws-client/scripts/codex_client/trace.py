@@ -4,6 +4,7 @@ import sys
 import time
 
 from .outcome import BadArguments
+from .render import LINE_BREAKS_IN_STRINGS
 
 
 def _timestamp():
@@ -71,5 +72,8 @@ class Tracer:
             self._write_line(head + '"raw":' + json.dumps(raw, ensure_ascii=False) + "}")
 
     def _write_line(self, line):
+        for character, escaped in LINE_BREAKS_IN_STRINGS.items():
+            if character in line:
+                line = line.replace(character, escaped)
         self.file.write(line + "\n")
         self.file.flush()
