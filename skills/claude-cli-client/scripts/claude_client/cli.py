@@ -10,7 +10,7 @@ from .process import find_claude
 from .prompt_input import read_prompt
 from .render import add_output_options, check_output_options, renderer_for
 from .repl import run_repl
-from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions
+from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions, describe_tool
 from .session_store import find_session_cwd
 from .trace import Tracer
 
@@ -134,7 +134,6 @@ class _ReplSession:
 
 
 def _ask(session, tool, tool_input):
-    from .session import describe_tool
     print(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", end="", file=sys.stderr,
           flush=True)
     _, answer = session.inbox.get(None, ("line",))

@@ -124,10 +124,7 @@ class ClaudeSession:
                 turn.apply(self._next_message(self._timeout()))
         except KeyboardInterrupt:
             self._interrupt(turn)
-        except TimedOut as error:
-            self.abort()
-            turn.envelope.fail(error)
-        except ClientError as error:
+        except ClientError as error:   # a timeout, claude dying, unparseable output: claude is ended
             self.abort()
             turn.envelope.fail(error)
         return turn.close()
