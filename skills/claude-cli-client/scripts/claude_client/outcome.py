@@ -85,8 +85,9 @@ class Envelope:
         self._pieces.append(piece)
 
     def set_final_text(self, text):
-        """The peer's authoritative text for the turn (it wins over the deltas)."""
+        """The peer's authoritative text for the turn (it wins over the deltas, which are dropped)."""
         self._final_text = text
+        self._pieces = []
 
     def finish(self, status, error=None):
         """Record how the peer says the turn ended; only `completed` is success."""

@@ -4,7 +4,6 @@ Nothing runs that nobody approved: by default every command, file change and
 permission request is declined. `approve` names kinds to accept without asking;
 `ask` (a function that asks a person) decides the rest.
 """
-from dataclasses import dataclass
 
 from .shapes import as_dict, as_list, as_text
 
@@ -21,11 +20,12 @@ APPROVAL_KINDS = {
 LEGACY = {"execCommandApproval", "applyPatchApproval"}
 
 
-@dataclass
 class Answer:
     """A result for a server request, and who decided it (for the envelope's `approvals`)."""
-    result: dict
-    decided_by: str = "callback"
+
+    def __init__(self, result, decided_by="callback"):
+        self.result = result
+        self.decided_by = decided_by
 
 
 def describe(method, params, item=None):

@@ -11,7 +11,6 @@ from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseErro
 from .prompt_input import read_prompt
 from .render import add_output_options, check_output_options, renderer_for
 from .repl import run_repl
-from .spawn import check_spawnable, connect_or_spawn
 from .trace import Tracer
 
 TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
@@ -139,6 +138,7 @@ def _connect(args, tracer, spawned):
 
     tracer.info(f"connecting to {args.uri}")
     if args.spawn:
+        from .spawn import connect_or_spawn   # kept off the start-up path of ordinary calls
         client, started = connect_or_spawn(connect, args.uri, args.codex_bin, tracer, args.connect_timeout or 30)
         spawned.update(started or {})
     else:
@@ -259,6 +259,7 @@ def _check_arguments(args):
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     if args.spawn:
+        from .spawn import check_spawnable
         check_spawnable(args.uri)
     check_output_options(args)
 

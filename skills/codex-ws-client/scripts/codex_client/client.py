@@ -11,8 +11,6 @@ The command-line script is built on this module; see references/library.md.
 """
 import os
 import sys
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
 
 from .approvals import APPROVAL_KINDS, Answer, ApprovalPolicy, decision_of, describe
 from .outcome import ClientError, ParseError
@@ -36,16 +34,18 @@ NOTABLE = {"error": "error", "warning": "message", "configWarning": "summary",
            "deprecationNotice": "summary"}
 
 
-@dataclass
 class ThreadOptions:
     """How a thread is started or resumed; None leaves the server's default."""
-    cwd: Optional[str] = None
-    model: Optional[str] = None
-    sandbox: Optional[str] = None            # read-only | workspace-write | danger-full-access
-    instructions: Optional[str] = None       # developer instructions
-    personality: Optional[str] = None
-    approval_policy: Optional[str] = None    # untrusted | on-request | never
-    ephemeral: bool = False
+
+    def __init__(self, cwd=None, model=None, sandbox=None, instructions=None, personality=None,
+                 approval_policy=None, ephemeral=False):
+        self.cwd = cwd
+        self.model = model
+        self.sandbox = sandbox                    # read-only | workspace-write | danger-full-access
+        self.instructions = instructions          # developer instructions
+        self.personality = personality
+        self.approval_policy = approval_policy    # untrusted | on-request | never
+        self.ephemeral = ephemeral
 
     def params(self):
         params = {"cwd": os.path.abspath(self.cwd or os.getcwd())}
@@ -57,14 +57,15 @@ class ThreadOptions:
         return params
 
 
-@dataclass
 class TurnOptions:
     """What goes with one prompt."""
-    images: Sequence[str] = ()               # local image paths
-    output_schema: Optional[dict] = None     # the answer must be JSON following this schema
-    effort: Optional[str] = None             # reasoning effort, e.g. low | medium | high
-    on_text: Optional[Callable[[str], None]] = None   # each piece of answer text, as it arrives
-    steer_from_input: bool = False           # lines read by the inbox while the turn runs steer it
+
+    def __init__(self, images=(), output_schema=None, effort=None, on_text=None, steer_from_input=False):
+        self.images = images                      # local image paths
+        self.output_schema = output_schema        # the answer must be JSON following this schema
+        self.effort = effort                      # reasoning effort, e.g. low | medium | high
+        self.on_text = on_text                    # called with each piece of answer text as it arrives
+        self.steer_from_input = steer_from_input  # lines read by the inbox while the turn runs steer it
 
 
 class CodexClient:

@@ -2,7 +2,6 @@
 import json
 import os
 import sys
-import tempfile
 
 from .outcome import BadArguments
 
@@ -66,6 +65,7 @@ class Renderer:
         if self.out_path and (text or envelope.status == "completed"):
             return self._write(self.out_path, text)
         if self.max_text is not None and len(text) > self.max_text:
+            import tempfile   # rarely needed; kept off the start-up path
             handle, path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".txt")
             os.close(handle)
             return self._write(path, text)

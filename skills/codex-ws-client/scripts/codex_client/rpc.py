@@ -6,7 +6,6 @@ notification; an id alone is a response to one of ours.
 """
 import itertools
 import json
-import random
 import time
 
 from .outcome import ClientError, ParseError, TimedOut
@@ -48,6 +47,7 @@ class RpcConnection:
             except RpcError as error:
                 if error.code != OVERLOADED or attempt == OVERLOAD_RETRIES:
                     raise
+                import random   # only an overloaded server needs it
                 pause = OVERLOAD_FIRST_PAUSE * 2 ** attempt * random.uniform(0.5, 1.5)
                 self.tracer.info(f"{method}: server overloaded, retry {attempt + 1} of {OVERLOAD_RETRIES} "
                                  f"in {pause:.2f}s")

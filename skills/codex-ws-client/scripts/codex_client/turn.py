@@ -1,9 +1,8 @@
 """A running turn: its messages, its envelope, steering and interrupting it."""
 import os
 import time
-from typing import Iterator
 
-from .outcome import ClientError, Envelope, Interrupted, TimedOut
+from .outcome import ClientError, Interrupted, TimedOut
 from .rpc import is_server_request
 from .shapes import as_dict, as_list, as_text, optional_text
 
@@ -23,7 +22,7 @@ class TurnHandle:
     def turn_id(self):
         return self.record.turn_id
 
-    def events(self) -> Iterator[dict]:
+    def events(self):
         """Yields each message of the turn as it arrives, already applied to the envelope."""
         while not self.record.finished:
             message = self._next_message(self.client._message_timeout())
@@ -31,7 +30,7 @@ class TurnHandle:
                 self.apply(message)
                 yield message
 
-    def result(self) -> Envelope:
+    def result(self):
         """Waits for the turn to end; Ctrl-C interrupts it (twice: stop waiting at once)."""
         try:
             for _ in self.events():
@@ -42,7 +41,7 @@ class TurnHandle:
             self.record.envelope.fail(error)
         return self.record.close()
 
-    def detach(self) -> Envelope:
+    def detach(self):
         """Leaves the turn running on the server: the envelope says inProgress."""
         envelope = self.record.close()
         if envelope.exit_code is None:

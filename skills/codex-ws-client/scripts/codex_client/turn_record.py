@@ -14,7 +14,7 @@ class TurnRecord:
         if server:
             self.envelope.extra["server"] = server
         self.expect_json = expect_json
-        self.streamed = {}          # agent message item id -> text received so far
+        self.streamed = {}          # agent message item id -> characters of its text received so far
         self.items_started = {}     # item id -> the item as item/started announced it
         self.commands = []
         self.file_changes = []
@@ -38,17 +38,16 @@ class TurnRecord:
         if item_id not in self.streamed:
             if self.streamed:
                 shown = "\n\n"
-            self.streamed[item_id] = ""
-        self.streamed[item_id] += piece
+            self.streamed[item_id] = 0
+        self.streamed[item_id] += len(piece)
         shown += piece
         self.envelope.add_text(shown)
         return shown
 
     def missing_text(self, item):
-        """The part of a completed agent message that its deltas did not carry."""
-        streamed = self.streamed.get(optional_text(item.get("id")), "")
-        full = as_text(item.get("text"))
-        return full[len(streamed):] if full.startswith(streamed) else ""
+        """The end of a completed agent message that its deltas did not carry (deltas are its prefix)."""
+        received = self.streamed.get(optional_text(item.get("id")), 0)
+        return as_text(item.get("text"))[received:]
 
     def add_item(self, item):
         """A completed item: commands and file changes go in the envelope."""

@@ -1,0 +1,151 @@
+"""Benchmarks, measured side by side in one run against the real pinned peers with instant fake
+models. Prints medians and ratios against the targets. Run from the repository root:
+
+    .venv/bin/python -m bench.run [--quick]
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import claude_turns  # noqa: E402
+from tests.codex.conftest import CodexServer  # noqa: E402
+from tests.fakes import responses_api, sse_server  # noqa: E402
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT  # noqa: E402
+
+MINIMAL = ROOT / "bench" / "minimal_client.py"
+RUSAGE = ROOT / "bench" / "rusage.py"
+LAUNCHER_WALL = 0.0    # set by main(): the launcher's own start-up, taken off every wall time
+TEN_MB = 10 * 1024 * 1024
+
+
+def timed(argv, env=None, cwd=None):
+    """(wall seconds, CPU seconds, peak RSS in KiB) of one command that must exit 0."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(RUSAGE), *argv], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - started
+    usage = json.loads(done.stderr.strip().splitlines()[-1])
+    if usage["exit_code"] != 0:
+        raise RuntimeError(f"{argv[:3]} exited {usage['exit_code']}: {done.stderr[-300:]!r}")
+    return wall - LAUNCHER_WALL, usage["cpu_s"], usage["max_rss_kib"]
+
+
+def interleaved(commands, repetitions):
+    """Runs the commands in turn, A B C A B C ..., so machine noise hits all alike."""
+    results = {name: [] for name in commands}
+    for _ in range(repetitions):
+        for name, argv in commands.items():
+            results[name].append(timed(*argv) if isinstance(argv, tuple) else timed(argv))
+    return results
+
+
+def median(samples, index):
+    return statistics.median(sample[index] for sample in samples)
+
+
+def verdict(value, target):
+    return "PASS" if value <= target else "FAIL"
+
+
+def main():
+    global LAUNCHER_WALL
+    quick = "--quick" in sys.argv
+    repetitions = 5 if quick else 15
+    LAUNCHER_WALL = statistics.median(timed(["true"])[0] for _ in range(repetitions))
+    rows = []
+    fake = responses_api.start()
+    home = Path(tempfile.mkdtemp(prefix="bench-codex-"))
+    server = CodexServer(home / "codex-home", fake)
+    python = sys.executable
+    try:
+        exec_env = dict(os.environ, CODEX_HOME=str(home / "codex-home"))
+        one_shot = interleaved({
+            "client": [python, str(CODEX_SCRIPT), "--uri", server.uri, "--json", "hello"],
+            "minimal": [python, str(MINIMAL), server.uri, "hello"],
+            "codex exec": ([str(CODEX_BIN), "exec", "--skip-git-repo-check", "hello"], exec_env, str(home)),
+        }, repetitions)
+        client_wall, minimal_wall = median(one_shot["client"], 0), median(one_shot["minimal"], 0)
+        exec_wall = median(one_shot["codex exec"], 0)
+        rows += [
+            ("one-shot wall: client", f"{client_wall * 1000:.0f} ms", ""),
+            ("one-shot wall: minimal script", f"{minimal_wall * 1000:.0f} ms", ""),
+            ("one-shot wall: codex exec", f"{exec_wall * 1000:.0f} ms", ""),
+            ("one-shot CPU: client / minimal",
+             f"{median(one_shot['client'], 1) * 1000:.0f} / {median(one_shot['minimal'], 1) * 1000:.0f} ms", ""),
+            ("ratio client / minimal (wall)", f"{client_wall / minimal_wall:.2f}",
+             f"<= 1.15 {verdict(client_wall / minimal_wall, 1.15)}"),
+            ("ratio client / codex exec (wall)", f"{client_wall / exec_wall:.2f}",
+             f"<= 0.60 {verdict(client_wall / exec_wall, 0.60)}"),
+        ]
+
+        rows.append(("REPL turn wall (one connection)", f"{repl_turn_ms(server.uri, 10 if quick else 30):.1f} ms", ""))
+
+        streams = {}
+        stream_repetitions = 3 if quick else 7
+        fake.add(*[sse_server.huge(TEN_MB) for _ in range(2 * stream_repetitions)])
+        stream_runs = interleaved({
+            "client": [python, str(CODEX_SCRIPT), "--uri", server.uri, "big"],
+            "minimal": [python, str(MINIMAL), server.uri, "big"],
+        }, stream_repetitions)
+        for name, samples in stream_runs.items():
+            streams[name] = (median(samples, 1), median(samples, 2) / 1024)
+        cpu_ratio = streams["client"][0] / streams["minimal"][0]
+        memory_limit = 3 * TEN_MB / 2**20 + 30
+        rows += [
+            ("10 MB answer CPU (streamed): client / minimal", f"{streams['client'][0]:.2f} / {streams['minimal'][0]:.2f} s",
+             f"ratio {cpu_ratio:.2f} <= 1.10 {verdict(cpu_ratio, 1.10)}"),
+            ("10 MB answer peak memory: client", f"{streams['client'][1]:.0f} MiB",
+             f"<= {memory_limit:.0f} MiB {verdict(streams['client'][1], memory_limit)}"),
+            ("10 MB answer peak memory: minimal", f"{streams['minimal'][1]:.0f} MiB", ""),
+        ]
+    finally:
+        server.stop()
+        fake.stop()
+
+    help_runs = [timed([python, str(CODEX_SCRIPT), "--help"]) for _ in range(repetitions)]
+    help_ms = median(help_runs, 0) * 1000
+    rows.append(("--help wall", f"{help_ms:.0f} ms", f"<= 80 ms {verdict(help_ms, 80)}"))
+
+    claude = claude_turns.measure(4 if quick else 10)
+    rows += [
+        ("claude REPL turn (one process)", f"{claude['repl_turn_s'] * 1000:.1f} ms", ""),
+        ("claude -p, fresh process per turn", f"{claude['fresh_process_s'] * 1000:.0f} ms", ""),
+        ("ratio REPL turn / fresh process", f"{claude['ratio']:.2f}", f"<= 0.50 {verdict(claude['ratio'], 0.5)}"),
+    ]
+
+    width = max(len(row[0]) for row in rows)
+    print(f"benchmarks ({'quick' if quick else 'full'}; medians of {repetitions} runs unless noted)")
+    for name, value, target in rows:
+        print(f"  {name:<{width}}  {value:>16}  {target}")
+
+
+def repl_turn_ms(uri, turns):
+    client = subprocess.Popen([sys.executable, str(CODEX_SCRIPT), "--uri", uri, "--repl", "--json"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              bufsize=1)
+    times = []
+    try:
+        for number in range(turns + 1):
+            started = time.perf_counter()
+            client.stdin.write(f"turn {number}\n")
+            client.stdin.flush()
+            if '"completed"' not in client.stdout.readline():
+                raise RuntimeError("a REPL turn did not complete")
+            if number:
+                times.append(time.perf_counter() - started)
+    finally:
+        client.stdin.close()
+        client.wait(30)
+    return statistics.median(times) * 1000
+
+
+if __name__ == "__main__":
+    main()
