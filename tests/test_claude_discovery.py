@@ -1,0 +1,36 @@
+"""After an install for Claude, the real claude CLI discovers both skills (its system/init line)."""
+import json
+import subprocess
+
+import pytest
+
+from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
+from tests.helpers import CLAUDE_BIN
+from tests.install_helpers import run_install
+
+SKILLS = {"codex-ws-client", "claude-cli-client"}
+
+
+def _skills_claude_sees(project, env):
+    done = subprocess.run([str(CLAUDE_BIN), "-p", "hello", "--output-format", "stream-json", "--verbose"],
+                          cwd=project, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=60)
+    for line in done.stdout.splitlines():
+        message = json.loads(line)
+        if message.get("type") == "system" and message.get("subtype") == "init":
+            return set(message.get("skills") or [])
+    raise AssertionError(f"no system/init line from claude: {done.stdout[-500:]} {done.stderr[-500:]}")
+
+
+@pytest.mark.parametrize("scope", ["project", "global"])
+def test_claude_lists_both_skills_after_install_and_none_after_uninstall(scope, claude_env, tmp_path):  # noqa: F811
+    project = tmp_path / "project"
+    project.mkdir()
+    home = claude_env["HOME"]
+    where = ["--global"] if scope == "global" else ["--project", project]
+    installed = run_install(*where, "--target", "claude", "--no-deps", cwd=project, home=home)
+    assert installed.returncode == 0, installed.stderr
+    assert SKILLS <= _skills_claude_sees(project, claude_env)
+    removed = run_install(*where, "--target", "claude", "--uninstall", cwd=project, home=home)
+    assert removed.returncode == 0, removed.stderr
+    assert not SKILLS & _skills_claude_sees(project, claude_env)
