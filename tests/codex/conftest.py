@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from tests.fakes import responses_api
-from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
 
 
 def fault_run(server, *args, timeout=60):
@@ -80,13 +80,24 @@ class CodexServer:
             pass
 
     def stop(self):
+        """Stops the server and waits until its whole process group has gone (KILL after 10 s)."""
+        self.kill(signal.SIGTERM)
+        try:
+            # poll() reaps the launcher: a zombie would still count as a member of the group.
+            wait_until(lambda: self.process.poll() is not None and not group_alive(self.process.pid),
+                       timeout=10, what="app-server to stop")
+        except AssertionError:
+            self.kill()
         if self.process.poll() is None:
-            self.kill(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                self.process.wait()
+            self.process.wait()
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.fixture

@@ -1,0 +1,21 @@
+"""scripts/demo.sh, the README's "see it work" command, runs and leaves nothing behind."""
+import os
+import re
+import subprocess
+
+from tests.helpers import ROOT
+
+
+def test_demo_runs_both_clients_and_stops_what_it_started():
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], capture_output=True, text=True,
+                          timeout=600, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.count('"status": "completed"') == 2
+    assert '"text": "echo: Hello Codex, what is 6 x 7?"' in done.stdout
+    assert '"text": "echo: Hello Claude, what is 6 x 7?"' in done.stdout
+    server_pid = int(re.search(r"\(pid (\d+)\)", done.stdout).group(1))
+    try:
+        os.killpg(server_pid, 0)
+        raise AssertionError("the demo's codex app-server is still running")
+    except ProcessLookupError:
+        pass
