@@ -34,6 +34,18 @@ def all_user_texts(body):
     return texts
 
 
+def last_tool_result(body):
+    """The text of the newest tool_result block the CLI sent back (a tool's output)."""
+    for message in reversed(body.get("messages") or []):
+        for block in reversed(message.get("content") if isinstance(message.get("content"), list) else []):
+            if block.get("type") == "tool_result":
+                content = block.get("content")
+                if isinstance(content, list):
+                    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+                return str(content)
+    return ""
+
+
 def echo(body):
     return text("echo: " + last_user_text(body))
 

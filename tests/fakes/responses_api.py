@@ -16,6 +16,15 @@ def last_user_text(body):
     return ""
 
 
+def last_function_output(body):
+    """The output of the newest function call, as the server sends it back to the model."""
+    for item in reversed(body.get("input") or []):
+        if item.get("type") == "function_call_output":
+            output = item.get("output")
+            return output if isinstance(output, str) else json.dumps(output)
+    return ""
+
+
 def echo(body):
     from .sse_server import text
     return text("echo: " + last_user_text(body))
