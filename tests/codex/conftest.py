@@ -41,13 +41,13 @@ stream_max_retries = 0
 class CodexServer:
     """A real `codex app-server` on a free loopback port with its own CODEX_HOME."""
 
-    def __init__(self, home, fake, extra_args=(), extra_env=None):
+    def __init__(self, home, fake, extra_args=(), extra_env=None, port=0):
         self.home = home
         self.fake = fake
         home.mkdir(parents=True, exist_ok=True)
         (home / "config.toml").write_text(CONFIG.format(port=fake.port))
         self.process = subprocess.Popen(
-            [str(CODEX_BIN), "app-server", "--listen", "ws://127.0.0.1:0", *extra_args],
+            [str(CODEX_BIN), "app-server", "--listen", f"ws://127.0.0.1:{port}", *extra_args],
             env=dict(os.environ, CODEX_HOME=str(home), RUST_LOG="warn", **(extra_env or {})),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             start_new_session=True)   # its own process group: npm's launcher and the native server

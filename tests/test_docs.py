@@ -1,0 +1,141 @@
+"""Every command the docs show runs as written, from where the installer puts the skills.
+
+An agent reads SKILL.md to decide how to call a script, so each command line in the SKILL.md
+files, references/ and README.md is collected here; a test fails when a documented command
+is not run by these tests, or does not work.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
+from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
+from tests.helpers import ROOT, SKILLS, json_lines, validate_envelope
+from tests.install_helpers import run_install
+
+COMMAND_START = ("CLIENT", "printf", "python3", "scripts/", "codex ")
+DOCS = [SKILLS / "codex-ws-client" / "SKILL.md", SKILLS / "codex-ws-client" / "references" / "usage.md",
+        SKILLS / "claude-cli-client" / "SKILL.md", SKILLS / "claude-cli-client" / "references" / "usage.md",
+        ROOT / "README.md"]
+SYNOPSIS = re.compile(r"\[options\]")
+
+
+def documented_commands(path):
+    """Command lines of a document's indented code blocks, without # comments and synopsis lines."""
+    commands = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("    ") and line.strip().startswith(COMMAND_START):
+            command = line.split("  #")[0].strip()
+            if not SYNOPSIS.search(command):
+                commands.append(command)
+    return commands
+
+
+@pytest.fixture
+def project(tmp_path, claude_env):  # noqa: F811
+    folder = tmp_path / "project"
+    folder.mkdir()
+    done = run_install("--project", folder, "--target", "codex", cwd=folder, home=claude_env["HOME"])
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def _run(command, cwd, env):
+    done = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{command}\n{done.stdout[-1000:]}\n{done.stderr[-1000:]}"
+    return done
+
+
+def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder):
+    client = f"python3 .codex/skills/{skill}/scripts/{entry}"
+    last_id = None
+    ran = []
+    for command in documented_commands(doc):
+        runnable = command.replace("CLIENT", client)
+        if placeholder in runnable:
+            runnable = runnable.replace(placeholder, last_id)
+        done = _run(runnable, project, env)
+        envelopes = [e for e in json_lines(done.stdout) if "status" in e]
+        for envelope in envelopes:
+            validate_envelope(envelope, skill)
+            assert envelope["exit_code"] == 0, (command, envelope)
+        last_id = envelopes[-1][id_field] if envelopes else last_id
+        ran.append(command)
+    return ran
+
+
+@pytest.mark.xdist_group("default-port-8765")
+def test_codex_skill_commands_run_as_written(project, claude_env, fake_model, tmp_path):  # noqa: F811
+    server = CodexServer(tmp_path / "codex-home", fake_model, port=8765)   # the documented default address
+    try:
+        ran = _run_skill_doc(SKILLS / "codex-ws-client" / "SKILL.md", "codex-ws-client", "codex_ws_client.py",
+                             project, dict(claude_env), "thread_id", "THREAD_ID")
+    finally:
+        server.stop()
+    assert ran == documented_commands(SKILLS / "codex-ws-client" / "SKILL.md") and len(ran) >= 5
+
+
+def test_claude_skill_commands_run_as_written(project, claude_env, fake_anthropic):  # noqa: F811
+    ran = _run_skill_doc(SKILLS / "claude-cli-client" / "SKILL.md", "claude-cli-client", "claude_cli_client.py",
+                         project, claude_env, "session_id", "SESSION_ID")
+    assert len(ran) >= 3 and fake_anthropic.requests
+
+
+def test_usage_references_hold_only_the_synopsis():
+    for skill in ("codex-ws-client", "claude-cli-client"):
+        assert documented_commands(SKILLS / skill / "references" / "usage.md") == []
+
+
+@pytest.mark.xdist_group("default-port-8765")
+def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_path):  # noqa: F811
+    other = tmp_path / "other-project"
+    other.mkdir()
+    servers, ran = [], []
+    try:
+        for command in documented_commands(ROOT / "README.md"):
+            if command.startswith("scripts/install.sh"):
+                _run(f"sh {ROOT}/{command.replace('DIR', str(other))}", project, claude_env)
+            elif command.startswith("codex app-server --listen ws://127.0.0.1:8765"):
+                servers.append(CodexServer(tmp_path / "codex-home", fake_model, port=8765))
+            elif command.startswith("python3 .codex/skills/"):
+                envelope = json.loads(_run(command, project, claude_env).stdout)
+                assert envelope["status"] == "completed"
+            elif command.split()[0] in ("scripts/test.sh", "scripts/demo.sh"):
+                assert (ROOT / command.split()[0]).exists()   # the suite itself, and tests/test_demo.py
+            else:
+                raise AssertionError(f"README command not covered by this test: {command}")
+            ran.append(command)
+    finally:
+        for server in servers:
+            server.stop()
+    assert "scripts/test.sh" in ran and servers
+
+
+def test_library_example_runs(fake_model, tmp_path):  # noqa: F811
+    library = (SKILLS / "codex-ws-client" / "references" / "library.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", library, re.S).group(1)
+    server = CodexServer(tmp_path / "codex-home", fake_model)
+    code = (code.replace("/path/to/codex-ws-client/scripts", str(SKILLS / "codex-ws-client" / "scripts"))
+                .replace("/path/to/repo", str(tmp_path)).replace("ws://127.0.0.1:8765", server.uri))
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert "completed 0" in done.stdout and "echo: Summarize this repo" in done.stdout
+
+
+def test_help_lists_every_option_the_readme_names():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shared = set(re.findall(r"--[a-z][a-z0-9-]*", readme.split("Both clients share:")[1].split("\n\n")[0]))
+    for skill, script, marker in (("codex-ws-client", "codex_ws_client.py", "codex-ws-client adds:"),
+                                  ("claude-cli-client", "claude_cli_client.py", "claude-cli-client adds:")):
+        own = set(re.findall(r"--[a-z][a-z0-9-]*", readme.split(marker)[1].split("Reference:")[0]))
+        help_text = subprocess.run([sys.executable, str(SKILLS / skill / "scripts" / script), "--help"],
+                                   capture_output=True, text=True, env=dict(os.environ, COLUMNS="200")).stdout
+        missing = {option for option in shared | own if option not in help_text}
+        assert not missing, f"{skill} --help lacks {missing}"
