@@ -24,11 +24,11 @@ def _environment(fake, home):
     return env
 
 
-def repl_turn_seconds(env, cwd, turns):
-    """Wall seconds of each turn after the first, on one REPL process: prompt written -> envelope read."""
-    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--repl", "--json"], env=env, cwd=cwd,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                              bufsize=1)
+def repl_turn_seconds(argv, turns, env=None, cwd=None):
+    """Wall seconds of each turn after the first, on one `--repl --json` client process:
+    prompt line written -> envelope line read. The first turn also pays for start-up."""
+    client = subprocess.Popen([*argv, "--repl", "--json"], env=env, cwd=cwd, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
     times = []
     try:
         for number in range(turns + 1):
@@ -38,7 +38,7 @@ def repl_turn_seconds(env, cwd, turns):
             line = client.stdout.readline()
             if '"completed"' not in line:
                 raise RuntimeError(f"REPL turn {number} did not complete: {line[:200]}")
-            if number:     # the first turn also pays for claude's start-up
+            if number:
                 times.append(time.perf_counter() - started)
     finally:
         client.stdin.close()
@@ -66,7 +66,7 @@ def measure(turns=10):
     home, cwd = tempfile.mkdtemp(prefix="bench-home-"), tempfile.mkdtemp(prefix="bench-work-")
     try:
         env = _environment(fake, home)
-        repl = repl_turn_seconds(env, cwd, turns)
+        repl = repl_turn_seconds([sys.executable, str(CLAUDE_SCRIPT)], turns, env, cwd)
         fresh = fresh_process_seconds(env, cwd, turns)
     finally:
         fake.stop()

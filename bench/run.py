@@ -86,7 +86,8 @@ def main():
              f"<= 0.60 {verdict(client_wall / exec_wall, 0.60)}"),
         ]
 
-        rows.append(("REPL turn wall (one connection)", f"{repl_turn_ms(server.uri, 10 if quick else 30):.1f} ms", ""))
+        repl = claude_turns.repl_turn_seconds([python, str(CODEX_SCRIPT), "--uri", server.uri], 10 if quick else 30)
+        rows.append(("REPL turn wall (one connection)", f"{statistics.median(repl) * 1000:.1f} ms", ""))
 
         streams = {}
         stream_repetitions = 3 if quick else 7
@@ -125,26 +126,6 @@ def main():
     print(f"benchmarks ({'quick' if quick else 'full'}; medians of {repetitions} runs unless noted)")
     for name, value, target in rows:
         print(f"  {name:<{width}}  {value:>16}  {target}")
-
-
-def repl_turn_ms(uri, turns):
-    client = subprocess.Popen([sys.executable, str(CODEX_SCRIPT), "--uri", uri, "--repl", "--json"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                              bufsize=1)
-    times = []
-    try:
-        for number in range(turns + 1):
-            started = time.perf_counter()
-            client.stdin.write(f"turn {number}\n")
-            client.stdin.flush()
-            if '"completed"' not in client.stdout.readline():
-                raise RuntimeError("a REPL turn did not complete")
-            if number:
-                times.append(time.perf_counter() - started)
-    finally:
-        client.stdin.close()
-        client.wait(30)
-    return statistics.median(times) * 1000
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Fixtures that run the real pinned `claude` CLI against the fake Anthropic Messages API."""
 import os
+import subprocess
+import sys
 
 import pytest
 
 from tests.fakes import anthropic_api
-from tests.helpers import CLAUDE_SCRIPT, PEERS_BIN, json_lines, run_script, validate_envelope
+from tests.helpers import CLAUDE_SCRIPT, PEERS_BIN, json_lines, run_script, validate_envelope, wait_until
 
 
 @pytest.fixture
@@ -62,3 +64,13 @@ def claude(claude_env, fake_anthropic, tmp_path, workdir):
 def started_argv(result):
     """The command line the client ran claude with, from its NDJSON trace."""
     return next(r["argv"] for r in result.trace if r.get("event") == "start")
+
+
+def start_client(env, cwd, trace, *args):
+    """Starts claude_cli_client.py --json with an NDJSON trace; returns the Popen."""
+    return subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace), *args],
+                            env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_text_in_trace(trace, text):
+    wait_until(lambda: trace.exists() and text in trace.read_text(), what=f"{text!r} in the trace")

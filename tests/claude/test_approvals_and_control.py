@@ -2,12 +2,10 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 
-from tests.claude.conftest import started_argv
+from tests.claude.conftest import start_client, started_argv, wait_for_text_in_trace
 from tests.fakes.sse_server import hang, text, tool
-from tests.helpers import CLAUDE_SCRIPT, json_lines, validate_envelope, wait_until
+from tests.helpers import json_lines, validate_envelope
 
 
 def _bash(marker):
@@ -72,9 +70,8 @@ def test_allowed_tools_stay_allowed_without_asking(claude, tmp_path):
 def test_ctrl_c_interrupts_keeps_text_and_leaves_nothing_running(claude_env, fake_anthropic, workdir, tmp_path):
     fake_anthropic.add(hang("the text so far"))
     trace = tmp_path / "trace.jsonl"
-    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace), "long"],
-                              env=claude_env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_until(lambda: trace.exists() and "the text so far" in trace.read_text(), what="the partial text")
+    client = start_client(claude_env, workdir, trace, "long")
+    wait_for_text_in_trace(trace, "the text so far")
     client.send_signal(signal.SIGINT)
     out, err = client.communicate(timeout=30)
     assert client.returncode == 130, err

@@ -2,13 +2,12 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
 
+from tests.claude.conftest import start_client, wait_for_text_in_trace
 from tests.fakes.sse_server import error, hang
-from tests.helpers import CLAUDE_SCRIPT, assert_one_error_line, json_lines, validate_envelope, wait_until
+from tests.helpers import assert_one_error_line, json_lines, validate_envelope
 
 
 def _fake_claude(tmp_path, body):
@@ -63,9 +62,8 @@ def test_claude_exiting_at_once_is_exit_3_with_its_reason(claude, tmp_path):
 def test_claude_dying_mid_stream_is_exit_3_and_keeps_the_text(claude_env, fake_anthropic, workdir, tmp_path):
     fake_anthropic.add(hang("half an answer"))
     trace = tmp_path / "trace.jsonl"
-    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace), "x"],
-                              env=claude_env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_until(lambda: trace.exists() and "half an answer" in trace.read_text(), what="the partial text")
+    client = start_client(claude_env, workdir, trace, "x")
+    wait_for_text_in_trace(trace, "half an answer")
     start = next(r for r in json_lines(trace.read_text()) if r.get("event") == "start")
     os.killpg(start["pid"], signal.SIGKILL)
     out, err = client.communicate(timeout=30)
@@ -97,9 +95,8 @@ def test_non_utf8_prompt_is_exit_2(claude, tmp_path):
 def test_sigterm_is_like_ctrl_c(claude_env, fake_anthropic, workdir, tmp_path):
     fake_anthropic.add(hang("words before SIGTERM"))
     trace = tmp_path / "trace.jsonl"
-    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace), "x"],
-                              env=claude_env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_until(lambda: trace.exists() and "words before SIGTERM" in trace.read_text(), what="the partial text")
+    client = start_client(claude_env, workdir, trace, "x")
+    wait_for_text_in_trace(trace, "words before SIGTERM")
     client.send_signal(signal.SIGTERM)
     out, _ = client.communicate(timeout=30)
     assert client.returncode == 130
