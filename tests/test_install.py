@@ -9,7 +9,7 @@ import pytest
 
 from tests.codex.conftest import CodexServer
 from tests.fakes import responses_api
-from tests.helpers import CODEX_BIN, CODEX_SCRIPT
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT, ROOT
 from tests.install_helpers import (
     INSTALL_PS1, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, make_source,
     manifest_of, one_line_error, run_install, snapshot, write)
@@ -430,3 +430,13 @@ def test_real_codex_lists_both_skills_after_a_global_install(tmp_path, codex_ski
     assert snapshot(codex_home / "skills" / ".system") == system_skills
     assert not (home / ".agents").exists()
     assert codex_skills(codex_home, home, elsewhere) == set()
+
+
+def test_without_websocket_client_the_script_says_how_to_fix_it(bare_python):
+    """A copy of the skill with no vendored websocket-client and none installed: one line, exit 2."""
+    script = ROOT / "skills" / "codex-ws-client" / "scripts" / "codex_ws_client.py"
+    result = subprocess.run([str(bare_python), str(script), "--json", "hello"], capture_output=True, text=True,
+                            env=clean_python_env(), timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("codex-ws-client: error: the Python package websocket-client is missing; "
+                                     "install it with: python3 -m pip install websocket-client")
