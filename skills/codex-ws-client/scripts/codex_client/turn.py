@@ -25,16 +25,16 @@ class TurnHandle:
     def events(self):
         """Yields each message of the turn as it arrives, already applied to the envelope."""
         while not self.record.finished:
-            message = self._next_message(self.client._message_timeout())
+            message = self._take_next()
             if message is not None:
-                self.apply(message)
                 yield message
+            message = None   # a multi-megabyte message is let go before the next one is read
 
     def result(self):
         """Waits for the turn to end; Ctrl-C interrupts it (twice: stop waiting at once)."""
         try:
-            for _ in self.events():
-                pass
+            while not self.record.finished:
+                self._take_next()
         except KeyboardInterrupt:
             self._interrupt_and_wait()
         except ClientError as error:
@@ -107,6 +107,14 @@ class TurnHandle:
         if self.options.on_text and text:
             self.options.on_text(text)
 
+    def _take_next(self, timeout=None, ask_on_silence=True):
+        """Reads the next message and applies it; returns it (None if a typed line was used instead)."""
+        message = self._next_message(self.client._message_timeout() if timeout is None else timeout,
+                                     ask_on_silence)
+        if message is not None:
+            self.apply(message)
+        return message
+
     def _next_message(self, timeout, ask_on_silence=True):
         """The next server message, steering with typed lines meanwhile; None if a line was used."""
         wanted = ("message", "line") if self.reading_lines else ("message",)
@@ -158,9 +166,7 @@ class TurnHandle:
             self.interrupt()
             self.client.tracer.info(f"interrupting turn {self.turn_id}")
             while not self.record.finished:
-                message = self._next_message(max(0.01, deadline - time.monotonic()), ask_on_silence=False)
-                if message is not None:
-                    self.apply(message)
+                self._take_next(max(0.01, deadline - time.monotonic()), ask_on_silence=False)
         except (KeyboardInterrupt, ClientError):
             pass
         envelope.fail(Interrupted("interrupted by the user"))
