@@ -59,3 +59,15 @@ def test_connection_errors_are_typed(codex_server):
     from codex_client import ConnectionFailed
     with pytest.raises(ConnectionFailed):
         CodexClient.connect("ws://127.0.0.1:9")
+
+
+def test_keep_deltas_off_still_gives_the_final_text(codex_server):
+    pieces = []
+    codex_server.fake.add(text("streamed only once", chunks=3))
+    with CodexClient.connect(codex_server.uri) as client:
+        client.start_thread()
+        handle = client.start_turn("x", TurnOptions(on_text=pieces.append, keep_deltas=False))
+        envelope = handle.result()
+    assert "".join(pieces) == "streamed only once"
+    assert envelope.text == "streamed only once"      # from turn/completed, not from a second copy
+    assert handle.record.envelope._pieces == []

@@ -170,7 +170,8 @@ def _announce(client, args):
 
 def _turn_options(args, renderer, steer=False):
     return TurnOptions(images=args.image, output_schema=_load_output_schema(args.output_schema),
-                       effort=args.effort, on_text=renderer.delta, steer_from_input=steer)
+                       effort=args.effort, on_text=renderer.delta, steer_from_input=steer,
+                       keep_deltas=renderer.needs_text())
 
 
 class _ReplSession:

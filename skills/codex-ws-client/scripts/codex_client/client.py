@@ -60,12 +60,16 @@ class ThreadOptions:
 class TurnOptions:
     """What goes with one prompt."""
 
-    def __init__(self, images=(), output_schema=None, effort=None, on_text=None, steer_from_input=False):
+    def __init__(self, images=(), output_schema=None, effort=None, on_text=None, steer_from_input=False,
+                 keep_deltas=True):
         self.images = images                      # local image paths
         self.output_schema = output_schema        # the answer must be JSON following this schema
         self.effort = effort                      # reasoning effort, e.g. low | medium | high
         self.on_text = on_text                    # called with each piece of answer text as it arrives
         self.steer_from_input = steer_from_input  # lines read by the inbox while the turn runs steer it
+        # False when on_text shows the text and nobody needs a copy: a long answer is then not held
+        # twice (the final text from turn/completed is kept either way).
+        self.keep_deltas = keep_deltas
 
 
 class CodexClient:
@@ -163,7 +167,8 @@ class CodexClient:
     def start_turn(self, prompt, options=None):
         """Starts a turn and returns its TurnHandle at once."""
         options = options or TurnOptions()
-        record = TurnRecord(self.thread_id, self.user_agent, expect_json=options.output_schema is not None)
+        record = TurnRecord(self.thread_id, self.user_agent, expect_json=options.output_schema is not None,
+                            keep_deltas=options.keep_deltas)
         handle = TurnHandle(self, record, options)
         params = {"threadId": self.thread_id, "input": user_input(prompt, options.images)}
         if options.output_schema is not None:

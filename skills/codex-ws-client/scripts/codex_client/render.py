@@ -23,6 +23,10 @@ class Renderer:
         self.streamed = 0
         self.ends_with_newline = True
 
+    def needs_text(self):
+        """False when the text only streams to stdout: nothing later needs a copy of it."""
+        return self.mode != STREAM or self.out_path is not None or self.max_text is not None
+
     def delta(self, piece):
         """A piece of assistant text, printed at once in stream mode (up to `max_text` characters)."""
         if self.mode != STREAM or not piece:

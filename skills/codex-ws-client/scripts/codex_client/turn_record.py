@@ -9,11 +9,12 @@ from .shapes import as_dict, as_list, as_text, as_int, optional_int, optional_te
 class TurnRecord:
     """Accumulates a turn's text, commands, file changes, diff, approvals and token counts."""
 
-    def __init__(self, thread_id, server=None, expect_json=False):
+    def __init__(self, thread_id, server=None, expect_json=False, keep_deltas=True):
         self.envelope = Envelope(thread_id=thread_id, turn_id=None)
         if server:
             self.envelope.extra["server"] = server
         self.expect_json = expect_json
+        self.keep_deltas = keep_deltas   # off: streamed text is shown, not kept (the final text still is)
         self.streamed = {}          # agent message item id -> characters of its text received so far
         self.items_started = {}     # item id -> the item as item/started announced it
         self.commands = []
@@ -41,7 +42,8 @@ class TurnRecord:
             self.streamed[item_id] = 0
         self.streamed[item_id] += len(piece)
         shown += piece
-        self.envelope.add_text(shown)
+        if self.keep_deltas:
+            self.envelope.add_text(shown)
         return shown
 
     def missing_text(self, item):
