@@ -72,11 +72,14 @@ def test_claude_dying_mid_stream_is_exit_3_and_keeps_the_text(claude_env, fake_a
     assert envelope["status"] == "connection_failed" and envelope["text"] == "half an answer"
 
 
-def test_non_json_output_is_exit_5(claude, tmp_path):
-    fake = _fake_claude(tmp_path, "cat > /dev/null &\necho 'this is not json'\nsleep 30\n")
+@pytest.mark.parametrize("printed, reason", [
+    ("echo 'this is not json'", "not JSON"),
+    ("python3 -c \"print('[' * 100000 + ']' * 100000)\"", "nested too deeply")], ids=["text", "deep"])
+def test_unreadable_output_is_exit_5(claude, tmp_path, printed, reason):
+    fake = _fake_claude(tmp_path, f"cat > /dev/null &\n{printed}\nsleep 30\n")
     result = claude("--json", "--claude-bin", fake, "x")
     assert result.returncode == 5 and result.envelope["status"] == "parse_error"
-    assert "not JSON" in result.envelope["error"]
+    assert reason in result.envelope["error"]
     assert_one_error_line(result, "claude-cli-client")
 
 

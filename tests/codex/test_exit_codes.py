@@ -91,7 +91,8 @@ def test_timeout_zero_means_no_timeout(codex):
     assert result.returncode == 0 and result.envelope["text"] == "late"
 
 
-@pytest.mark.parametrize("bad", [("raw", b"{not json"), ("binary", b"\x00\x01"), ("raw", b"[1, 2]")])
+@pytest.mark.parametrize("bad", [("raw", b"{not json"), ("binary", b"\x00\x01"), ("raw", b"[1, 2]"),
+                                 ("raw", b"[" * 100_000 + b"]" * 100_000)], ids=["text", "binary", "array", "deep"])
 def test_exit_5_for_unparseable_messages(bad):
     result = fault_run(FaultServer([delta("kept"), bad]))
     assert result.returncode == 5

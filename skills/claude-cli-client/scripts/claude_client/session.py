@@ -159,6 +159,9 @@ class ClaudeSession:
         except ValueError:
             self.tracer.received(line, is_json=False)
             raise ParseError(f"claude printed a line that is not JSON: {line[:80]!r}") from None
+        except RecursionError:
+            self.tracer.received(line, is_json=False)
+            raise ParseError("claude printed JSON nested too deeply to read") from None
         self.tracer.received(line)
         if not isinstance(message, dict):
             raise ParseError(f"claude printed JSON that is not an object: {line[:80]!r}")

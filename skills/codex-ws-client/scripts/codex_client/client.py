@@ -14,7 +14,7 @@ import sys
 
 from .approvals import APPROVAL_KINDS, Answer, ApprovalPolicy, decision_of, describe
 from .outcome import ClientError, ParseError
-from .rpc import RpcConnection, is_server_request
+from .rpc import RpcConnection, as_message, is_server_request
 from .inbox import Inbox
 from .shapes import as_dict, as_list, optional_text
 from .trace import Tracer
@@ -216,7 +216,7 @@ class CodexClient:
             kind, value = self.inbox.get(None, ("message", "line"))
             if kind == "line":
                 return value
-            message = self.rpc.parse(value)
+            message = as_message(value)
             if not self.rpc.take_response(message):
                 self.handle_message(message, None)
 

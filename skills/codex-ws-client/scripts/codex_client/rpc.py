@@ -33,7 +33,7 @@ class RpcConnection:
         self.ids = itertools.count(1)
         self.callbacks = {}          # id of a request not waited for -> callback(result, error)
         self.answered = set()        # ids of server requests answered, as JSON text
-        inbox.read_messages_from(transport.receive)
+        inbox.read_messages_from(self._read_message)
 
     def request(self, method, params, timeout, on_message):
         """Sends a request and returns its result; raises RpcError for an error answer.
@@ -108,18 +108,29 @@ class RpcConnection:
     def receive(self, timeout):
         """The next server message as a dict."""
         try:
-            _, raw = self.inbox.get(timeout, ("message",))
+            _, value = self.inbox.get(timeout, ("message",))
         except TimedOut:
             raise TimedOut(f"no message from the server for {timeout:g}s") from None
-        return self.parse(raw)
+        return as_message(value)
 
-    def parse(self, raw):
+    def _read_message(self):
+        """Runs on the reader thread. Parsing there lets each raw text go before the next one is
+        read, so a message of many megabytes is never held as text and as a dict at once."""
+        try:
+            return self._parse(self.transport.receive())
+        except ParseError as error:
+            return error    # raised by as_message in its turn; the messages after it are still read
+
+    def _parse(self, raw):
         """A message as a dict; anything that is not a JSON object is a ParseError."""
         try:
             message = json.loads(raw)
         except ValueError:
             self.tracer.received(raw, is_json=False)
             raise ParseError(f"the server sent a message that is not JSON: {raw[:80]!r}") from None
+        except RecursionError:
+            self.tracer.received(raw, is_json=False)
+            raise ParseError("the server sent JSON nested too deeply to read") from None
         self.tracer.received(raw)
         if not isinstance(message, dict):
             raise ParseError(f"the server sent JSON that is not an object: {raw[:80]!r}")
@@ -134,6 +145,13 @@ class RpcConnection:
         raw = json.dumps(message, ensure_ascii=False)
         self.tracer.sent(raw)
         self.transport.send(raw)
+
+
+def as_message(value):
+    """A message taken from the inbox, or the ParseError of one that could not be read."""
+    if isinstance(value, ParseError):
+        raise value
+    return value
 
 
 def is_server_request(message):

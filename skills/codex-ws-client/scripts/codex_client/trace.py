@@ -1,6 +1,7 @@
 """Diagnostics: -v lifecycle lines and -vv raw traffic on stderr, and an NDJSON trace file."""
 import json
 import sys
+import threading
 import time
 
 from .outcome import BadArguments
@@ -16,7 +17,8 @@ class Tracer:
     """Writes what the client does and every message it sends or receives.
 
     Each NDJSON line is {"ts", "dir": "out"|"in"|"event", "msg" | "raw" | "event"};
-    lines are flushed as they are written, so a trace survives a crash.
+    lines are flushed as they are written, so a trace survives a crash. Reader threads write
+    here as well as the main thread, a whole line at a time.
     """
 
     def __init__(self, name, verbosity=0, ndjson_path=None, stderr=None):
@@ -24,6 +26,7 @@ class Tracer:
         self.verbosity = verbosity
         self.stderr = stderr or sys.stderr
         self.file = None
+        self.lock = threading.Lock()
         if ndjson_path:
             try:
                 self.file = open(ndjson_path, "a", encoding="utf-8")
@@ -52,16 +55,19 @@ class Tracer:
                                         ensure_ascii=False))
 
     def close(self):
-        if self.file:
-            self.file.close()
-            self.file = None
+        with self.lock:
+            if self.file:
+                self.file.close()
+                self.file = None
 
     def _say(self, message):
-        print(f"[{self.name}] {message}", file=self.stderr, flush=True)
+        with self.lock:
+            print(f"[{self.name}] {message}", file=self.stderr, flush=True)
 
     def _traffic(self, direction, arrow, raw, is_json):
         if self.verbosity >= 2:
-            print(f"{arrow} {raw}", file=self.stderr, flush=True)
+            with self.lock:
+                print(f"{arrow} {raw}", file=self.stderr, flush=True)
         if not self.file:
             return
         head = '{"ts":"%s","dir":"%s",' % (_timestamp(), direction)
@@ -75,5 +81,7 @@ class Tracer:
         for character, escaped in LINE_BREAKS_IN_STRINGS.items():
             if character in line:
                 line = line.replace(character, escaped)
-        self.file.write(line + "\n")
-        self.file.flush()
+        with self.lock:
+            if self.file:
+                self.file.write(line + "\n")
+                self.file.flush()

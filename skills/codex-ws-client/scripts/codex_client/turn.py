@@ -3,7 +3,7 @@ import os
 import time
 
 from .outcome import ClientError, Interrupted, TimedOut
-from .rpc import is_server_request
+from .rpc import as_message, is_server_request
 from .shapes import as_dict, as_list, as_text, optional_text
 
 INTERRUPT_GRACE_SECONDS = 5.0
@@ -131,7 +131,7 @@ class TurnHandle:
             elif value.strip():
                 self.steer(value)
             return None
-        return self.client.rpc.parse(value)
+        return as_message(value)
 
     def read_back(self):
         """This turn as thread/read reports it (the thread's last turn if the id is not known yet)."""
