@@ -1,6 +1,7 @@
 """scripts/install.sh (and install.py behind it): install, update, uninstall, and the real
 codex discovering what was installed."""
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 
 from tests.codex.conftest import CodexServer
 from tests.fakes import responses_api
-from tests.helpers import CODEX_BIN, CODEX_SCRIPT, ROOT
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT, ROOT, validate_envelope
 from tests.install_helpers import (
     INSTALL_PS1, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, make_source,
     manifest_of, one_line_error, run_install, snapshot, write)
@@ -433,10 +434,15 @@ def test_real_codex_lists_both_skills_after_a_global_install(tmp_path, codex_ski
 
 
 def test_without_websocket_client_the_script_says_how_to_fix_it(bare_python):
-    """A copy of the skill with no vendored websocket-client and none installed: one line, exit 2."""
+    """The skill with no vendored websocket-client and none installed: --help works; a call is one line, exit 2."""
     script = ROOT / "skills" / "codex-ws-client" / "scripts" / "codex_ws_client.py"
     result = subprocess.run([str(bare_python), str(script), "--json", "hello"], capture_output=True, text=True,
                             env=clean_python_env(), timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == ("codex-ws-client: error: the Python package websocket-client is missing; "
                                      "install it with: python3 -m pip install websocket-client")
+    envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
+    assert envelope["exit_code"] == 2 and "websocket-client" in envelope["error"]
+    result = subprocess.run([str(bare_python), str(script), "--help"], capture_output=True, text=True,
+                            env=clean_python_env(), timeout=60)
+    assert result.returncode == 0 and "--uri" in result.stdout

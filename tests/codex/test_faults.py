@@ -8,7 +8,7 @@ import pytest
 
 from tests.codex.conftest import fault_run
 from tests.fakes.sse_server import hang
-from tests.fakes.ws_faults import FaultServer, delta
+from tests.fakes.ws_faults import FaultServer, delta, frame
 from tests.helpers import CODEX_SCRIPT, assert_one_error_line, json_lines, run_script, validate_envelope, wait_until
 
 
@@ -44,6 +44,32 @@ def test_real_server_killed_mid_turn_is_exit_3(codex_server, tmp_path):
     envelope = validate_envelope(json_lines(out)[0], "codex-ws-client")
     assert envelope["status"] == "connection_failed" and envelope["turn_id"]
     assert len(err.strip().splitlines()) == 1
+
+
+def test_fragmented_messages_are_joined_and_pings_answered():
+    message = json.dumps(delta("in three pieces")[1]).encode()
+    server = FaultServer([("bytes", frame(message[:10], final=False)),
+                          ("bytes", frame(b"are you there", opcode=0x9)),
+                          ("bytes", frame(message[10:20], opcode=0x0, final=False)),
+                          ("bytes", frame(message[20:], opcode=0x0)),
+                          _completed("in three pieces"), ("wait",)])
+    result = fault_run(server)
+    assert result.returncode == 0 and result.envelope["text"] == "in three pieces"
+    assert server.pongs == [b"are you there"]
+
+
+@pytest.mark.parametrize("frames, reason", [
+    (bytes([0x81, 0x82]) + b"mask{}", "malformed WebSocket frame"),            # servers must not mask
+    (bytes([0xC1, 0x02]) + b"{}", "malformed WebSocket frame"),                # a reserved bit
+    (bytes([0x83, 0x02]) + b"{}", "malformed WebSocket frame"),                # an unknown opcode
+    (frame(b"{}", opcode=0x0), "fragment out of order"),                       # a continuation of nothing
+    (bytes([0x81, 0x7F]) + (1 << 40).to_bytes(8, "big"), "over the limit"),   # a terabyte announced
+], ids=["masked", "reserved-bit", "unknown-opcode", "stray-continuation", "terabyte"])
+def test_malformed_frames_are_exit_5(frames, reason):
+    result = fault_run(FaultServer([delta("kept"), ("bytes", frames), ("wait",)]))
+    assert result.returncode == 5 and reason in result.envelope["error"]
+    assert result.envelope["text"] == "kept"
+    assert_one_error_line(result, "codex-ws-client")
 
 
 def test_a_response_with_an_unknown_id_is_ignored():

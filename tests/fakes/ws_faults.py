@@ -14,8 +14,8 @@ import threading
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def frame(payload, opcode=0x1):
-    header = bytes([0x80 | opcode])
+def frame(payload, opcode=0x1, final=True):
+    header = bytes([(0x80 if final else 0) | opcode])
     length = len(payload)
     if length < 126:
         header += bytes([length])
@@ -53,8 +53,9 @@ def _read_exact(conn, size):
 
 class FaultServer:
     """`status`: the handshake's HTTP status (101 accepts). `script`: what to do after turn/start,
-    a list of ("json", obj) | ("raw", bytes payload as text frame) | ("binary", bytes) | ("close",)
-    | ("drop",) | ("wait",): stop playing, keep answering requests.
+    a list of ("json", obj) | ("raw", bytes payload as text frame) | ("binary", bytes)
+    | ("bytes", bytes sent as they are, e.g. hand-made frames) | ("close",) | ("drop",)
+    | ("wait",): stop playing, keep answering requests.
     `on_request`: method -> answer ({"result": ...} or {"error": ...}), or a list of answers
     used one per request, the last one repeated."""
 
@@ -64,6 +65,7 @@ class FaultServer:
         self.status = status
         self.on_request = on_request or {}
         self.received = []
+        self.pongs = []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.uri = f"ws://127.0.0.1:{self.port}"
@@ -111,6 +113,9 @@ class FaultServer:
             got = read_frame(conn)
             if got is None or got[0] == 0x8:
                 return
+            if got[0] == 0xA:
+                self.pongs.append(got[1])
+                continue
             message = json.loads(got[1])
             self.received.append(message)
             method = message.get("method")
@@ -144,6 +149,8 @@ class FaultServer:
                 conn.sendall(frame(action[1]))
             elif kind == "binary":
                 conn.sendall(frame(action[1], opcode=0x2))
+            elif kind == "bytes":
+                conn.sendall(action[1])
             elif kind == "close":
                 conn.sendall(frame(struct.pack(">H", 1011), opcode=0x8))
                 return False

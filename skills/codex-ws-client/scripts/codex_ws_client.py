@@ -13,14 +13,7 @@ VENDORED = os.path.join(SCRIPTS, "_vendor")
 if os.path.isdir(VENDORED):
     sys.path.insert(1, VENDORED)
 
-try:
-    from codex_client.cli import main
-except ImportError as error:
-    if getattr(error, "name", None) != "websocket":
-        raise
-    print("codex-ws-client: error: the Python package websocket-client is missing; "
-          "install it with: python3 -m pip install websocket-client", file=sys.stderr)
-    sys.exit(2)
+from codex_client.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -116,8 +116,9 @@ class RpcConnection:
     def _read_message(self):
         """Runs on the reader thread. Parsing there lets each raw text go before the next one is
         read, so a message of many megabytes is never held as text and as a dict at once."""
+        raw = self.transport.receive()   # its errors end the reading: the stream itself is broken
         try:
-            return self._parse(self.transport.receive())
+            return self._parse(raw)
         except ParseError as error:
             return error    # raised by as_message in its turn; the messages after it are still read
 
