@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from .inbox import Inbox
-from .outcome import ClientError, ConnectionFailed, Envelope, Interrupted, ParseError, TimedOut, TurnFailed
+from .outcome import ClientError, ConnectionFailed, Envelope, Interrupted, TimedOut, TurnFailed
 from .process import ClaudeProcess
-from .shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
+from .shapes import as_dict, as_int, as_list, as_number, as_text, optional_text, parse_json_object
 
 CLIENT_NAME = "claude-cli-client"
 TESTED_CLAUDE_VERSIONS = "2.1."        # the pinned claude the test suite runs
@@ -154,18 +154,7 @@ class ClaudeSession:
         return self._parse(line)
 
     def _parse(self, line):
-        try:
-            message = json.loads(line)
-        except ValueError:
-            self.tracer.received(line, is_json=False)
-            raise ParseError(f"claude printed a line that is not JSON: {line[:80]!r}") from None
-        except RecursionError:
-            self.tracer.received(line, is_json=False)
-            raise ParseError("claude printed JSON nested too deeply to read") from None
-        self.tracer.received(line)
-        if not isinstance(message, dict):
-            raise ParseError(f"claude printed JSON that is not an object: {line[:80]!r}")
-        return message
+        return parse_json_object(line, self.tracer, "claude printed")
 
     def _control(self, subtype, timeout):
         """Sends a control request and waits for its response (used before any turn)."""

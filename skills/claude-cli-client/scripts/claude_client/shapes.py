@@ -1,4 +1,22 @@
-"""Reading fields of peer messages whose shape cannot be trusted: a wrong type reads as empty."""
+"""Reading peer messages whose shape cannot be trusted: a wrong type reads as empty."""
+import json
+
+from .outcome import ParseError
+
+
+def parse_json_object(text, tracer, source):
+    """The JSON object `text` holds, traced as received. Anything else is a ParseError whose
+    message begins with `source` ("the server sent", "claude printed")."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        tracer.received(text, is_json=False)
+        problem = "JSON nested too deeply to read" if isinstance(error, RecursionError) else "text that is not JSON"
+        raise ParseError(f"{source} {problem}: {text[:80]!r}") from None
+    tracer.received(text)
+    if not isinstance(message, dict):
+        raise ParseError(f"{source} JSON that is not an object: {text[:80]!r}")
+    return message
 
 
 def as_dict(value):

@@ -9,6 +9,7 @@ import json
 import time
 
 from .outcome import ClientError, ParseError, TimedOut
+from .shapes import parse_json_object
 
 OVERLOADED = -32001
 OVERLOAD_RETRIES = 4
@@ -118,24 +119,9 @@ class RpcConnection:
         read, so a message of many megabytes is never held as text and as a dict at once."""
         raw = self.transport.receive()   # its errors end the reading: the stream itself is broken
         try:
-            return self._parse(raw)
+            return parse_json_object(raw, self.tracer, "the server sent")
         except ParseError as error:
             return error    # raised by as_message in its turn; the messages after it are still read
-
-    def _parse(self, raw):
-        """A message as a dict; anything that is not a JSON object is a ParseError."""
-        try:
-            message = json.loads(raw)
-        except ValueError:
-            self.tracer.received(raw, is_json=False)
-            raise ParseError(f"the server sent a message that is not JSON: {raw[:80]!r}") from None
-        except RecursionError:
-            self.tracer.received(raw, is_json=False)
-            raise ParseError("the server sent JSON nested too deeply to read") from None
-        self.tracer.received(raw)
-        if not isinstance(message, dict):
-            raise ParseError(f"the server sent JSON that is not an object: {raw[:80]!r}")
-        return message
 
     def _send_request(self, method, params):
         request_id = next(self.ids)

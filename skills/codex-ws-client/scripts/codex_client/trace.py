@@ -61,13 +61,15 @@ class Tracer:
                 self.file = None
 
     def _say(self, message):
+        self._print(f"[{self.name}] {message}")
+
+    def _print(self, line):
         with self.lock:
-            print(f"[{self.name}] {message}", file=self.stderr, flush=True)
+            print(line, file=self.stderr, flush=True)
 
     def _traffic(self, direction, arrow, raw, is_json):
         if self.verbosity >= 2:
-            with self.lock:
-                print(f"{arrow} {raw}", file=self.stderr, flush=True)
+            self._print(f"{arrow} {raw}")
         if not self.file:
             return
         head = '{"ts":"%s","dir":"%s",' % (_timestamp(), direction)
