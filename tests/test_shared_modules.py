@@ -5,7 +5,8 @@ from tests.helpers import SKILLS
 
 CANONICAL = SKILLS / "codex-ws-client" / "scripts" / "codex_client"
 MIRROR = SKILLS / "claude-cli-client" / "scripts" / "claude_client"
-SHARED = ["outcome.py", "prompt_input.py", "trace.py", "render.py", "repl.py", "inbox.py", "shapes.py"]
+SHARED = ["outcome.py", "prompt_input.py", "trace.py", "render.py", "repl.py", "inbox.py", "shapes.py",
+          "call_limit.py"]
 
 
 @pytest.mark.parametrize("module", SHARED)

@@ -32,9 +32,11 @@ def test_tools_are_denied_by_default(claude, tmp_path):
     assert not marker.exists()
     envelope = result.envelope
     assert envelope["approvals"] == [{"kind": "tool", "request": f"Bash: touch {marker}",
-                                      "decision": "decline", "decided_by": "policy"}]
+                                      "decision": "decline", "decided_by": "policy",
+                                      "reason": f"blocked path: {marker} (allow the directory with --add-dir DIR)"}]
+    assert envelope["tools"] == [{"tool": "Bash", "request": f"Bash: touch {marker}", "status": "declined"}]
     denial = [n for n in envelope["notifications"] if n["method"] == "permission_denial"]
-    assert denial and str(marker) in denial[0]["message"]
+    assert denial and denial[0]["message"]["tool_input"]["command"] == f"touch {marker}"
     asks = [r["msg"] for r in result.trace if r["dir"] == "in" and r["msg"].get("type") == "control_request"]
     assert asks[0]["request"]["subtype"] == "can_use_tool" and asks[0]["request"]["tool_name"] == "Bash"
 
@@ -46,8 +48,9 @@ def test_interactive_approval_runs_the_command_for_real(claude, tmp_path):
     assert result.returncode == 0, result.stderr
     assert marker.exists()
     assert "Allow? [y/N]" in result.stderr
-    assert result.envelopes[0]["approvals"][0] == {"kind": "tool", "request": f"Bash: touch {marker}",
-                                                   "decision": "accept", "decided_by": "user"}
+    approval = result.envelopes[0]["approvals"][0]
+    assert {key: approval[key] for key in ("kind", "request", "decision", "decided_by")} == \
+        {"kind": "tool", "request": f"Bash: touch {marker}", "decision": "accept", "decided_by": "user"}
 
 
 def test_interactive_approval_in_one_shot_mode(claude, tmp_path):

@@ -87,16 +87,15 @@ def test_max_text_keeps_the_whole_answer_in_a_file(claude, tmp_path):
 def test_version_is_reported_and_pinned_version_not_warned(claude):
     result = claude("--json", "x")
     assert result.envelope["claude_version"] == "2.1.197"
-    assert "outside the versions" not in result.stderr
+    assert "warning: claude" not in result.stderr
 
 
-def test_other_versions_are_warned_about_once(claude, tmp_path):
-    fake = tmp_path / "old-claude"
-    init = {"type": "system", "subtype": "init", "session_id": "s-1", "claude_code_version": "1.0.0"}
+def _claude_claiming_version(path, version):
+    """A stand-in claude that answers initialize and each turn like the real one, claiming `version`."""
+    init = {"type": "system", "subtype": "init", "session_id": "s-1", "claude_code_version": version}
     result_line = {"type": "result", "subtype": "success", "is_error": False, "result": "ok", "session_id": "s-1",
                    "uuid": "u-1", "usage": {}}
-    # Answers initialize, then one turn, like the real CLI but claiming an old version.
-    fake.write_text("#!/usr/bin/env python3\nimport json, sys\n"
+    path.write_text("#!/usr/bin/env python3\nimport json, sys\n"
                     "for line in sys.stdin:\n"
                     "    m = json.loads(line)\n"
                     "    if m['type'] == 'control_request':\n"
@@ -104,10 +103,22 @@ def test_other_versions_are_warned_about_once(claude, tmp_path):
                     "'request_id': m['request_id'], 'response': {}}}), flush=True)\n"
                     f"    elif m['type'] == 'user':\n        print({json.dumps(json.dumps(init))}, flush=True)\n"
                     f"        print({json.dumps(json.dumps(result_line))}, flush=True)\n")
-    fake.chmod(0o755)
+    path.chmod(0o755)
+    return path
+
+
+def test_older_versions_are_warned_about_once(claude, tmp_path):
+    fake = _claude_claiming_version(tmp_path / "old-claude", "1.0.0")
     result = claude("--repl", "--json", "--claude-bin", str(fake), stdin="one\ntwo\n")
     assert [e["text"] for e in result.envelopes] == ["ok", "ok"]
-    assert result.stderr.count("outside the versions") == 1 and "1.0.0" in result.stderr
+    assert result.stderr.count("older than the oldest version") == 1 and "1.0.0" in result.stderr
+
+
+def test_newer_versions_are_not_warned_about(claude, tmp_path):
+    fake = _claude_claiming_version(tmp_path / "new-claude", "2.1.332")
+    result = claude("--json", "-v", "--claude-bin", str(fake), "x")
+    assert result.envelope["text"] == "ok"
+    assert "warning" not in result.stderr
 
 
 def test_claude_never_waits_for_stdin_data(claude):

@@ -87,17 +87,25 @@ def test_server_request_ids_are_echoed_exactly_and_answered_once():
     assert all(a["error"]["code"] == -32601 for a in answers)
 
 
-def test_unusual_versions_are_warned_about_once():
-    server = FaultServer([_completed()], user_agent="codex-ws-client/0.170.2 (Linux; x86_64)")
+def test_older_versions_are_warned_about_once():
+    server = FaultServer([_completed()], user_agent="codex-ws-client/0.168.2 (Linux; x86_64)")
     result = fault_run(server)
     assert result.returncode == 0
-    warnings = [line for line in result.stderr.splitlines() if "outside the versions" in line]
-    assert len(warnings) == 1 and "0.170.2" in warnings[0]
-    assert result.envelope["server"] == "codex-ws-client/0.170.2 (Linux; x86_64)"
+    warnings = [line for line in result.stderr.splitlines() if "older than the oldest version" in line]
+    assert len(warnings) == 1 and "0.168.2" in warnings[0] and "0.169.0" in warnings[0]
+    assert result.envelope["server"] == "codex-ws-client/0.168.2 (Linux; x86_64)"
+
+
+def test_newer_versions_are_not_warned_about():
+    """Users run the newest codex: a release after the pinned one is no reason to warn."""
+    server = FaultServer([_completed()], user_agent="codex-ws-client/0.171.0 (Linux; x86_64)")
+    result = fault_run(server, "-v")
+    assert result.returncode == 0
+    assert "warning" not in result.stderr
 
 
 def test_the_pinned_server_is_not_warned_about(codex):
-    assert "outside the versions" not in codex("--json", "x").stderr
+    assert "warning: codex app-server" not in codex("--json", "-v", "x").stderr
 
 
 @pytest.mark.parametrize("status, code", [("interrupted", 130), ("failed", 1), ("inProgress", 1), ("weird", 1)])

@@ -5,9 +5,10 @@ import os
 import signal
 import sys
 
+from .call_limit import CallLimit
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .process import find_claude
-from .prompt_input import read_prompt
+from .prompt_input import check_text_arguments, read_prompt
 from .render import add_output_options, check_output_options, renderer_for
 from .repl import run_repl
 from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions, describe_tool
@@ -52,7 +53,8 @@ def build_parser():
         claude.add_argument(f"--{name}", action="append", default=[], help="repeatable")
 
     session = parser.add_argument_group("session")
-    session.add_argument("--session-id", help="resume this session (claude --resume)")
+    session.add_argument("--session-id", "--thread-id", dest="session_id",
+                         help="resume this session (claude --resume); --thread-id is the same")
     session.add_argument("--print-session-id", action="store_true", help="print SESSION_ID=... to stderr")
     session.add_argument("--no-session-persistence", action="store_true", help="do not save the session")
     session.add_argument("--repl", action="store_true", help="read prompts line by line from stdin, one claude process")
@@ -65,6 +67,8 @@ def build_parser():
     timing.add_argument("--timeout", type=float, default=300.0, help="wait for claude's next line (default 300)")
     timing.add_argument("--resume-timeout", type=float, default=600.0,
                         help="the same, in a resumed session (default 600)")
+    timing.add_argument("--max-time", type=float, default=0.0, metavar="SECONDS",
+                        help="limit on the whole call: then claude is stopped, exit 4 (default none)")
 
     debug = parser.add_argument_group("diagnostics")
     debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw lines")
@@ -77,28 +81,31 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     renderer = renderer_for(CLIENT_NAME, args)
+    limit = CallLimit(args.max_time)
     tracer = None
     session = None
     try:
+        limit.start()
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
         prompt = None
         if not args.repl or args.prompt is not None or args.prompt_file is not None:
             prompt = read_prompt(args.prompt, args.prompt_file)
         session = ClaudeSession(_session_options(args, tracer), tracer)
-        return _run(args, session, prompt, renderer)
+        return _run(args, session, prompt, renderer, limit)
     except ClientError as error:
-        return _report(error, args, renderer)
+        return _report(error, args, renderer, limit)
     except KeyboardInterrupt:
-        return _report(Interrupted("interrupted by the user"), args, renderer)
+        return _report(Interrupted("interrupted by the user"), args, renderer, limit)
     finally:
+        limit.cancel()
         if session:
             session.close()
         if tracer:
             tracer.close()
 
 
-def _run(args, session, prompt, renderer):
+def _run(args, session, prompt, renderer, limit):
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
     if args.interactive_approvals:
@@ -107,7 +114,7 @@ def _run(args, session, prompt, renderer):
     shown_id = [None]
 
     def run_turn(text):
-        envelope = session.run_turn(text, renderer.delta)
+        envelope = limit.judge(session.run_turn(text, renderer.delta))
         renderer.turn_done(envelope)
         if args.print_session_id and session.session_id and session.session_id != shown_id[0]:
             shown_id[0] = session.session_id
@@ -137,8 +144,9 @@ def _ask(session, tool, tool_input):
     print(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", end="", file=sys.stderr,
           flush=True)
     _, answer = session.inbox.get(None, ("line",))
-    allowed = (answer or "").strip().lower() in ("y", "yes")
-    return Decision(allowed, "user", "denied by the user")
+    if answer is None:
+        return Decision(False, "no_answer", "denied: nobody answered the permission prompt")
+    return Decision(answer.strip().lower() in ("y", "yes"), "user", "denied by the user")
 
 
 def _session_options(args, tracer):
@@ -162,7 +170,7 @@ def _pass_through(args):
         for value in getattr(args, name):
             extra += [option, value]
     if args.json_schema is not None:
-        extra += ["--json-schema", _load_json_schema(args.json_schema)]
+        extra += ["--json-schema", args.json_schema_text]
     if args.disable_slash_commands:
         extra.append("--disable-slash-commands")
     if args.no_session_persistence:
@@ -171,27 +179,34 @@ def _pass_through(args):
 
 
 def _load_json_schema(value):
+    """The schema as one line of JSON, from the option's text or the file it names."""
     text = value
     if os.path.isfile(value):
-        with open(value, encoding="utf-8-sig") as handle:
-            text = handle.read()
+        try:
+            with open(value, encoding="utf-8-sig") as handle:
+                text = handle.read()
+        except OSError as error:
+            raise BadArguments(f"cannot read --json-schema {value}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise BadArguments(f"--json-schema {value} is not UTF-8") from None
     try:
         return json.dumps(json.loads(text))
     except ValueError as error:
         raise ParseError(f"--json-schema is not valid JSON (nor a JSON file): {error}") from None
 
 
-def _report(error, args, renderer):
+def _report(error, args, renderer, limit):
     envelope = Envelope(session_id=args.session_id, thread_id=args.session_id, turn_id=None)
     envelope.fail(error)
-    renderer.turn_done(envelope)
+    renderer.turn_done(limit.judge(envelope))
     return envelope.exit_code
 
 
 def _check_arguments(args):
+    check_text_arguments(args)
     if args.no_session_persistence and args.session_id:
         raise BadArguments("--no-session-persistence sessions cannot be resumed: drop one of it and --session-id")
-    for name in ("timeout", "resume_timeout"):
+    for name in ("timeout", "resume_timeout", "max_time"):
         if getattr(args, name) < 0:
             raise BadArguments(f"--{name.replace('_', '-')} must be 0 (none) or a positive number of seconds")
     if args.cwd and not os.path.isdir(args.cwd):
@@ -199,6 +214,8 @@ def _check_arguments(args):
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     check_output_options(args)
+    if args.json_schema is not None:
+        args.json_schema_text = _load_json_schema(args.json_schema)
 
 
 def _raise_keyboard_interrupt(signum, frame):

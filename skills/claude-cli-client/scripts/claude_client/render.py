@@ -20,6 +20,8 @@ class Renderer:
         self.max_text = max_text
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        # JSON escapes what stdout cannot encode (e.g. PYTHONIOENCODING=ascii), so it stays exact.
+        self.ascii_only = not _encodes_unicode(self.stdout)
         self.streamed = 0
         self.ends_with_newline = True
 
@@ -35,8 +37,7 @@ class Renderer:
             piece = piece[:max(0, self.max_text - self.streamed)]
             if not piece:
                 return
-        self.stdout.write(piece)
-        self.stdout.flush()
+        self.write(piece)
         self.streamed += len(piece)
         self.ends_with_newline = piece.endswith("\n")
 
@@ -49,20 +50,45 @@ class Renderer:
             shown = text[:self.max_text] + "\n" + cut_note
             envelope.extra.update(text_truncated=True, text_file=saved_to)
         if self.mode == STREAM:
-            tail = ("" if self.ends_with_newline else "\n") + (cut_note + "\n" if cut_note else "")
-            self.stdout.write(tail)
+            self.write(("" if self.ends_with_newline else "\n") + (cut_note + "\n" if cut_note else ""))
         elif self.mode == FINAL and shown:
-            self.stdout.write(shown if shown.endswith("\n") else shown + "\n")
+            self.write(shown if shown.endswith("\n") else shown + "\n")
         elif self.mode == JSON:
             result = envelope.to_dict()
             result["text"] = shown
-            self.stdout.write(json_line(result))
-        self.stdout.flush()
+            self.print_json(result)
         self.streamed, self.ends_with_newline = 0, True
         if envelope.error:
-            print(f"{self.name}: error: {envelope.error}", file=self.stderr, flush=True)
+            self.tell(f"{self.name}: error: {envelope.error}")
         if self.summary:
             self._print_summary(envelope)
+
+    def print_json(self, value):
+        self.write(json_line(value, self.ascii_only))
+
+    def write(self, text):
+        """Writes to stdout; once its reader has gone (`| head`), the rest is dropped and the call goes on."""
+        try:
+            self.stdout.write(text)
+            self.stdout.flush()
+        except BrokenPipeError:
+            self._drop_stdout()
+
+    def tell(self, line):
+        """A line on stderr for the person or agent watching."""
+        try:
+            print(line, file=self.stderr, flush=True)
+        except BrokenPipeError:
+            pass
+
+    def _drop_stdout(self):
+        devnull = open(os.devnull, "w")
+        try:
+            # Also the file descriptor, so Python's own flush at exit does not hit the closed pipe.
+            os.dup2(devnull.fileno(), self.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        self.stdout = devnull
 
     def _save_text(self, text, envelope):
         """Writes the whole text to --out, or, when it will be cut, to a temporary file; returns the path."""
@@ -80,23 +106,23 @@ class Renderer:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as error:
-            print(f"{self.name}: error: cannot write {path}: {error.strerror}", file=self.stderr, flush=True)
+            self.tell(f"{self.name}: error: cannot write {path}: {error.strerror}")
             return None
         return path
 
     def _print_summary(self, envelope):
         parts = [f"status={envelope.status}"]
         parts += [f"{key}={value}" for key, value in envelope.metrics.items() if value is not None]
-        print(f"[{self.name}] summary: " + " ".join(parts), file=self.stderr, flush=True)
+        self.tell(f"[{self.name}] summary: " + " ".join(parts))
 
 
 # Characters that some line readers (Python's str.splitlines, JavaScript) take as line breaks.
 LINE_BREAKS_IN_STRINGS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
-def json_line(value):
+def json_line(value, ascii_only=False):
     """One line of JSON, UTF-8 kept readable, that no line reader can split."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=ascii_only)
     for character, escaped in LINE_BREAKS_IN_STRINGS.items():
         if character in text:
             text = text.replace(character, escaped)
@@ -116,14 +142,24 @@ def add_output_options(parser):
 
 
 def renderer_for(name, args):
-    """The Renderer the output options ask for."""
+    """The Renderer the output options ask for (--json wins over --no-stream)."""
+    for stream in (sys.stdout, sys.stderr):
+        # Text that the terminal's encoding cannot show is escaped rather than ending the call.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     mode = JSON if args.json else FINAL if args.no_stream else STREAM
     return Renderer(name, mode, args.out, args.summary, args.max_text)
 
 
+def _encodes_unicode(stream):
+    try:
+        "\u00e9\u2028\U0001f600".encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def check_output_options(args):
-    if args.json and args.no_stream:
-        raise BadArguments("--json and --no-stream are two output modes: pick one")
     if args.max_text is not None and args.max_text < 0:
         raise BadArguments("--max-text must be 0 or more characters")
     if args.out:

@@ -13,10 +13,10 @@ from typing import List, Optional
 from .inbox import Inbox
 from .outcome import ClientError, ConnectionFailed, Envelope, Interrupted, TimedOut, TurnFailed
 from .process import ClaudeProcess
-from .shapes import as_dict, as_int, as_list, as_number, as_text, optional_text, parse_json_object
+from .shapes import as_dict, as_int, as_list, as_number, as_text, is_older, optional_text, parse_json_object
 
 CLIENT_NAME = "claude-cli-client"
-TESTED_CLAUDE_VERSIONS = "2.1."        # the pinned claude the test suite runs
+OLDEST_TESTED_CLAUDE = "2.1.197"       # the pinned claude the test suite runs; newer releases are tested too
 INTERRUPT_GRACE_SECONDS = 5.0
 INITIALIZE_TIMEOUT_SECONDS = 60.0
 # System lines that are not news for the caller: the session's start and "requesting" progress.
@@ -56,6 +56,7 @@ class ClaudeSession:
         self.claude_version = None
         self.request_ids = itertools.count(1)
         self.warned_version = False
+        self.process_cost_usd = 0.0          # claude reports cost as a running total for its process
 
     # -- process ---------------------------------------------------------------
 
@@ -66,6 +67,7 @@ class ClaudeSession:
         if self.options.resume_id:
             argv += ["--resume", self.options.resume_id]
         self.process = ClaudeProcess(argv, self.options.cwd, self.tracer)
+        self.process_cost_usd = 0.0
         self.process.start(self.inbox)
         try:
             self._control("initialize", INITIALIZE_TIMEOUT_SECONDS)
@@ -190,9 +192,14 @@ class ClaudeSession:
             self._respond(request_id, {"behavior": "deny", "message": decision.message})
         entry = {"kind": "tool", "request": describe_tool(tool, tool_input),
                  "decision": "accept" if decision.allow else "decline", "decided_by": decision.decided_by}
+        reason = claude_reason(request)
+        if reason:
+            entry["reason"] = reason
         self.tracer.info(f"{entry['decision']} {entry['request']} ({entry['decided_by']})")
         if turn is not None:
             turn.approvals.append(entry)
+            if not decision.allow:
+                turn.declined_tool_uses.add(optional_text(request.get("tool_use_id")))
 
     def _respond(self, request_id, result=None, error=None):
         response = {"subtype": "error", "request_id": request_id, "error": error} if error else \
@@ -207,10 +214,21 @@ class ClaudeSession:
 
     def _check_version(self):
         version = self.claude_version or ""
-        if not self.warned_version and not version.startswith(TESTED_CLAUDE_VERSIONS):
+        if not self.warned_version and is_older(version, OLDEST_TESTED_CLAUDE):
             self.warned_version = True
-            self.tracer.warn(f"warning: claude {version or '(version unknown)'} is outside the versions "
-                             f"this client is tested with ({TESTED_CLAUDE_VERSIONS}x)")
+            self.tracer.warn(f"warning: claude {version or '(version unknown)'} is older than the oldest version "
+                             f"this client is tested with ({OLDEST_TESTED_CLAUDE})")
+
+
+def claude_reason(request):
+    """Why claude asks before this tool use, in its own words, with the way out where there is one."""
+    reason = as_text(request.get("decision_reason"))
+    blocked = as_text(request.get("blocked_path"))
+    if blocked and blocked not in reason:
+        reason = f"{reason}: {blocked}" if reason else f"blocked path: {blocked}"
+    if request.get("decision_reason_type") == "workingDir" or blocked:
+        reason += " (allow the directory with --add-dir DIR)"
+    return reason
 
 
 def describe_tool(tool, tool_input):
@@ -228,6 +246,8 @@ class _Turn:
         self.on_text = on_text
         self.envelope = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
         self.approvals = []
+        self.tool_uses = {}              # tool_use id -> {"tool", "request", "status"}, in order of use
+        self.declined_tool_uses = set()  # ids of the tool uses this client declined
         self.streamed_messages = set()   # assistant message ids whose text arrived as deltas
         self.current_message = None
         self.pieces = 0
@@ -244,6 +264,8 @@ class _Turn:
             self._stream_event(as_dict(message.get("event")))
         elif kind == "assistant":
             self._assistant(as_dict(message.get("message")))
+        elif kind == "user":
+            self._tool_results(as_dict(message.get("message")))
         elif kind == "control_request":
             self.session.answer_control_request(message, self)
         elif kind == "system":
@@ -265,11 +287,24 @@ class _Turn:
                 self._show(as_text(delta.get("text")))
 
     def _assistant(self, message):
-        if optional_text(message.get("id")) in self.streamed_messages:
-            return
+        streamed = optional_text(message.get("id")) in self.streamed_messages
         for block in map(as_dict, as_list(message.get("content"))):
-            if block.get("type") == "text":
+            if block.get("type") == "text" and not streamed:
                 self._show(as_text(block.get("text")))
+            elif block.get("type") == "tool_use":
+                self.tool_uses[optional_text(block.get("id"))] = {
+                    "tool": as_text(block.get("name")),
+                    "request": describe_tool(as_text(block.get("name")), as_dict(block.get("input"))),
+                    "status": "inProgress"}
+
+    def _tool_results(self, message):
+        for block in map(as_dict, as_list(message.get("content"))):
+            use = self.tool_uses.get(optional_text(block.get("tool_use_id")))
+            if block.get("type") == "tool_result" and use is not None:
+                if block.get("tool_use_id") in self.declined_tool_uses:
+                    use["status"] = "declined"
+                else:
+                    use["status"] = "failed" if block.get("is_error") else "completed"
 
     def _show(self, text):
         if not text:
@@ -282,9 +317,8 @@ class _Turn:
             self.on_text(text)
 
     def _notify(self, method, message):
-        detail = {key: value for key, value in as_dict(message).items() if key not in ("type", "session_id", "uuid")} \
-            if isinstance(message, dict) else message
-        self.envelope.notifications.append({"method": method, "message": json.dumps(detail, ensure_ascii=False)})
+        detail = {key: value for key, value in as_dict(message).items() if key not in ("type", "session_id", "uuid")}
+        self.envelope.notifications.append({"method": method, "message": detail})
 
     def _result(self, result):
         self.result = result
@@ -308,15 +342,22 @@ class _Turn:
         envelope.ids["session_id"] = envelope.ids["thread_id"] = self.session.session_id
         result = as_dict(self.result)
         usage = as_dict(result.get("usage"))
+        process_cost = max(0.0, float(as_number(result.get("total_cost_usd"))))
+        turn_cost = max(0.0, process_cost - self.session.process_cost_usd)
+        if self.result is not None:
+            self.session.process_cost_usd = process_cost
         envelope.metrics = {
             "latency_ms": int((time.monotonic() - self.started_at) * 1000),
             "input_tokens": max(0, as_int(usage.get("input_tokens"))),
             "output_tokens": max(0, as_int(usage.get("output_tokens"))),
             "cache_read_input_tokens": max(0, as_int(usage.get("cache_read_input_tokens"))),
             "cache_creation_input_tokens": max(0, as_int(usage.get("cache_creation_input_tokens"))),
-            "cost_usd": max(0.0, float(as_number(result.get("total_cost_usd")))),
+            "cost_usd": round(turn_cost, 9),
+            "session_cost_usd": process_cost,
         }
         if self.approvals:
             envelope.extra["approvals"] = self.approvals
+        if self.tool_uses:
+            envelope.extra["tools"] = list(self.tool_uses.values())
         envelope.extra["claude_version"] = self.session.claude_version
         return envelope

@@ -2,7 +2,8 @@
 
 Nothing runs that nobody approved: by default every command, file change and
 permission request is declined. `approve` names kinds to accept without asking;
-`ask` (a function that asks a person) decides the rest.
+`ask` (a function that asks a person) decides the rest. Questions Codex asks the user
+(`item/tool/requestUserInput`) are answered by `ask_question`, or left unanswered.
 """
 
 from .shapes import as_dict, as_list, as_text
@@ -18,6 +19,9 @@ APPROVAL_KINDS = {
     "item/permissions/requestApproval": PERMISSIONS,
 }
 LEGACY = {"execCommandApproval", "applyPatchApproval"}
+QUESTIONS = "item/tool/requestUserInput"
+# Who decided, when a person was asked but gave no answer (end of input).
+NO_ANSWER = "no_answer"
 
 
 class Answer:
@@ -64,21 +68,35 @@ class ApprovalPolicy:
     item the request is about (or None); it returns an Answer, or None for a request that is
     not an approval."""
 
-    def __init__(self, approve=(), for_session=False, ask=None):
+    def __init__(self, approve=(), for_session=False, ask=None, ask_question=None):
         self.approve = set(approve)      # kinds accepted without asking
         self.for_session = for_session
-        self.ask = ask                   # ask(kind, description) -> bool, or None
+        self.ask = ask                   # ask(kind, description) -> True, False, or None for no answer
+        self.ask_question = ask_question  # ask_question(question dict) -> answer text, or None
 
     def __call__(self, method, params, item=None):
+        if method == QUESTIONS:
+            return self._answer_questions(params)
         kind = APPROVAL_KINDS.get(method)
         if kind is None:
             return None
         if kind in self.approve:
             return Answer(self._accept(method, kind, params), "policy")
-        if self.ask is not None:
-            accepted = self.ask(kind, describe(method, params, item))
-            return Answer(self._accept(method, kind, params) if accepted else _decline(method, kind), "user")
-        return Answer(_decline(method, kind), "policy")
+        if self.ask is None:
+            return Answer(_decline(method, kind), "policy")
+        accepted = self.ask(kind, describe(method, params, item))
+        if accepted is None:
+            return Answer(_decline(method, kind), NO_ANSWER)
+        return Answer(self._accept(method, kind, params) if accepted else _decline(method, kind), "user")
+
+    def _answer_questions(self, params):
+        answers = {}
+        for question in map(as_dict, as_list(params.get("questions"))):
+            reply = self.ask_question(question) if self.ask_question else None
+            if reply:
+                answers[as_text(question.get("id"))] = {"answers": [reply]}
+        decided_by = "policy" if self.ask_question is None else "user" if answers else NO_ANSWER
+        return Answer({"answers": answers}, decided_by)
 
     def _accept(self, method, kind, params):
         if kind == PERMISSIONS:
@@ -95,3 +113,18 @@ def _decline(method, kind):
     if kind == PERMISSIONS:
         return {"permissions": {}}
     return {"decision": "denied" if method in LEGACY else "decline"}
+
+
+def question_entries(params, result, decided_by):
+    """The envelope's record of each question asked: what, the options, and the answer (None: unanswered)."""
+    answers = as_dict(as_dict(result).get("answers"))
+    entries = []
+    for question in map(as_dict, as_list(params.get("questions"))):
+        question_id = as_text(question.get("id"))
+        given = as_list(as_dict(answers.get(question_id)).get("answers"))
+        entries.append({"id": question_id, "header": as_text(question.get("header")),
+                        "question": as_text(question.get("question")),
+                        "options": [as_text(as_dict(option).get("label")) for option in as_list(question.get("options"))],
+                        "answer": given[0] if given else None,
+                        "answered_by": decided_by if given else ("policy" if decided_by == "policy" else NO_ANSWER)})
+    return entries

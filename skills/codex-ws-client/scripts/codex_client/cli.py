@@ -3,13 +3,16 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 
 from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
+from .call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI, CodexClient, ThreadOptions, TurnOptions
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
-from .prompt_input import read_prompt
-from .render import add_output_options, check_output_options, renderer_for
+from .prompt_input import check_text_arguments, read_prompt
+from .render import JSON, add_output_options, check_output_options, renderer_for
+from .shapes import as_dict, as_list, as_text
 from .repl import run_repl
 from .trace import Tracer
 
@@ -68,9 +71,12 @@ def build_parser():
     session.add_argument("--result", action="store_true",
                          help="wait for a turn of --thread-id (the last, or --turn-id) and print its envelope")
     session.add_argument("--turn-id", help="with --result: which turn")
+    # Internal: the detached process that stays with the turn reports on this pipe that it has started.
+    session.add_argument("--supervise-fd", type=int, help=argparse.SUPPRESS)
 
     tools = parser.add_argument_group("thread and server tools (print JSON)")
     tools.add_argument("--threads", action="store_true", help="recent threads: id, preview, updated, cwd")
+    tools.add_argument("--limit", type=int, default=10, metavar="N", help="with --threads: how many (default 10)")
     tools.add_argument("--read-thread", metavar="ID", help="a thread with its turns")
     tools.add_argument("--models", action="store_true", help="the models the server offers")
     tools.add_argument("--check", action="store_true", help="connect, initialize, print server info (exit 0 or 3)")
@@ -80,6 +86,8 @@ def build_parser():
     timing.add_argument("--connect-timeout", type=float, default=10.0, help="connect (default 10)")
     timing.add_argument("--resume-timeout", type=float, default=600.0,
                         help="wait for the next message on a resumed thread (default 600)")
+    timing.add_argument("--max-time", type=float, default=0.0, metavar="SECONDS",
+                        help="limit on the whole call: then the turn is interrupted, exit 4 (default none)")
 
     debug = parser.add_argument_group("diagnostics")
     debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw JSON-RPC")
@@ -91,42 +99,92 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     renderer = renderer_for(CLIENT_NAME, args)
+    if _tool_request(args):
+        renderer.mode = JSON   # the tools print JSON, and so do their errors
+    limit = CallLimit(args.max_time)
     tracer = None
     spawned = {}
     try:
+        limit.start()
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
-        return _run(args, tracer, renderer, spawned)
+        return _run(args, tracer, renderer, spawned, limit)
     except ClientError as error:
-        return _report(error, args, renderer, spawned)
+        return _report(error, args, renderer, spawned, limit)
     except KeyboardInterrupt:
-        return _report(Interrupted("interrupted by the user"), args, renderer, spawned)
+        return _report(Interrupted("interrupted by the user"), args, renderer, spawned, limit)
     finally:
+        limit.cancel()
         if tracer:
             tracer.close()
 
 
-def _run(args, tracer, renderer, spawned):
+def _run(args, tracer, renderer, spawned, limit):
     tool = _tool_request(args)
     prompt = None
-    if not (tool or args.result) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
+    if args.supervise_fd is not None:
+        prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
+    elif not (tool or args.result) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
+    if args.detach and args.supervise_fd is None and os.name == "posix":
+        return _start_supervisor(prompt)
     client = _connect(args, tracer, spawned)
     with client:
         if tool:
-            return _print_tool_answer(args, client)
+            renderer.print_json(_tool_answer(args, client))
+            return 0
         if args.result:
-            return _finish(client.wait_for_turn(args.thread_id, args.turn_id).result(), renderer, spawned)
+            return _finish(client.wait_for_turn(args.thread_id, args.turn_id).result(), renderer, spawned, limit)
         _open_thread(client, args)
         if args.detach:
-            return _finish(client.start_turn(prompt, _turn_options(args, renderer)).detach(), renderer, spawned)
+            return _detach(client.start_turn(prompt, _turn_options(args, renderer)), args, renderer, spawned)
         exit_code = 0
         if prompt is not None:
-            exit_code = _finish(client.run(prompt, _turn_options(args, renderer)), renderer, spawned)
+            exit_code = _finish(client.run(prompt, _turn_options(args, renderer)), renderer, spawned, limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
-        return run_repl(_ReplSession(client, args, renderer), client.next_input_line, "/thread", "thread_id",
+        return run_repl(_ReplSession(client, args, renderer, limit), client.next_input_line, "/thread", "thread_id",
                         args.json) or exit_code
+
+
+def _start_supervisor(prompt):
+    """--detach: runs this same call in a process of its own that stays with the turn.
+
+    That process answers approvals by the policy of this call and enforces --max-time, so the
+    turn does not wait for an answer nobody gives. It prints the inProgress envelope, reports
+    its exit code on a pipe, and lets go of this call's stdout and stderr; then this call ends.
+    """
+    ready_read, ready_write = os.pipe()
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
+    supervisor = subprocess.Popen([sys.executable, script, *sys.argv[1:], "--supervise-fd", str(ready_write)],
+                                  stdin=subprocess.PIPE, pass_fds=(ready_write,), start_new_session=True)
+    os.close(ready_write)
+    try:
+        supervisor.stdin.write(prompt.encode("utf-8"))
+        supervisor.stdin.close()
+        with os.fdopen(ready_read, "rb") as ready:
+            reported = ready.read()
+    except BaseException:
+        supervisor.kill()
+        raise
+    return int(reported) if reported else supervisor.wait()
+
+
+def _detach(handle, args, renderer, spawned):
+    exit_code = _finish(handle.detach(), renderer, spawned)
+    if args.supervise_fd is None or exit_code != 0:
+        return exit_code
+    _let_go_of_caller(args.supervise_fd, exit_code)
+    return handle.result().exit_code
+
+
+def _let_go_of_caller(ready_fd, exit_code):
+    os.write(ready_fd, str(exit_code).encode())
+    os.close(ready_fd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+        os.dup2(devnull, stream.fileno())
 
 
 def _connect(args, tracer, spawned):
@@ -145,10 +203,12 @@ def _connect(args, tracer, spawned):
         client = connect()
     if args.repl or args.interactive_approvals:
         client.inbox.read_lines_from(sys.stdin)
-    ask = (lambda kind, description: _ask(client, kind, description)) if args.interactive_approvals else None
+    interactive = args.interactive_approvals
     client.on_server_request = ApprovalPolicy(
         approve=set().union(*(APPROVE_CHOICES[choice] for choice in args.approve)),
-        for_session=args.approve_for_session, ask=ask)
+        for_session=args.approve_for_session,
+        ask=(lambda kind, description: _ask(client, kind, description)) if interactive else None,
+        ask_question=(lambda question: _ask_question(client, question)) if interactive else None)
     return client
 
 
@@ -169,7 +229,7 @@ def _announce(client, args):
 
 
 def _turn_options(args, renderer, steer=False):
-    return TurnOptions(images=args.image, output_schema=_load_output_schema(args.output_schema),
+    return TurnOptions(images=args.image, output_schema=args.output_schema_json,
                        effort=args.effort, on_text=renderer.delta, steer_from_input=steer,
                        keep_deltas=renderer.needs_text())
 
@@ -177,13 +237,13 @@ def _turn_options(args, renderer, steer=False):
 class _ReplSession:
     """The client as the REPL loop sees it."""
 
-    def __init__(self, client, args, renderer):
-        self.client, self.args, self.renderer = client, args, renderer
+    def __init__(self, client, args, renderer, limit):
+        self.client, self.args, self.renderer, self.limit = client, args, renderer, limit
 
     def run_turn(self, prompt):
         # Typed lines steer the running turn; piped lines are the next prompts.
         steer = sys.stdin.isatty()
-        envelope = self.client.run(prompt, _turn_options(self.args, self.renderer, steer=steer))
+        envelope = self.limit.judge(self.client.run(prompt, _turn_options(self.args, self.renderer, steer=steer)))
         self.renderer.turn_done(envelope)
         return envelope
 
@@ -200,46 +260,63 @@ class _ReplSession:
 
 
 def _ask(client, kind, description):
-    print(f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] ",
-          end="", file=sys.stderr, flush=True)
+    """True or False as the person answers; None when input has ended with no answer."""
+    answer = _ask_person(client, f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] ")
+    return None if answer is None else answer.strip().lower() in ("y", "yes")
+
+
+def _ask_question(client, question):
+    """The person's answer to a question Codex asks (an option's number picks its label); None: no answer."""
+    options = [as_dict(option) for option in as_list(question.get("options"))]
+    lines = [f"Codex asks: {as_text(question.get('question'))}"]
+    lines += [f"  {number}. {as_text(option.get('label'))}: {as_text(option.get('description'))}"
+              for number, option in enumerate(options, 1)]
+    answer = _ask_person(client, "\n".join(lines) + "\nAnswer (a number or text; empty for none): ")
+    answer = (answer or "").strip()
+    if answer.isdigit() and 1 <= int(answer) <= len(options):
+        return as_text(options[int(answer) - 1].get("label"))
+    return answer or None
+
+
+def _ask_person(client, question):
+    print(question, end="", file=sys.stderr, flush=True)
     _, answer = client.inbox.get(None, ("line",))   # server messages wait meanwhile
-    return (answer or "").strip().lower() in ("y", "yes")
+    return answer
 
 
-def _finish(envelope, renderer, spawned):
+def _finish(envelope, renderer, spawned, limit=None):
     if spawned:
         envelope.extra["spawned"] = dict(spawned)
+    if limit:
+        limit.judge(envelope)
     renderer.turn_done(envelope)
     return envelope.exit_code
 
 
-def _report(error, args, renderer, spawned):
+def _report(error, args, renderer, spawned, limit):
     """Ends the call with an envelope for an error that came before or between turns."""
     envelope = Envelope(thread_id=args.thread_id, turn_id=None)
     envelope.fail(error)
-    return _finish(envelope, renderer, spawned)
+    return _finish(envelope, renderer, spawned, limit)
 
 
 def _tool_request(args):
     return args.threads or args.read_thread or args.models or args.check
 
 
-def _print_tool_answer(args, client):
+def _tool_answer(args, client):
     if args.threads:
-        answer = client.list_threads()
-    elif args.read_thread:
-        answer = client.read_thread(args.read_thread)
-    elif args.models:
-        answer = client.list_models()
-    else:
-        answer = {"ok": True, "uri": args.uri, "server": client.user_agent,
-                  "codex_home": client.server_info.get("codexHome"),
-                  "platform": client.server_info.get("platformOs")}
-    print(json.dumps(answer, ensure_ascii=False, indent=None))
-    return 0
+        return client.list_threads(args.limit)
+    if args.read_thread:
+        return client.read_thread(args.read_thread)
+    if args.models:
+        return client.list_models()
+    return {"ok": True, "uri": args.uri, "server": client.user_agent,
+            "codex_home": client.server_info.get("codexHome"), "platform": client.server_info.get("platformOs")}
 
 
 def _check_arguments(args):
+    check_text_arguments(args)
     if args.ephemeral and args.thread_id:
         raise BadArguments("--ephemeral threads cannot be resumed: drop --ephemeral or --thread-id")
     if sum(map(bool, (args.repl, args.detach, args.result, _tool_request(args)))) > 1:
@@ -249,7 +326,9 @@ def _check_arguments(args):
         raise BadArguments("--result needs --thread-id (and optionally --turn-id)")
     if args.turn_id and not args.result:
         raise BadArguments("--turn-id goes with --result")
-    for name in ("timeout", "connect_timeout", "resume_timeout"):
+    if args.limit < 1:
+        raise BadArguments("--limit must be 1 or more")
+    for name in ("timeout", "connect_timeout", "resume_timeout", "max_time"):
         if getattr(args, name) < 0:
             raise BadArguments(f"--{name.replace('_', '-')} must be 0 (none) or a positive number of seconds")
     if args.cwd and not os.path.isdir(args.cwd):
@@ -257,12 +336,15 @@ def _check_arguments(args):
     for image in args.image:
         if not os.path.isfile(image):
             raise BadArguments(f"--image {image} is not a file")
+    if args.interactive_approvals and args.detach:
+        raise BadArguments("--detach runs unattended: --interactive-approvals needs a person at the terminal")
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     if args.spawn:
         from .spawn import check_spawnable
         check_spawnable(args.uri)
     check_output_options(args)
+    args.output_schema_json = _load_output_schema(args.output_schema)
 
 
 def _token(args):
@@ -285,8 +367,10 @@ def _load_output_schema(path):
     try:
         with open(path, encoding="utf-8-sig") as handle:
             text = handle.read()
-    except (OSError, UnicodeDecodeError) as error:
-        raise BadArguments(f"cannot read --output-schema {path}: {getattr(error, 'strerror', error)}") from None
+    except OSError as error:
+        raise BadArguments(f"cannot read --output-schema {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise BadArguments(f"--output-schema {path} is not UTF-8") from None
     try:
         return json.loads(text)
     except ValueError as error:

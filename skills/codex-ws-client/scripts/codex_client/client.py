@@ -12,11 +12,11 @@ The command-line script is built on this module; see references/library.md.
 import os
 import sys
 
-from .approvals import APPROVAL_KINDS, Answer, ApprovalPolicy, decision_of, describe
-from .outcome import ClientError, ParseError
+from .approvals import APPROVAL_KINDS, QUESTIONS, Answer, ApprovalPolicy, decision_of, describe, question_entries
+from .outcome import ClientError, ParseError, TurnFailed
 from .rpc import RpcConnection, as_message, is_server_request
 from .inbox import Inbox
-from .shapes import as_dict, as_list, optional_text
+from .shapes import as_dict, as_list, as_text, is_older, optional_text
 from .trace import Tracer
 from .transport import open_transport
 from .turn import TurnHandle, user_input
@@ -27,7 +27,8 @@ CLIENT_VERSION = "1.1.0"
 DEFAULT_URI = "ws://127.0.0.1:8765"
 METHOD_NOT_SUPPORTED = -32601
 INVALID_REQUEST = -32600
-TESTED_SERVER_VERSIONS = "0.169."     # the pinned codex the test suite runs
+OLDEST_TESTED_SERVER = "0.169.0"      # the pinned codex the test suite runs; newer releases are tested too
+PREVIEW_CHARACTERS = 100
 
 # Notifications worth handing to the caller in the envelope, with the field that says what happened.
 NOTABLE = {"error": "error", "warning": "message", "configWarning": "summary",
@@ -47,8 +48,11 @@ class ThreadOptions:
         self.approval_policy = approval_policy    # untrusted | on-request | never
         self.ephemeral = ephemeral
 
-    def params(self):
-        params = {"cwd": os.path.abspath(self.cwd or os.getcwd())}
+    def params(self, resuming=False):
+        """A resumed thread keeps its own directory unless `cwd` is given."""
+        params = {}
+        if self.cwd or not resuming:
+            params["cwd"] = os.path.abspath(self.cwd or os.getcwd())
         for key, value in (("model", self.model), ("sandbox", self.sandbox),
                            ("developerInstructions", self.instructions),
                            ("personality", self.personality), ("approvalPolicy", self.approval_policy)):
@@ -122,9 +126,9 @@ class CodexClient:
         self.rpc.notify("initialized")
         self.tracer.info(f"connected to {self.user_agent or 'codex app-server'}")
         version = server_version(self.user_agent)
-        if not version.startswith(TESTED_SERVER_VERSIONS):
-            self.tracer.warn(f"warning: codex app-server {version or '(version unknown)'} is outside the versions "
-                             f"this client is tested with ({TESTED_SERVER_VERSIONS}x)")
+        if is_older(version, OLDEST_TESTED_SERVER):
+            self.tracer.warn(f"warning: codex app-server {version or '(version unknown)'} is older than the oldest "
+                             f"version this client is tested with ({OLDEST_TESTED_SERVER})")
 
     def start_thread(self, options=None):
         options = options or ThreadOptions()
@@ -135,17 +139,23 @@ class CodexClient:
         return self.thread_id
 
     def resume_thread(self, thread_id, options=None):
-        params = dict((options or ThreadOptions()).params(), threadId=thread_id)
-        self.request("thread/resume", params, timeout=self.resume_timeout)
+        """Resumes a thread for a new turn; ThreadBusy if a turn of it is still running."""
+        params = dict((options or ThreadOptions()).params(resuming=True), threadId=thread_id)
+        thread = as_dict(as_dict(self.request("thread/resume", params, timeout=self.resume_timeout)).get("thread"))
+        running = [turn for turn in map(as_dict, as_list(thread.get("turns"))) if turn.get("status") == "inProgress"]
+        if running:
+            # A new turn/start would be merged into the running turn, and its answer never seen apart.
+            raise ThreadBusy(thread_id, optional_text(running[-1].get("id")))
         self.thread_id = thread_id
         self.resumed = True
         self.tracer.info(f"resumed thread {thread_id}")
         return thread_id
 
-    def list_threads(self, limit=20):
+    def list_threads(self, limit=10):
+        """The most recent threads, each with the first line of its first prompt as a preview."""
         threads = as_list(as_dict(self.request("thread/list", {"limit": limit})).get("data"))
-        return [{"id": t.get("id"), "preview": t.get("preview"), "updated": t.get("updatedAt"),
-                 "cwd": t.get("cwd")} for t in map(as_dict, threads)]
+        return [{"id": t.get("id"), "preview": one_line(as_text(t.get("preview"))), "updated": t.get("updatedAt"),
+                 "cwd": t.get("cwd")} for t in map(as_dict, threads[:limit])]
 
     def read_thread(self, thread_id):
         return as_dict(as_dict(self.request("thread/read", {"threadId": thread_id, "includeTurns": True})).get("thread"))
@@ -262,6 +272,12 @@ class CodexClient:
             self.tracer.info(f"{entry['decision']} {entry['kind']}: {entry['request']} ({entry['decided_by']})")
             if record is not None:
                 record.approvals.append(entry)
+        elif method == QUESTIONS:
+            for entry in question_entries(params, answer.result, answer.decided_by):
+                self.tracer.info(f"codex asked: {entry['question']} (answer: {entry['answer']})")
+                if record is not None:
+                    record.questions.append(entry)
+                    record.envelope.notifications.append({"method": method, "message": entry["question"]})
 
 
 def required(result, method, *path):
@@ -274,7 +290,21 @@ def required(result, method, *path):
     return value
 
 
+class ThreadBusy(TurnFailed):
+    def __init__(self, thread_id, turn_id):
+        super().__init__(f"thread {thread_id} is busy: its turn {turn_id} is still running; collect that turn "
+                         f"first (--result --thread-id {thread_id}), then send the prompt again")
+        self.thread_id, self.turn_id = thread_id, turn_id
+
+
+def one_line(text):
+    """The first line of `text`, cut to PREVIEW_CHARACTERS."""
+    line = text.strip().split("\n", 1)[0]
+    return line if len(line) <= PREVIEW_CHARACTERS else line[:PREVIEW_CHARACTERS - 1] + "\u2026"
+
+
 def server_version(user_agent):
     """'0.169.0' from a userAgent such as 'codex-ws-client/0.169.0 (Debian 12; x86_64) ...'."""
     first = (user_agent or "").split(" ", 1)[0]
     return first.split("/", 1)[1] if "/" in first else ""
+

@@ -19,6 +19,24 @@ def read_prompt(positional, prompt_file, stdin=None):
     return text
 
 
+def check_text_arguments(args):
+    """Text on the command line that is not UTF-8 cannot be sent to the peer: say so before anything starts.
+
+    Python keeps such bytes as lone surrogates (U+DC80..U+DCFF), which no encoder accepts.
+    """
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                _check_utf8(text, "the prompt argument" if name == "prompt" else "--" + name.replace("_", "-"))
+
+
+def _check_utf8(text, what):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise BadArguments(f"{what} is not UTF-8 (a bad byte at character {error.start})") from None
+
+
 def _read_bytes(prompt_file, stdin):
     if prompt_file == "-":
         return stdin.buffer.read()

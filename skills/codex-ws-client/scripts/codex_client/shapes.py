@@ -1,4 +1,5 @@
 """Reading peer messages whose shape cannot be trusted: a wrong type reads as empty."""
+import itertools
 import json
 
 from .outcome import ParseError
@@ -45,3 +46,18 @@ def optional_text(value):
 
 def optional_int(value):
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def is_older(version, oldest):
+    """True when a peer's `version` (e.g. '0.168.2'; '' when unknown) comes before `oldest`."""
+    return _version_numbers(version) < _version_numbers(oldest)
+
+
+def _version_numbers(version):
+    numbers = []
+    for part in version.split(".")[:3]:
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)

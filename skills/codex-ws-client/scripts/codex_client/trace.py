@@ -65,7 +65,10 @@ class Tracer:
 
     def _print(self, line):
         with self.lock:
-            print(line, file=self.stderr, flush=True)
+            try:
+                print(line, file=self.stderr, flush=True)
+            except BrokenPipeError:
+                pass   # nobody reads stderr any more; the trace file still has everything
 
     def _traffic(self, direction, arrow, raw, is_json):
         if self.verbosity >= 2:

@@ -1,4 +1,5 @@
 """A running turn: its messages, its envelope, steering and interrupting it."""
+import copy
 import os
 import time
 
@@ -42,8 +43,8 @@ class TurnHandle:
         return self.record.close()
 
     def detach(self):
-        """Leaves the turn running on the server: the envelope says inProgress."""
-        envelope = self.record.close()
+        """The envelope of a turn left running: it says inProgress. The handle can still wait for the end."""
+        envelope = copy.copy(self.record.close())
         if envelope.exit_code is None:
             envelope.status, envelope.exit_code = "inProgress", 0
         return envelope

@@ -20,6 +20,7 @@ class TurnRecord:
         self.commands = []
         self.file_changes = []
         self.approvals = []
+        self.questions = []         # what Codex asked the user, and the answers
         self.diff = None
         self.input_tokens = 0
         self.output_tokens = 0
@@ -92,7 +93,7 @@ class TurnRecord:
         """Puts the gathered lists and metrics into the envelope."""
         extra = self.envelope.extra
         for key, value in (("commands", self.commands), ("file_changes", self.file_changes),
-                           ("approvals", self.approvals)):
+                           ("approvals", self.approvals), ("questions", self.questions)):
             if value:
                 extra[key] = value
         if self.diff:
