@@ -1,4 +1,4 @@
-"""Server requests: approvals declined by default, asked with --interactive-approvals, others refused."""
+"""Server requests: approvals declined by default, asked with --interactive-approvals."""
 import json
 
 from tests.fakes.sse_server import text, tool
@@ -46,28 +46,3 @@ def test_interactive_approval_no_declines(codex, tmp_path):
     result = codex("--repl", "--json", "--interactive-approvals", stdin="please run\nn\n")
     assert not marker.exists()
     assert result.envelopes[0]["approvals"][0]["decision"] == "decline"
-
-
-def test_unsupported_server_request_gets_a_json_rpc_error(tmp_path, fake_model, protocol_schema):
-    from tests.codex.conftest import CodexServer
-    from tests.helpers import CODEX_SCRIPT, json_lines, run_script
-
-    server = CodexServer(tmp_path / "home", fake_model, ["--enable", "default_mode_request_user_input"])
-    try:
-        question = {"questions": [{"header": "Pick", "id": "choice", "question": "Which one?",
-                                   "options": [{"label": "A", "description": "first"},
-                                               {"label": "B", "description": "second"}]}]}
-        fake_model.add(tool("request_user_input", question), text("went on without an answer"))
-        trace = tmp_path / "trace.jsonl"
-        result = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", "--ndjson-file", str(trace), "ask me"])
-    finally:
-        server.stop()
-    protocol_schema.check_trace(trace)
-    records = json_lines(trace.read_text())
-    request = next(r["msg"] for r in records if r["dir"] == "in" and r["msg"].get("method") == "item/tool/requestUserInput")
-    answer = next(r["msg"] for r in records if r["dir"] == "out" and r["msg"].get("id") == request["id"]
-                  and "method" not in r["msg"])
-    assert answer["error"]["code"] == -32601
-    assert "item/tool/requestUserInput" in answer["error"]["message"]
-    assert result.returncode == 0
-    assert json.loads(result.stdout)["text"] == "went on without an answer"
