@@ -181,3 +181,12 @@ def test_read_only_tools_print_an_envelope_when_they_fail(codex):
     envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
     assert envelope["status"] == "failed" and envelope["error"]
     assert_one_error_line(result, "codex-ws-client")
+
+
+def test_repl_line_that_is_not_utf8_ends_with_an_envelope(codex_server):
+    result = subprocess.run([sys.executable, str(CODEX_SCRIPT), "--uri", codex_server.uri, "--repl", "--json"],
+                            input=b"first\ncaf\xe9\n", capture_output=True, timeout=60)
+    envelopes = json_lines(result.stdout.decode())
+    assert envelopes[0]["text"] == "echo: first"
+    assert result.returncode == 2 and envelopes[-1]["status"] == "bad_arguments"
+    assert "not UTF-8" in envelopes[-1]["error"] and b"Traceback" not in result.stderr

@@ -4,7 +4,7 @@ stays responsive to Ctrl-C."""
 import queue
 import threading
 
-from .outcome import TimedOut
+from .outcome import BadArguments, TimedOut
 
 
 class Inbox:
@@ -21,19 +21,24 @@ class Inbox:
     def read_lines_from(self, stream):
         """Typed lines arrive as ("line", text); the end of input as ("line", None)."""
         def read_line():
-            line = stream.readline()
+            try:
+                line = stream.readline()
+                line.encode("utf-8")   # bytes that are not UTF-8 may arrive as lone surrogates
+            except (UnicodeDecodeError, UnicodeEncodeError):
+                raise BadArguments("a line read from stdin is not UTF-8") from None
             return line.rstrip("\r\n") if line else None
         threading.Thread(target=self._pump, args=(read_line, "line"), daemon=True).start()
 
     def get(self, timeout, wanted=("message", "line")):
         """The next (kind, value) of a wanted kind; others wait their turn. TimedOut after `timeout` s.
 
-        An error from the server side is raised whatever is wanted.
+        An error from the server side is raised whatever is wanted; an error reading lines, when a
+        line is wanted.
         """
         for index, (kind, value) in enumerate(self._deferred):
             if kind in wanted:
                 del self._deferred[index]
-                return kind, value
+                return kind, _raise_if_error(value)
         while True:
             try:
                 kind, value = self._queue.get(timeout=timeout)
@@ -42,7 +47,7 @@ class Inbox:
             if kind == "error":
                 raise value
             if kind in wanted:
-                return kind, value
+                return kind, _raise_if_error(value)
             self._deferred.append((kind, value))
 
     def push_back(self, kind, value):
@@ -71,8 +76,14 @@ class Inbox:
             except EOFError:
                 return
             except Exception as error:  # noqa: BLE001 - handed to the main thread, which raises it
-                self._queue.put(("error", error))
+                self._queue.put(("error", error) if kind == "message" else (kind, error))
                 return
             self._queue.put((kind, value))
             if value is None:
                 return
+
+
+def _raise_if_error(value):
+    if isinstance(value, Exception):
+        raise value
+    return value
