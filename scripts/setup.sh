@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a fresh machine for the tests and the demo: a private virtualenv (.venv) with the
-# dev dependencies, and the pinned real peers (tests/peers/package.json) from npm.
-# Both folders are git-ignored. Safe to run again: it only installs what is missing.
+# dev dependencies, and the real peers from npm: the pinned ones (tests/peers/package.json), or
+# with TEST_PEERS=latest the newest releases (tests/peers-latest/). These folders are git-ignored.
+# Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +12,19 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-peers=tests/peers
-if ! "$peers/node_modules/.bin/codex" --version 2>/dev/null | grep -q "0.169.0" ||
-   ! "$peers/node_modules/.bin/claude" --version 2>/dev/null | grep -q "2.1.197"; then
-  npm install --prefix "$peers" --no-package-lock --no-audit --no-fund --loglevel=error
+npm_install() {
+  npm install --prefix "$1" --no-package-lock --no-audit --no-fund --loglevel=error "${@:2}"
+}
+if [ "${TEST_PEERS:-pinned}" = latest ]; then
+  # The newest releases, asked for again on every run.
+  mkdir -p tests/peers-latest
+  npm_install tests/peers-latest --no-save @openai/codex@latest @anthropic-ai/claude-code@latest
+  tests/peers-latest/node_modules/.bin/codex --version
+  tests/peers-latest/node_modules/.bin/claude --version
+else
+  peers=tests/peers
+  if ! "$peers/node_modules/.bin/codex" --version 2>/dev/null | grep -q "0.169.0" ||
+     ! "$peers/node_modules/.bin/claude" --version 2>/dev/null | grep -q "2.1.197"; then
+    npm_install "$peers"
+  fi
 fi

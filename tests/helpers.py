@@ -10,11 +10,18 @@ import jsonschema
 
 ROOT = Path(__file__).resolve().parent.parent
 SKILLS = ROOT / "skills"
-PEERS_BIN = ROOT / "tests" / "peers" / "node_modules" / ".bin"
+# scripts/test.sh --peers latest sets TEST_PEERS=latest: the newest releases instead of the pinned ones.
+PEERS_DIR = ROOT / "tests" / ("peers-latest" if os.environ.get("TEST_PEERS") == "latest" else "peers")
+PEERS_BIN = PEERS_DIR / "node_modules" / ".bin"
 CODEX_BIN = PEERS_BIN / "codex"
 CLAUDE_BIN = PEERS_BIN / "claude"
 CODEX_SCRIPT = SKILLS / "codex-ws-client" / "scripts" / "codex_ws_client.py"
 CLAUDE_SCRIPT = SKILLS / "claude-cli-client" / "scripts" / "claude_cli_client.py"
+
+
+def installed_version(package):
+    """The version of a peer package the tests run, e.g. installed_version("@openai/codex")."""
+    return json.loads((PEERS_DIR / "node_modules" / package / "package.json").read_text())["version"]
 
 
 def load_schema(skill):

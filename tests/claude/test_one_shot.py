@@ -6,7 +6,7 @@ import sys
 from tests.claude.conftest import started_argv
 from tests.fakes.anthropic_api import last_user_text
 from tests.fakes.sse_server import text
-from tests.helpers import CLAUDE_SCRIPT
+from tests.helpers import CLAUDE_SCRIPT, installed_version
 
 
 def test_json_envelope(claude):
@@ -21,7 +21,7 @@ def test_json_envelope(claude):
     assert metrics["input_tokens"] == 12 and metrics["output_tokens"] == 5
     assert metrics["cache_read_input_tokens"] == 3 and metrics["cache_creation_input_tokens"] == 2
     assert metrics["cost_usd"] > 0 and metrics["latency_ms"] >= 0
-    assert envelope["claude_version"] == "2.1.197"
+    assert envelope["claude_version"] == installed_version("@anthropic-ai/claude-code")
 
 
 def test_prompt_goes_on_stdin_never_on_the_command_line(claude):

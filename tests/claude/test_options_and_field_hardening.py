@@ -3,6 +3,7 @@ import json
 
 from tests.claude.conftest import started_argv
 from tests.fakes.sse_server import text
+from tests.helpers import installed_version
 
 
 def test_pass_through_options_reach_claude(claude, tmp_path):
@@ -86,7 +87,7 @@ def test_max_text_keeps_the_whole_answer_in_a_file(claude, tmp_path):
 
 def test_version_is_reported_and_pinned_version_not_warned(claude):
     result = claude("--json", "x")
-    assert result.envelope["claude_version"] == "2.1.197"
+    assert result.envelope["claude_version"] == installed_version("@anthropic-ai/claude-code")
     assert "warning: claude" not in result.stderr
 
 

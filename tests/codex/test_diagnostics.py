@@ -4,14 +4,14 @@ import subprocess
 import sys
 
 from tests.fakes.sse_server import hang, text, tool
-from tests.helpers import CODEX_SCRIPT, json_lines, wait_until
+from tests.helpers import CODEX_SCRIPT, installed_version, json_lines, wait_until
 
 
 def test_verbose_prints_lifecycle_and_command_summaries(codex, tmp_path):
     codex.fake.add(tool("exec_command", {"cmd": "echo hi", "sandbox_permissions": "require_escalated",
                                          "justification": "why not"}), text("done"))
     result = codex("-v", "run it")
-    assert "[codex-ws-client] connected to codex-ws-client/0.169.0" in result.stderr
+    assert f"[codex-ws-client] connected to codex-ws-client/{installed_version('@openai/codex')}" in result.stderr
     assert "started thread" in result.stderr and "completed" in result.stderr
     assert "command: /bin/bash -lc 'echo hi'" in result.stderr
     assert "decline command" in result.stderr

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from tests.fakes.sse_server import huge, text
-from tests.helpers import CODEX_SCRIPT
+from tests.helpers import CODEX_SCRIPT, installed_version
 
 
 def test_json_envelope_has_ids_text_and_metrics(codex):
@@ -16,7 +16,7 @@ def test_json_envelope_has_ids_text_and_metrics(codex):
     assert envelope["thread_id"] and envelope["turn_id"]
     assert envelope["metrics"]["input_tokens"] > 0 and envelope["metrics"]["output_tokens"] > 0
     assert envelope["metrics"]["latency_ms"] >= 0
-    assert envelope["server"].startswith("codex-ws-client/0.169.0")
+    assert envelope["server"].startswith(f"codex-ws-client/{installed_version('@openai/codex')}")
     methods = [r["msg"].get("method") for r in result.trace if r["dir"] == "out"]
     assert methods == ["initialize", "initialized", "thread/start", "turn/start"]
 

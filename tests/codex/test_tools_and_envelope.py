@@ -6,6 +6,7 @@ import zlib
 import pytest
 
 from tests.fakes.sse_server import text, tool
+from tests.helpers import installed_version
 
 
 PATCH = "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: hello.txt\n+hi there\n*** End Patch\nEOF\n"
@@ -41,7 +42,7 @@ def test_models_and_check(codex):
     assert models.returncode == 0 and isinstance(json.loads(models.stdout), list)
     check = codex("--check")
     info = json.loads(check.stdout)
-    assert check.returncode == 0 and info["ok"] is True and info["server"].startswith("codex-ws-client/0.169.0")
+    assert check.returncode == 0 and info["ok"] is True and info["server"].startswith(f"codex-ws-client/{installed_version('@openai/codex')}")
 
 
 def test_check_when_nothing_listens_is_exit_3(codex):
