@@ -97,6 +97,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    args.command_line = sys.argv[1:] if argv is None else list(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     renderer = renderer_for(CLIENT_NAME, args)
     if _tool_request(args):
@@ -127,7 +128,7 @@ def _run(args, tracer, renderer, spawned, limit):
     elif not (tool or args.result) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
-        return _start_supervisor(prompt)
+        return _start_supervisor(args.command_line, prompt)
     client = _connect(args, tracer, spawned)
     with client:
         if tool:
@@ -147,7 +148,7 @@ def _run(args, tracer, renderer, spawned, limit):
                         args.json) or exit_code
 
 
-def _start_supervisor(prompt):
+def _start_supervisor(command_line, prompt):
     """--detach: runs this same call in a process of its own that stays with the turn.
 
     That process answers approvals by the policy of this call and enforces --max-time, so the
@@ -156,7 +157,7 @@ def _start_supervisor(prompt):
     """
     ready_read, ready_write = os.pipe()
     script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
-    supervisor = subprocess.Popen([sys.executable, script, *sys.argv[1:], "--supervise-fd", str(ready_write)],
+    supervisor = subprocess.Popen([sys.executable, script, *command_line, "--supervise-fd", str(ready_write)],
                                   stdin=subprocess.PIPE, pass_fds=(ready_write,), start_new_session=True)
     os.close(ready_write)
     try:
