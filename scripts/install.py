@@ -68,7 +68,7 @@ targets (relative to the project, or with --global to your home folder):
   claude   .claude/skills
 
 Every installed skill folder holds .install-manifest.json: the skill's version and the
-files written. Everything is checked before anything changes. Re-running replaces the
+files written. All checks run before the first change. Re-running replaces the
 files (those the new version no longer has are removed); --uninstall removes exactly the
 files and the folders the installer created. Files you added are kept and reported; a file
 you changed is kept and reported too, and a re-install that would replace it stops unless
@@ -126,7 +126,7 @@ def parse_args(argv):
     action.add_argument("--list", action="store_true",
                         help="show which of the skills are installed where, and their versions")
     parser.add_argument("--dry-run", action="store_true",
-                        help="check everything and say what would change, without changing anything")
+                        help="run every check and say what would change, without changing anything")
     parser.add_argument("--force", action="store_true",
                         help="replace files you changed, and install into a skill folder that has no manifest")
     parser.add_argument("--no-deps", action="store_true",
