@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Installs (or removes) the skills of this repository where a coding agent finds them.
 
-Usually run through scripts/install.sh or scripts/install.ps1, which only locate Python and
-forward their arguments here. Python 3.9+ standard library only.
+Usually run through scripts/install.sh or scripts/install.ps1, which only locate Python 3.9+
+and forward their arguments here. Standard library only.
 
-Each installed skill folder gets a manifest, .install-manifest.json, that lists every file
-the installer wrote (with its SHA-256) and the folders it created. A re-install replaces
-those files and removes the ones the new version no longer has; --uninstall removes exactly
-them. Anything else, in the skill folder or beside it, is left alone.
+Each installed skill folder gets a manifest, .install-manifest.json: the skill's version and
+every file the installer wrote (with its SHA-256). A run checks everything it will touch
+before it changes anything, and changes nothing when a check fails. A re-install replaces
+the files on record and removes those the new version no longer has; --uninstall removes
+exactly them. A file the user changed is never replaced or removed without --force.
 """
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -19,21 +21,31 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import namedtuple
+from typing import Optional
 
 PROG = "install"
+VERSION = "1.1.0"  # of the skills and this installer, which are released together
 MANIFEST = ".install-manifest.json"
 MANIFEST_FORMAT = 1
 VENDOR = "scripts/_vendor"
+# Parts of pip's output a skill does not need: console scripts (they name this Python by
+# absolute path) and websocket-client's own test suite.
+VENDOR_SKIP = {"bin", "websocket/tests"}
+PIP_ARGS_VARIABLE = "CODEX_SKILLS_PIP_ARGS"
 
-# What each skill needs in its source folder, and what it needs from PyPI.
+Dependency = namedtuple("Dependency", "name at_least below")
+WEBSOCKET_CLIENT = Dependency("websocket-client", (1, 6), (2,))
+
+# What each skill needs in its source folder, and the package pip vendors into it.
 SKILLS = {
     "codex-ws-client": {
         "required": ["SKILL.md", "scripts/codex_ws_client.py", "scripts/codex_client/__init__.py"],
-        "requirements": ["websocket-client>=1.6,<2"],
+        "dependency": WEBSOCKET_CLIENT,
     },
     "claude-cli-client": {
         "required": ["SKILL.md", "scripts/claude_cli_client.py", "scripts/claude_client/__init__.py"],
-        "requirements": [],
+        "dependency": None,
     },
 }
 TARGETS = {"codex": ".codex", "agents": ".agents", "claude": ".claude"}
@@ -46,7 +58,8 @@ Install the skills of this repository for Codex, other agents or Claude Code.
 
 By default both skills go into <project>/.codex/skills/, where the project is the current
 directory. codex-ws-client gets its one dependency, websocket-client, installed with pip
-into its own scripts/_vendor/ folder (skip with --no-deps and install it yourself)."""
+into its own scripts/_vendor/ folder; a re-install keeps a vendored copy that is intact and
+in the required version range instead of running pip again."""
 
 EPILOG = """\
 targets (relative to the project, or with --global to your home folder):
@@ -54,30 +67,40 @@ targets (relative to the project, or with --global to your home folder):
   agents   .agents/skills
   claude   .claude/skills
 
-Every installed skill folder holds .install-manifest.json, the list of files written.
-Re-running replaces them (files the new version no longer has are removed); --uninstall
-removes exactly those files and the folders the installer created. Files you added, or
-changed after installing, are kept and reported. Other skills are never touched.
+Every installed skill folder holds .install-manifest.json: the skill's version and the
+files written. All checks run before the first change. Re-running replaces the
+files (those the new version no longer has are removed); --uninstall removes exactly the
+files and the folders the installer created. Files you added are kept and reported; a file
+you changed is kept and reported too, and a re-install that would replace it stops unless
+you give --force. Other skills are never touched.
 
 environment:
   CODEX_SKILLS_PIP_ARGS  extra arguments for `pip install` (e.g. --index-url URL)
 
-exit status: 0 done, 2 error (nothing was changed when it is reported before any
-"installed"/"removed" line)
+exit status:
+  0    done
+  1    stopped part way through a change (the error line says what to re-run)
+  2    bad input or environment; nothing was changed
+  130  interrupted
 
 examples:
-  scripts/install.sh                                  both skills, ./.codex/skills
-  scripts/install.sh --project ~/src/app --target codex,agents
+  scripts/install.sh --project ~/src/app              both skills, ~/src/app/.codex/skills
+  scripts/install.sh --project ~/src/app --target codex,agents --dry-run
   scripts/install.sh --global --target claude codex-ws-client
+  scripts/install.sh --list --global
   scripts/install.sh --uninstall --global --target claude"""
 
 
 class InstallError(Exception):
-    """A problem reported as one line on stderr with exit status 2."""
+    """A problem found before anything changed: one line on stderr, exit status 2."""
 
 
 class Unmanaged(InstallError):
-    """A skill folder that this installer did not write."""
+    """A skill folder that holds no manifest of this installer."""
+
+
+class StoppedPartWay(Exception):
+    """A failure after changes began: one line on stderr, exit status 1."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -96,59 +119,155 @@ def parse_args(argv):
     where.add_argument("--global", dest="global_", action="store_true",
                        help="install into your home folder instead of a project")
     parser.add_argument("--target", action="append", metavar="NAME",
-                        help="codex, agents or claude; repeat or separate with commas (default: codex)")
-    parser.add_argument("--uninstall", action="store_true",
-                        help="remove what an earlier install wrote")
+                        help="codex, agents or claude; repeat or separate with commas "
+                             "(default: codex; with --list: all)")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--uninstall", action="store_true", help="remove what an earlier install wrote")
+    action.add_argument("--list", action="store_true",
+                        help="show which of the skills are installed where, and their versions")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="run every check and say what would change, without changing anything")
+    parser.add_argument("--force", action="store_true",
+                        help="replace files you changed, and install into a skill folder that has no manifest")
     parser.add_argument("--no-deps", action="store_true",
-                        help="do not install websocket-client into codex-ws-client/scripts/_vendor")
+                        help="do not run pip; a websocket-client vendored by an earlier install is kept")
     parser.add_argument("--source", metavar="DIR", default=DEFAULT_SOURCE,
                         help="install from this skills folder (default: the skills/ folder of this repository)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     args = parser.parse_args(argv)
 
-    names = []
-    for name in args.skills:
-        if name not in SKILLS:
-            raise InstallError(f"unknown skill {name!r} (choose from {', '.join(SKILLS)})")
-        if name not in names:
-            names.append(name)
-    args.skills = names or list(SKILLS)
-
-    targets = []
-    for value in args.target or ["codex"]:
-        for name in value.split(","):
-            name = name.strip()
-            if name not in TARGETS:
-                raise InstallError(f"unknown target {name!r} (choose from {', '.join(TARGETS)})")
-            if name not in targets:
-                targets.append(name)
-    args.targets = targets
+    for option, value in (("--project", args.project), ("--source", args.source)):
+        if value == "":
+            raise InstallError(f"{option} needs a folder name, not an empty string")
+    args.skills = unique_choices(args.skills, SKILLS, "skill") or list(SKILLS)
+    names = [name.strip() for value in args.target or [] for name in value.split(",")]
+    args.targets = unique_choices(names, TARGETS, "target") or (list(TARGETS) if args.list else ["codex"])
+    installing = not (args.uninstall or args.list)
+    args.pip_args = pip_arguments() if installing and not args.no_deps else []
     return args
+
+
+def unique_choices(names, choices, kind):
+    result = []
+    for name in names:
+        if name not in choices:
+            raise InstallError(f"unknown {kind} {name!r} (choose from {', '.join(choices)})")
+        if name not in result:
+            result.append(name)
+    return result
+
+
+def pip_arguments():
+    try:
+        return shlex.split(os.environ.get(PIP_ARGS_VARIABLE, ""), posix=os.name != "nt")
+    except ValueError as error:
+        raise InstallError(f"{PIP_ARGS_VARIABLE} cannot be split into arguments: {error}") from None
 
 
 # ----------------------------------------------------------------------------- where to
 
-def skills_dirs(args):
-    """The folders that hold skill folders, one per target: [(target, path)]."""
+def home_folder():
+    # Python turns an empty HOME into "/", and a relative one would depend on the current directory.
+    home = os.environ.get("HOME")
+    if os.name != "nt" and home is not None and not os.path.isabs(home):
+        raise InstallError(f"HOME={home!r} is not an absolute path; set HOME to your home folder")
+    home = os.path.expanduser("~")
+    if home == "~" or not os.path.isdir(home):
+        raise InstallError(f"home folder {home!r} not found (set HOME)")
+    return home
+
+
+def root_folder(args):
+    """The project folder, or with --global the home folder."""
     if args.global_:
-        home = os.path.expanduser("~")
-        if home == "~" or not os.path.isdir(home):
-            raise InstallError(f"home folder {home!r} not found (set HOME)")
-        roots = {name: os.path.join(home, folder) for name, folder in TARGETS.items()}
-        if os.environ.get("CODEX_HOME"):
-            roots["codex"] = os.path.abspath(os.path.expanduser(os.environ["CODEX_HOME"]))
-    else:
-        project = os.path.abspath(os.path.expanduser(args.project or os.getcwd()))
-        if not os.path.isdir(project):
-            raise InstallError(f"project folder {project} not found")
-        roots = {name: os.path.join(project, folder) for name, folder in TARGETS.items()}
+        return home_folder()
+    project = os.path.abspath(os.path.expanduser(args.project or os.getcwd()))
+    if not os.path.isdir(project):
+        raise InstallError(f"project folder {project} not found")
+    return project
+
+
+def skills_dirs(root, targets, global_):
+    """The folders that hold skill folders, one per target: [(target, path)]."""
+    roots = {name: os.path.join(root, folder) for name, folder in TARGETS.items()}
+    if global_ and os.environ.get("CODEX_HOME"):
+        roots["codex"] = os.path.abspath(os.path.expanduser(os.environ["CODEX_HOME"]))
     result, seen = [], set()
-    for target in args.targets:
+    for target in targets:
         path = os.path.join(roots[target], "skills")
         key = os.path.normcase(os.path.realpath(path))
         if key not in seen:  # e.g. two targets that are symlinks to one folder
             seen.add(key)
             result.append((target, path))
     return result
+
+
+def acquire_lock(root):
+    """Waits until no other install into root runs; the lock lasts until this process ends."""
+    handle = open_lock(root)
+    if not lock(handle, wait=False):
+        print(f"{PROG}: waiting for another install into {root} to finish", file=sys.stderr, flush=True)
+        lock(handle, wait=True)
+
+
+def open_lock(root):
+    if os.name == "nt":
+        key = hashlib.sha256(os.path.normcase(os.path.realpath(root)).encode()).hexdigest()[:16]
+        return os.open(os.path.join(tempfile.gettempdir(), f"skills-install-{key}.lock"), os.O_RDWR | os.O_CREAT)
+    return os.open(root, os.O_RDONLY)  # a lock on the folder itself leaves no file behind
+
+
+def lock(handle, wait):
+    """Takes the lock; without wait, returns False at once when another process holds it."""
+    if os.name == "nt":
+        import msvcrt
+        while True:
+            try:
+                msvcrt.locking(handle, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+                return True
+            except OSError:
+                if not wait:
+                    return False  # (with wait, msvcrt gives up after 10 s: try again)
+    import fcntl
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        return True
+    except BlockingIOError:
+        return False
+
+
+# ----------------------------------------------------------------------------- checks
+
+def check_can_write(folder):
+    """Raises unless files can be created in folder, or in the nearest existing folder above it
+    (where the missing ones would be created)."""
+    path = folder
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        raise InstallError(f"{path} is in the way: a folder is needed there; move it away first")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InstallError(f"cannot write in {path}: permission denied")
+
+
+def check_folders(skill_dir, writes, removals):
+    """Every file to write has a writable folder and no folder in its place; every file to
+    remove sits in a writable folder."""
+    folders = {skill_dir}
+    for rel in writes:
+        path = local(skill_dir, rel)
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise InstallError(f"cannot write {path}: a folder is in the way; move it away first")
+        folders.add(os.path.dirname(path))
+    folders.update(os.path.dirname(local(skill_dir, rel)) for rel in removals)
+    for folder in sorted(folders):
+        check_can_write(folder)
+
+
+def describe(error):
+    """An OSError as 'PATH: reason', without Python's [Errno N] prefix."""
+    reason = error.strerror or str(error)
+    return f"{error.filename}: {reason}" if error.filename else reason
 
 
 # ----------------------------------------------------------------------------- manifest
@@ -164,17 +283,17 @@ def sha256(path):
 def read_manifest(skill_dir):
     """The manifest of an installed skill folder, None when the folder is absent or empty.
 
-    Raises InstallError for a folder this installer did not write (no manifest)."""
+    Raises Unmanaged for a folder with files but no manifest."""
     if not os.path.lexists(skill_dir):
         return None
     if not os.path.isdir(skill_dir) or os.path.islink(skill_dir):
-        raise Unmanaged(f"{skill_dir} exists and is not a folder; move it away first")
+        raise InstallError(f"{skill_dir} exists and is not a folder; move it away first")
     path = os.path.join(skill_dir, MANIFEST)
     if not os.path.exists(path):
         if not os.listdir(skill_dir):
             return None
         raise Unmanaged(f"{skill_dir} exists but was not installed by this installer "
-                           f"(no {MANIFEST}); move it away first")
+                        f"(no {MANIFEST}); move it away first, or install over it with --force")
     try:
         with open(path, encoding="utf-8") as handle:
             manifest = json.load(handle)
@@ -182,7 +301,9 @@ def read_manifest(skill_dir):
             raise ValueError("unknown format")
         for rel in list(manifest["files"]) + list(manifest.get("dirs", [])):
             _check_relative(rel)
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        raise InstallError(f"cannot read {path}: {error.strerror}") from None
+    except ValueError as error:
         raise InstallError(f"cannot read {path}: {error}") from None
     return manifest
 
@@ -202,8 +323,19 @@ def write_manifest(skill_dir, manifest):
     os.replace(temporary, path)
 
 
+def vendored_of(manifest):
+    """{package: version} vendored by the install that wrote manifest (older ones did not say)."""
+    vendored = (manifest or {}).get("vendored")
+    return vendored if isinstance(vendored, dict) else {}
+
+
 def local(skill_dir, rel):
     return os.path.join(skill_dir, *rel.split("/")) if rel else skill_dir
+
+
+def content_differs(path, *digests):
+    """True when path is a file whose content matches none of digests."""
+    return os.path.isfile(path) and not os.path.islink(path) and sha256(path) not in digests
 
 
 # ----------------------------------------------------------------------------- sources
@@ -237,13 +369,14 @@ def skill_md_name(path):
     return None
 
 
-def list_files(folder, prefix="", skip_top=()):
-    """{relative posix path: absolute path} of the files under folder, minus caches."""
+def list_files(folder, prefix="", skip=()):
+    """{relative posix path: absolute path} of the files under folder, minus caches and the
+    folders named (relative paths) in skip."""
     files = {}
     for current, dirs, names in os.walk(folder):
         rel_dir = os.path.relpath(current, folder).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and (rel_dir or d not in skip_top))
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and rel_dir + d not in skip)
         for name in sorted(names):
             if name.endswith(SKIP_SUFFIXES) or name == MANIFEST:
                 continue
@@ -251,30 +384,208 @@ def list_files(folder, prefix="", skip_top=()):
     return files
 
 
-def vendor_files(requirements, staging):
-    """Installs requirements with pip into a staging folder; returns its files as VENDOR/..."""
-    target = os.path.join(staging, "vendor")
+# ----------------------------------------------------------------------------- dependency
+
+def requirement(dependency):
+    dotted = lambda numbers: ".".join(map(str, numbers))  # noqa: E731
+    return f"{dependency.name}>={dotted(dependency.at_least)},<{dotted(dependency.below)}"
+
+
+def version_numbers(version):
+    numbers = []
+    for part in version.split("."):
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers)
+
+
+def fits(dependency, version):
+    return dependency.at_least <= version_numbers(version) < dependency.below
+
+
+def vendor_with_pip(dependency, pip_args, staging):
+    """Installs dependency with pip into staging; returns ({VENDOR/...: path}, version)."""
+    target = os.path.join(staging, dependency.name)
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-input", "--no-compile",
-               "--disable-pip-version-check", "--target", target,
-               *shlex.split(os.environ.get("CODEX_SKILLS_PIP_ARGS", ""), posix=os.name != "nt"),
-               *requirements]
+               "--disable-pip-version-check", "--target", target, *pip_args, requirement(dependency)]
     env = dict(os.environ, PIP_USER="0", PIP_REQUIRE_VIRTUALENV="0")
     try:
         result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env)
     except OSError as error:
-        raise InstallError(f"cannot run pip: {error}") from None
+        raise InstallError(f"cannot run pip: {describe(error)}") from None
     if result.returncode != 0:
         lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
         errors = [line for line in lines if line.lower().startswith("error")] or lines or ["no output"]
-        raise InstallError(f"pip could not install {' '.join(requirements)} "
+        raise InstallError(f"pip could not install {requirement(dependency)} "
                            f"(exit {result.returncode}: {errors[-1]}); "
                            "install it yourself and re-run with --no-deps")
-    # Console scripts (bin/) would name this Python by absolute path; the skill needs none.
-    return list_files(target, prefix=VENDOR + "/", skip_top={"bin"})
+    dist_info = dependency.name.replace("-", "_") + "-"
+    versions = [name[len(dist_info):-len(".dist-info")] for name in os.listdir(target)
+                if name.startswith(dist_info) and name.endswith(".dist-info")]
+    version = versions[0] if versions else "unknown"
+    return list_files(target, prefix=VENDOR + "/", skip=VENDOR_SKIP), version
 
 
 # ----------------------------------------------------------------------------- install
+
+@dataclasses.dataclass
+class InstallPlan:
+    name: str
+    base: str
+    old: Optional[dict]  # the manifest of the install this one replaces
+    copies: dict  # {rel: source path} of the files to write
+    hashes: dict  # {rel: digest} of every file of the new install, kept vendored files included
+    vendored: dict  # {package: version}
+    fetch: Optional[Dependency] = None  # to be vendored with pip
+    replaced: list = dataclasses.field(default_factory=list)  # files the user changed; --force
+    dropped: list = dataclasses.field(default_factory=list)  # old files the new version lacks
+    kept: list = dataclasses.field(default_factory=list)  # ... that the user changed: kept
+
+    @property
+    def skill_dir(self):
+        return os.path.join(self.base, self.name)
+
+
+def plan_install(name, base, source_files, args):
+    """Decides what installing name into base changes; raises InstallError if it cannot."""
+    skill_dir = os.path.join(base, name)
+    try:
+        old = read_manifest(skill_dir)
+    except Unmanaged:
+        if not args.force:
+            raise
+        old = None  # adopt the folder: files of the same name are replaced, others left alone
+    plan = InstallPlan(name, base, old, copies=dict(source_files), hashes={}, vendored={})
+    plan_dependency(plan, SKILLS[name]["dependency"], args)
+    plan.hashes.update({rel: sha256(path) for rel, path in plan.copies.items()})
+    compare_with_disk(plan, args.force)
+    return plan
+
+
+def compare_with_disk(plan, force):
+    """Sorts out the files the user changed, and the old files the new version lacks; raises
+    InstallError when a change would replace the user's work or cannot be made."""
+    skill_dir = plan.skill_dir
+    old_files = plan.old["files"] if plan.old else {}
+    plan.replaced = [rel for rel in plan.copies
+                     if content_differs(local(skill_dir, rel), old_files.get(rel), plan.hashes[rel])]
+    if plan.replaced and not force:
+        raise InstallError(f"you changed {len(plan.replaced)} installed file(s) in {skill_dir}: "
+                           f"{', '.join(plan.replaced)}; save your changes elsewhere, or re-run with "
+                           "--force to replace them")
+    gone = [rel for rel in old_files if rel not in plan.hashes and os.path.isfile(local(skill_dir, rel))]
+    plan.kept = [rel for rel in gone if content_differs(local(skill_dir, rel), old_files[rel])]
+    plan.dropped = [rel for rel in gone if rel not in plan.kept]
+    check_folders(skill_dir, plan.copies, plan.dropped)
+
+
+def plan_dependency(plan, dependency, args):
+    """Keeps the vendored copy of an earlier install when it is intact and fits (or with
+    --no-deps, whatever it is); otherwise marks the dependency to be fetched with pip."""
+    if dependency is None:
+        return
+    old_files = plan.old["files"] if plan.old else {}
+    vendored_files = {rel: digest for rel, digest in old_files.items() if rel.startswith(VENDOR + "/")}
+    version = vendored_of(plan.old).get(dependency.name)
+    intact = vendored_files and all(os.path.isfile(local(plan.skill_dir, rel))
+                                    and sha256(local(plan.skill_dir, rel)) == digest
+                                    for rel, digest in vendored_files.items())
+    if args.no_deps or (intact and version and fits(dependency, version)):
+        plan.hashes.update(vendored_files)
+        if version:
+            plan.vendored[dependency.name] = version
+    else:
+        plan.fetch = dependency
+
+
+def add_vendored(plan, files, version, force):
+    plan.copies.update(files)
+    plan.hashes.update({rel: sha256(path) for rel, path in files.items()})
+    plan.vendored[plan.fetch.name] = version
+    compare_with_disk(plan, force)
+
+
+def install(args, bases):
+    source = os.path.abspath(os.path.expanduser(args.source))
+    sources = {name: check_source(source, name) for name in args.skills}
+    plans = [plan_install(name, base, list_files(sources[name]), args)
+             for name in args.skills for _, base in bases]
+    if args.dry_run:
+        for plan in plans:
+            print(install_line(plan, done=False))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="skills-install-") as staging:
+        fetched = {}
+        for plan in plans:
+            if plan.fetch:
+                if plan.fetch not in fetched:
+                    fetched[plan.fetch] = vendor_with_pip(plan.fetch, args.pip_args, staging)
+                add_vendored(plan, *fetched[plan.fetch], args.force)
+        for plan in plans:
+            apply_install(plan, sources[plan.name])
+            print(install_line(plan, done=True), flush=True)
+    return 0
+
+
+def apply_install(plan, source_dir):
+    try:
+        write_skill(plan, source_dir)
+    except OSError as error:
+        raise StoppedPartWay(f"installing {plan.name} into {plan.base}: {describe(error)}; "
+                             f"its {MANIFEST} lists every file written so far: fix the cause and "
+                             "re-run the same command") from None
+
+
+def write_skill(plan, source_dir):
+    skill_dir = plan.skill_dir
+    parents = created_parents(plan.base) or inherited_parents(plan.base, plan.name)
+    if plan.old and plan.old.get("created_parents"):
+        parents = plan.old["created_parents"]
+    old_files = plan.old["files"] if plan.old else {}
+    old_dirs = plan.old.get("dirs", []) if plan.old else []
+    new_dirs = folders_of(plan.hashes)
+    os.makedirs(skill_dir, exist_ok=True)
+    # Until the copy is done, the manifest lists old and new files (with the old digest where
+    # both have one), so that a run that stops part way leaves every file it wrote on record.
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "installer": "codex-claude-skills scripts/install.py",
+        "skill": plan.name,
+        "version": VERSION,
+        "installed_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": os.path.abspath(source_dir),
+        "vendored": plan.vendored,
+        "created_parents": parents,
+        "dirs": sorted(set(new_dirs) | set(old_dirs)),
+        "files": dict(plan.hashes, **old_files),
+    }
+    write_manifest(skill_dir, manifest)
+    for rel, source_path in plan.copies.items():
+        copy_file(source_path, local(skill_dir, rel))
+    for rel in plan.dropped:
+        os.remove(local(skill_dir, rel))
+    remove_empty_dirs(skill_dir, [d for d in old_dirs if d and d not in new_dirs])
+    manifest["dirs"] = new_dirs
+    manifest["files"] = plan.hashes
+    write_manifest(skill_dir, manifest)
+
+
+def copy_file(source, destination):
+    os.makedirs(os.path.dirname(destination), exist_ok=True)
+    temporary = destination + ".install-tmp"
+    try:
+        shutil.copy2(source, temporary)
+        os.replace(temporary, destination)
+    finally:
+        if os.path.lexists(temporary):
+            os.remove(temporary)
+
+
+def folders_of(files):
+    return sorted({"/".join(rel.split("/")[:i]) for rel in files for i in range(len(rel.split("/")))})
+
 
 def created_parents(base):
     """Creates base and its missing parents; returns them relative to a skill folder in base."""
@@ -306,67 +617,6 @@ def inherited_parents(base, name):
     return []
 
 
-def install_one(name, base, files, requirements, source_dir):
-    """Writes one skill folder; returns the line to print."""
-    skill_dir = os.path.join(base, name)
-    old = read_manifest(skill_dir)
-    parents = created_parents(base) or inherited_parents(base, name)
-    if old and old.get("created_parents"):
-        parents = old["created_parents"]
-    new_hashes = {rel: sha256(path) for rel, path in files.items()}
-    new_dirs = sorted({"/".join(rel.split("/")[:i]) for rel in files for i in range(len(rel.split("/")))})
-    old_files = old["files"] if old else {}
-    old_dirs = old.get("dirs", []) if old else []
-
-    os.makedirs(skill_dir, exist_ok=True)
-    # Until the copy is done, the manifest lists old and new files, so that an interrupted
-    # run still leaves every file it may have written on record.
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "installer": "codex-claude-skills scripts/install.py",
-        "skill": name,
-        "installed_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "source": os.path.abspath(source_dir),
-        "vendored": requirements,
-        "created_parents": parents,
-        "dirs": sorted(set(new_dirs) | set(old_dirs)),
-        "files": dict(old_files, **new_hashes),
-    }
-    write_manifest(skill_dir, manifest)
-    for rel, source_path in files.items():
-        destination = local(skill_dir, rel)
-        os.makedirs(os.path.dirname(destination), exist_ok=True)
-        if os.path.isdir(destination) and not os.path.islink(destination):
-            raise InstallError(f"cannot write {destination}: a folder is in the way")
-        temporary = destination + ".install-tmp"
-        shutil.copy2(source_path, temporary)
-        os.replace(temporary, destination)
-
-    kept = []
-    for rel, digest in old_files.items():
-        if rel in new_hashes:
-            continue
-        path = local(skill_dir, rel)
-        if os.path.isfile(path):
-            if sha256(path) == digest:
-                os.remove(path)
-            else:
-                kept.append(rel)
-    remove_empty_dirs(skill_dir, [d for d in old_dirs if d and d not in new_dirs])
-    manifest["dirs"] = new_dirs
-    manifest["files"] = new_hashes
-    write_manifest(skill_dir, manifest)
-
-    verb = "updated" if old else "installed"
-    details = [f"{len(files)} files"]
-    if requirements:
-        details.append(f"{', '.join(requirements)} in {VENDOR}")
-    line = f"{verb} {name} -> {skill_dir} ({'; '.join(details)})"
-    if kept:
-        line += f"; kept {len(kept)} old file(s) you changed: {', '.join(sorted(kept))}"
-    return line
-
-
 def remove_empty_dirs(skill_dir, dirs):
     for rel in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
         try:
@@ -375,41 +625,118 @@ def remove_empty_dirs(skill_dir, dirs):
             pass  # not empty (something of the user's), or already gone
 
 
+def arrow():
+    """→, or -> where stdout cannot encode it (e.g. a Windows code page)."""
+    try:
+        "→".encode(sys.stdout.encoding or "ascii")
+        return "→"
+    except (UnicodeEncodeError, LookupError):
+        return "->"
+
+
+def install_line(plan, done):
+    if plan.old:
+        old_version = plan.old.get("version", "unknown")
+        line = f"{past('update', done)} {plan.name} {old_version} {arrow()} {VERSION} in {plan.skill_dir}"
+    else:
+        line = f"{past('install', done)} {plan.name} {VERSION} into {plan.skill_dir}"
+    details = [f"{len(plan.hashes)} files"]
+    for package, version in plan.vendored.items():
+        details.append(f"{'kept' if plan.fetch is None else 'vendored'} {package} {version} in {VENDOR}")
+    if plan.fetch and not done:
+        details.append(f"would vendor {requirement(plan.fetch)} with pip into {VENDOR}")
+    line += f" ({'; '.join(details)})"
+    if plan.replaced:
+        line += f"; {past('replace', done)} {len(plan.replaced)} file(s) you changed: {', '.join(plan.replaced)}"
+    if plan.kept:
+        kept = "kept" if done else "would keep"
+        line += f"; {kept} {len(plan.kept)} old file(s) you changed: {', '.join(sorted(plan.kept))}"
+    return line
+
+
+def past(verb, done):
+    """'install' as 'installed' once done, else as 'would install'."""
+    return (verb + "d" if verb.endswith("e") else verb + "ed") if done else "would " + verb
+
+
 # ----------------------------------------------------------------------------- uninstall
 
-def uninstall_one(name, base):
-    skill_dir = os.path.join(base, name)
+@dataclasses.dataclass
+class RemovePlan:
+    name: str
+    base: str
+    manifest: Optional[dict]
+    note: str = ""  # why nothing is removed
+    removals: list = dataclasses.field(default_factory=list)
+    changed: list = dataclasses.field(default_factory=list)
+
+    @property
+    def skill_dir(self):
+        return os.path.join(self.base, self.name)
+
+
+def plan_uninstall(name, base):
+    plan = RemovePlan(name, base, manifest=None)
     try:
-        manifest = read_manifest(skill_dir)
+        plan.manifest = read_manifest(plan.skill_dir)
     except Unmanaged:
-        return f"left alone: {skill_dir} (not installed by this installer: no {MANIFEST})"
-    if manifest is None:
-        return f"not installed: {name} in {base} (nothing to remove)"
-    changed = []
-    for rel, digest in manifest["files"].items():
-        path = local(skill_dir, rel)
+        plan.note = (f"left alone: {plan.skill_dir} (not installed by this installer: no {MANIFEST}; "
+                     "its files are yours: delete them, or install over them with --force)")
+        return plan
+    if plan.manifest is None:
+        plan.note = f"not installed: {name} in {base} (nothing to remove)"
+        return plan
+    for rel, digest in plan.manifest["files"].items():
+        path = local(plan.skill_dir, rel)
         if not os.path.isfile(path) or os.path.islink(path):
             continue
-        if sha256(path) == digest:
-            os.remove(path)
-        else:
-            changed.append(rel)
-    os.remove(os.path.join(skill_dir, MANIFEST))
-    remove_empty_dirs(skill_dir, [d for d in manifest.get("dirs", []) if d] + [""])
+        (plan.changed if content_differs(path, digest) else plan.removals).append(rel)
+    check_folders(plan.skill_dir, [], plan.removals + [MANIFEST])
+    return plan
 
-    line = f"removed {name} from {base}"
+
+def uninstall(args, bases):
+    plans = [plan_uninstall(name, base) for name in args.skills for _, base in bases]
+    for plan in plans:
+        if plan.note:
+            print(plan.note, flush=True)
+        elif args.dry_run:
+            keep = f"; would keep {len(plan.changed)} file(s) you changed" if plan.changed else ""
+            print(f"would remove {plan.name} {plan.manifest.get('version', 'unknown')} from {plan.base} "
+                  f"({len(plan.removals)} files){keep}")
+        else:
+            print(apply_uninstall(plan), flush=True)
+    return 0
+
+
+def apply_uninstall(plan):
+    try:
+        return remove_skill(plan)
+    except OSError as error:
+        raise StoppedPartWay(f"removing {plan.name} from {plan.base}: {describe(error)}; "
+                             "fix the cause and re-run the same command") from None
+
+
+def remove_skill(plan):
+    skill_dir = plan.skill_dir
+    for rel in plan.removals:
+        os.remove(local(skill_dir, rel))
+    os.remove(os.path.join(skill_dir, MANIFEST))
+    remove_empty_dirs(skill_dir, [d for d in plan.manifest.get("dirs", []) if d] + [""])
+
+    line = f"removed {plan.name} from {plan.base}"
     if os.path.isdir(skill_dir):
         remaining = sorted(list_files(skill_dir))
-        ours = set(changed)
-        added = [rel for rel in remaining if rel not in ours]
+        added = [rel for rel in remaining if rel not in set(plan.changed)]
         notes = []
-        if changed:
-            notes.append(f"{len(changed)} file(s) you changed after installing: {', '.join(sorted(changed))}")
+        if plan.changed:
+            notes.append(f"{len(plan.changed)} file(s) you changed after installing: "
+                         f"{', '.join(sorted(plan.changed))}")
         if added:
             notes.append(f"{len(added)} file(s) you added: {', '.join(added)}")
         line += f"; kept {skill_dir} with " + " and ".join(notes or ["empty folders you added"])
     else:
-        for rel in manifest.get("created_parents", []):
+        for rel in plan.manifest.get("created_parents", []):
             if set(rel.split("/")) != {".."}:
                 continue
             try:
@@ -419,41 +746,39 @@ def uninstall_one(name, base):
     return line
 
 
+# ----------------------------------------------------------------------------- list
+
+def list_installed(args, root):
+    found = False
+    for target, base in skills_dirs(root, args.targets, args.global_):
+        for name in args.skills:
+            try:
+                manifest = read_manifest(os.path.join(base, name))
+            except Unmanaged:
+                print(f"{name} in {base}: not installed by this installer (no {MANIFEST})")
+                found = True
+                continue
+            if manifest:
+                vendored = "".join(f", {package} {version}" for package, version in vendored_of(manifest).items())
+                print(f"{name} {manifest.get('version', 'unknown')} in {base} "
+                      f"(installed {manifest.get('installed_at', 'at an unknown time')}{vendored})")
+                found = True
+    if not found:
+        print(f"none of {', '.join(args.skills)} is installed in {root} "
+              f"({', '.join(TARGETS[target] + '/skills' for target in args.targets)})")
+    return 0
+
+
 # ----------------------------------------------------------------------------- main
 
 def run(argv):
     args = parse_args(argv)
-    bases = skills_dirs(args)
-    if args.uninstall:
-        for name in args.skills:  # check every manifest before changing anything
-            for _, base in bases:
-                try:
-                    read_manifest(os.path.join(base, name))
-                except Unmanaged:
-                    pass  # reported and left alone below
-        for name in args.skills:
-            for _, base in bases:
-                print(uninstall_one(name, base), flush=True)
-        return 0
-
-    source = os.path.abspath(os.path.expanduser(args.source))
-    sources = {name: check_source(source, name) for name in args.skills}
-    for name in args.skills:
-        for _, base in bases:
-            read_manifest(os.path.join(base, name))
-    with tempfile.TemporaryDirectory(prefix="skills-install-") as staging:
-        plan = {}
-        for name in args.skills:
-            files = list_files(sources[name])
-            requirements = [] if args.no_deps else SKILLS[name]["requirements"]
-            if requirements:
-                files.update(vendor_files(requirements, staging))
-            plan[name] = (files, requirements)
-        for name in args.skills:
-            files, requirements = plan[name]
-            for _, base in bases:
-                print(install_one(name, base, files, requirements, sources[name]), flush=True)
-    return 0
+    root = root_folder(args)
+    if args.list:
+        return list_installed(args, root)
+    bases = skills_dirs(root, args.targets, args.global_)
+    acquire_lock(root)
+    return uninstall(args, bases) if args.uninstall else install(args, bases)
 
 
 def main(argv=None):
@@ -462,8 +787,11 @@ def main(argv=None):
     except InstallError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
+    except StoppedPartWay as error:
+        print(f"{PROG}: error: stopped part way: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {describe(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -1,9 +1,13 @@
 """Helpers for tests/test_install.py: run the installer, fake skill sources, ask codex."""
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import jsonschema
 import websocket
@@ -19,15 +23,39 @@ ENTRIES = {"codex-ws-client": ("codex_ws_client.py", "codex_client"),
 SCRUBBED = ("CODEX_HOME", "PYTHONPATH", "PYTHONHOME", "CODEX_SKILLS_PIP_ARGS", "PYTHON")
 
 
-def run_install(*args, cwd, home, env=None, python=sys.executable):
-    """Runs `sh scripts/install.sh ARGS` as a user would, with an isolated HOME."""
+def install_command(*args, home, env=None, python=sys.executable, script=INSTALL_SH):
+    """(argv, env) of `sh scripts/install.sh ARGS` as a user runs it, with an isolated HOME."""
     full_env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     full_env["HOME"] = str(home)
     if python:
-        full_env["PYTHON"] = python  # the test venv's Python, so pip is the test venv's pip
+        full_env["PYTHON"] = str(python)  # the test venv's Python, so pip is the test venv's pip
     full_env.update(env or {})
-    return subprocess.run(["sh", str(INSTALL_SH), *map(str, args)], cwd=str(cwd), env=full_env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+    return ["sh", str(script), *map(str, args)], full_env
+
+
+def run_install(*args, cwd, home, env=None, python=sys.executable, script=INSTALL_SH, preexec_fn=None):
+    """Runs `sh scripts/install.sh ARGS` as a user would, with an isolated HOME."""
+    argv, full_env = install_command(*args, home=home, env=env, python=python, script=script)
+    return subprocess.run(argv, cwd=str(cwd), env=full_env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=180, preexec_fn=preexec_fn)
+
+
+@contextlib.contextmanager
+def unwritable(folder):
+    """Makes folder one whose entries cannot be added or removed, even by root (who ignores modes:
+    there the immutable attribute serves), and restores it afterwards."""
+    folder = str(folder)
+    if os.geteuid() != 0:
+        os.chmod(folder, 0o555)
+        undo = lambda: os.chmod(folder, 0o755)  # noqa: E731
+    else:
+        if not shutil.which("chattr") or subprocess.run(["chattr", "+i", folder], capture_output=True).returncode:
+            pytest.skip("running as root, and chattr +i is not available to make a folder unwritable")
+        undo = lambda: subprocess.run(["chattr", "-i", folder], check=True)  # noqa: E731
+    try:
+        yield
+    finally:
+        undo()
 
 
 def make_source(folder):
@@ -85,6 +113,7 @@ def one_line_error(result):
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert result.stdout == ""
+    assert "[Errno" not in lines[0], lines[0]
     return lines[0]
 
 

@@ -3,16 +3,22 @@ codex discovering what was installed."""
 import hashlib
 import json
 import os
+import re
+import resource
+import selectors
+import signal
 import subprocess
+import sys
+import time
 
 import pytest
 
 from tests.codex.conftest import CodexServer
 from tests.fakes import responses_api
-from tests.helpers import CODEX_BIN, CODEX_SCRIPT, ROOT, validate_envelope
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT, ROOT, SKILLS, validate_envelope
 from tests.install_helpers import (
-    INSTALL_PS1, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, make_source,
-    manifest_of, one_line_error, run_install, snapshot, write)
+    INSTALL_PS1, INSTALL_SH, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, install_command,
+    make_source, manifest_of, one_line_error, run_install, snapshot, unwritable, write)
 
 BOTH = ["codex-ws-client", "claude-cli-client"]
 TARGET_DIRS = {"codex": ".codex/skills", "agents": ".agents/skills", "claude": ".claude/skills"}
@@ -27,9 +33,12 @@ def bench(tmp_path):
         source = tmp_path / "src" / "skills"
         expected = make_source(tmp_path / "src" / "skills")
 
-        def install(self, *args, cwd=None, env=None, deps=False):
-            extra = ["--source", self.source] + ([] if deps else ["--no-deps"])
-            return run_install(*args, *extra, cwd=cwd or self.project, home=self.home, env=env)
+        def install(self, *args, cwd=None, env=None, deps=False, preexec_fn=None):
+            return run_install(*args, *self.options(deps), cwd=cwd or self.project, home=self.home, env=env,
+                               preexec_fn=preexec_fn)
+
+        def options(self, deps=False):
+            return ["--source", self.source] + ([] if deps else ["--no-deps"])
 
     Bench.project.mkdir()
     Bench.home.mkdir()
@@ -248,6 +257,7 @@ def test_an_incomplete_source_skill_is_refused_and_nothing_is_written(bench, bro
     (["--target", "codex,vim"], "unknown target 'vim'"),
     (["--global", "--project", "."], "not allowed with argument"),
     (["--project", "does-not-exist"], "not found"),
+    (["--project", ""], "--project needs a folder name, not an empty string"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_bad_arguments_are_one_line_errors(bench, args, expect):
@@ -256,12 +266,274 @@ def test_bad_arguments_are_one_line_errors(bench, args, expect):
     assert snapshot(bench.project) == {} and snapshot(bench.home) == {}
 
 
+@pytest.mark.parametrize("home", ["", "relative/home"], ids=["empty", "relative"])
+@pytest.mark.parametrize("action", [[], ["--uninstall"], ["--list"]], ids=["install", "uninstall", "list"])
+def test_global_needs_home_to_be_an_absolute_path(bench, home, action):
+    line = one_line_error(bench.install("--global", *action, env={"HOME": home}))
+    assert line == f"install: error: HOME={home!r} is not an absolute path; set HOME to your home folder"
+    assert snapshot(bench.project) == {}
+
+
+def test_pip_arguments_that_cannot_be_split_are_one_line(bench):
+    line = one_line_error(bench.install(deps=True, env={"CODEX_SKILLS_PIP_ARGS": '--index-url "x'}))
+    assert line == "install: error: CODEX_SKILLS_PIP_ARGS cannot be split into arguments: No closing quotation"
+    assert snapshot(bench.project) == {}
+
+
+def test_a_file_where_the_target_folder_goes_is_one_line(bench):
+    write(bench.project / ".codex", "a file of mine")
+    line = one_line_error(bench.install())
+    assert line == (f"install: error: {bench.project / '.codex'} is in the way: a folder is needed there; "
+                    "move it away first")
+    assert snapshot(bench.project) == {".codex": b"a file of mine"}
+
+
 def test_help(bench):
     result = bench.install("--help")
     assert result.returncode == 0
-    for option in ["--project", "--global", "--target", "--uninstall", "--no-deps", "codex-ws-client",
-                   ".agents/skills", ".claude/skills", MANIFEST]:
+    for option in ["--project", "--global", "--target", "--uninstall", "--list", "--dry-run", "--force",
+                   "--no-deps", "--version", "codex-ws-client", ".agents/skills", ".claude/skills", MANIFEST]:
         assert option in result.stdout
+    assert installer_exit_codes() == ["0", "1", "2", "130"]
+
+
+def installer_exit_codes():
+    help_text = subprocess.run(["sh", str(INSTALL_SH), "--help"], capture_output=True, text=True).stdout
+    return re.findall(r"^  (\d+) ", help_text.split("exit status:\n")[1].split("\n\n")[0], re.M)
+
+
+# ----------------------------------------------------------------------------- READMEs
+
+@pytest.mark.parametrize("readme, heading", [("README.md", "## Install"), ("README.zh.md", "## 安装")])
+def test_readme_install_section_lists_the_exit_codes_and_leads_with_project(readme, heading):
+    section = (ROOT / readme).read_text(encoding="utf-8").split(heading + "\n")[1].split("\n## ")[0]
+    assert re.findall(r"^- `(\d+)`", section, re.M) == installer_exit_codes()
+    first_command = next(line for line in section.splitlines() if line.startswith("    "))
+    assert first_command.strip().startswith("scripts/install.sh --project DIR")
+
+
+def test_gitignore_covers_what_an_install_into_the_clone_creates():
+    paths = [f"{TARGET_DIRS[target]}/{skill}/{MANIFEST}" for target in TARGET_DIRS for skill in BOTH]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.stdout.splitlines() == paths
+
+
+# ----------------------------------------------------------------------------- all or nothing
+
+def test_a_reinstall_stopped_by_a_folder_in_the_way_changes_nothing(bench):
+    assert bench.install().returncode == 0
+    write(bench.source / "codex-ws-client" / "SKILL.md", "---\nname: codex-ws-client\ndescription: v2\n---\n")
+    write(bench.source / "codex-ws-client" / "scripts" / "codex_client" / "zz_new.py", "NEW = 1\n")
+    write(installed(bench.project, "codex", "codex-ws-client") / "scripts" / "codex_client" / "zz_new.py" /
+          "mine.txt", "a folder of mine where the new version puts a file")
+    before = snapshot(bench.project)
+    line = one_line_error(bench.install())
+    assert "zz_new.py: a folder is in the way" in line, line
+    assert snapshot(bench.project) == before
+
+
+def test_an_uninstall_stopped_by_an_unwritable_folder_changes_nothing(bench):
+    assert bench.install().returncode == 0
+    before = snapshot(bench.project)
+    folder = installed(bench.project, "codex", "claude-cli-client") / "scripts" / "claude_client"
+    with unwritable(folder):
+        line = one_line_error(bench.install("--uninstall"))
+    assert f"cannot write in {folder}" in line, line
+    assert snapshot(bench.project) == before
+
+
+def test_a_project_that_cannot_be_written_is_refused_before_pip_runs(bench):
+    with unwritable(bench.project):
+        line = one_line_error(bench.install(deps=True, env={"CODEX_SKILLS_PIP_ARGS": "--no-such-pip-option"}))
+    assert line == f"install: error: cannot write in {bench.project}: permission denied"
+    assert snapshot(bench.project) == {}
+
+
+def test_a_write_failing_part_way_exits_1_and_the_same_command_then_finishes(bench):
+    write(bench.source / "codex-ws-client" / "references" / "zz-big.md", "x" * 300_000)
+    bench.expected["codex-ws-client"]["references/zz-big.md"] = b"x" * 300_000
+
+    def small_files_only():  # writing a file of more than 100 kB fails (EFBIG)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    result = bench.install(preexec_fn=small_files_only)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("install: error: stopped part way: installing codex-ws-client")
+    assert "re-run the same command" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not any("install-tmp" in rel for rel in snapshot(bench.project))
+
+    result = bench.install()
+    assert result.returncode == 0, result.stderr
+    for skill in BOTH:
+        assert_installed(installed(bench.project, "codex", skill), bench.expected[skill])
+    assert bench.install("--uninstall").returncode == 0
+    assert snapshot(bench.project) == {}
+
+
+# ----------------------------------------------------------------------------- the user's changes
+
+def test_a_reinstall_keeps_a_file_the_user_changed_unless_forced(bench):
+    assert bench.install().returncode == 0
+    usage = installed(bench.project, "codex", "codex-ws-client") / "references" / "usage.md"
+    write(usage, usage.read_text() + "my own line\n")
+    before = snapshot(bench.project)
+    line = one_line_error(bench.install())
+    assert "you changed 1 installed file(s)" in line and "references/usage.md" in line and "--force" in line
+    assert snapshot(bench.project) == before
+
+    result = bench.install("--force")
+    assert result.returncode == 0, result.stderr
+    assert "replaced 1 file(s) you changed: references/usage.md" in result.stdout
+    assert_installed(usage.parent.parent, bench.expected["codex-ws-client"])
+
+
+def test_after_an_uninstall_that_kept_the_users_files_force_installs_again(bench):
+    assert bench.install("codex-ws-client").returncode == 0
+    skill_dir = installed(bench.project, "codex", "codex-ws-client")
+    write(skill_dir / "notes.md", "mine")
+    write(skill_dir / "SKILL.md", "my edit")
+    assert bench.install("--uninstall").returncode == 0
+    assert files_of(skill_dir) == {"notes.md": b"mine", "SKILL.md": b"my edit"}
+
+    uninstall_again = bench.install("--uninstall", "codex-ws-client")
+    assert "install over them with --force" in uninstall_again.stdout
+    assert "--force" in one_line_error(bench.install("codex-ws-client"))
+    result = bench.install("codex-ws-client", "--force")
+    assert result.returncode == 0, result.stderr
+    assert "replaced 1 file(s) you changed: SKILL.md" in result.stdout
+    assert files_of(skill_dir).pop("notes.md") == b"mine"
+    (skill_dir / "notes.md").unlink()
+    assert_installed(skill_dir, bench.expected["codex-ws-client"])
+
+
+# ----------------------------------------------------------------------------- installs at once
+
+def wait_for_exit(processes, timeout=120):
+    deadline = time.monotonic() + timeout
+    return [process.communicate(timeout=max(1, deadline - time.monotonic())) for process in processes]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_installs_run_at_once_into_one_project_all_succeed_and_keep_a_correct_record(bench, round_):
+    variants = [[], ["codex-ws-client"], ["--target", "codex,agents"], ["claude-cli-client", "--target", "agents"],
+                [], ["--target", "agents,codex"]]
+    processes = []
+    for args in variants:
+        argv, env = install_command(*args, *bench.options(), home=bench.home)
+        processes.append(subprocess.Popen(argv, cwd=bench.project, env=env, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = wait_for_exit(processes)
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr
+        assert all(line.startswith("install: waiting for another install") for line in stderr.splitlines())
+    for target in ("codex", "agents"):
+        for skill in BOTH:
+            assert_installed(installed(bench.project, target, skill), bench.expected[skill])
+    result = bench.install("--uninstall", "--target", "codex,agents")
+    assert result.returncode == 0, result.stderr
+    assert snapshot(bench.project) == {}  # the record of the folders created was kept
+
+
+def start_install_while_locked(bench):
+    """Holds the lock an install takes on the project folder, starts an install, and returns it
+    once it says it waits."""
+    import fcntl
+    holder = os.open(bench.project, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    argv, env = install_command(*bench.options(), home=bench.home)
+    process = subprocess.Popen(argv, cwd=bench.project, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stderr, selectors.EVENT_READ)
+        assert selector.select(timeout=60), "the install did not say it waits"
+    assert process.stderr.readline() == f"install: waiting for another install into {bench.project} to finish\n"
+    return process, holder
+
+
+def test_an_install_waits_for_the_lock_and_then_runs(bench):
+    process, holder = start_install_while_locked(bench)
+    assert snapshot(bench.project) == {}
+    os.close(holder)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert len(stdout.splitlines()) == 2
+    assert_installed(installed(bench.project, "codex", "codex-ws-client"), bench.expected["codex-ws-client"])
+
+
+def test_an_install_waiting_for_the_lock_can_be_interrupted(bench):
+    process, holder = start_install_while_locked(bench)
+    try:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        os.close(holder)
+    assert process.returncode == 130
+    assert (stdout, stderr) == ("", "install: interrupted\n")
+    assert snapshot(bench.project) == {}
+
+
+# ----------------------------------------------------------------------------- dry run, list, version
+
+def test_version_is_the_skills_version_and_goes_into_the_manifest(bench):
+    client = (SKILLS / "codex-ws-client" / "scripts" / "codex_client" / "client.py").read_text()
+    version = re.search(r'CLIENT_VERSION = "(.+)"', client).group(1)
+    result = bench.install("--version")
+    assert (result.returncode, result.stdout) == (0, f"install {version}\n")
+    result = bench.install("codex-ws-client")
+    assert result.stdout.startswith(f"installed codex-ws-client {version} into ")
+    assert manifest_of(installed(bench.project, "codex", "codex-ws-client"))["version"] == version
+
+
+def test_an_update_says_from_which_version_to_which(bench):
+    assert bench.install("codex-ws-client").returncode == 0
+    skill_dir = installed(bench.project, "codex", "codex-ws-client")
+    manifest = manifest_of(skill_dir)
+    new_version = manifest["version"]
+    manifest["version"] = "1.0.0"  # as an older install wrote it
+    (skill_dir / MANIFEST).write_text(json.dumps(manifest))
+    result = bench.install("codex-ws-client")
+    assert result.stdout.startswith(f"updated codex-ws-client 1.0.0 → {new_version} in {skill_dir} (")
+    assert manifest_of(skill_dir)["version"] == new_version
+
+
+def test_dry_run_says_what_would_change_and_changes_nothing(bench):
+    broken_pip = {"CODEX_SKILLS_PIP_ARGS": "--no-such-pip-option"}  # fails if pip runs
+    result = bench.install("--dry-run", "--target", "codex,claude", deps=True, env=broken_pip)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and all(line.startswith("would install ") for line in lines)
+    assert "would vendor websocket-client>=1.6,<2 with pip into scripts/_vendor" in lines[0]
+    assert snapshot(bench.project) == {}
+
+    assert bench.install().returncode == 0
+    write(installed(bench.project, "codex", "codex-ws-client") / "notes.md", "mine")
+    before = snapshot(bench.project)
+    update = bench.install("--dry-run")
+    assert [line.split()[:2] for line in update.stdout.splitlines()] == [["would", "update"]] * 2
+    remove = bench.install("--dry-run", "--uninstall")
+    assert [line.split()[:2] for line in remove.stdout.splitlines()] == [["would", "remove"]] * 2
+    write(bench.source / "claude-cli-client" / "SKILL.md", "not a skill")
+    assert "name: claude-cli-client" in one_line_error(bench.install("--dry-run"))
+    assert snapshot(bench.project) == before
+
+
+def test_list_shows_what_is_installed_where_with_versions(bench):
+    result = bench.install("--list")
+    assert result.stdout == (f"none of codex-ws-client, claude-cli-client is installed in {bench.project} "
+                             "(.codex/skills, .agents/skills, .claude/skills)\n")
+    assert bench.install("--target", "codex,claude", "claude-cli-client").returncode == 0
+    write(bench.project / ".agents" / "skills" / "codex-ws-client" / "SKILL.md", "copied by hand")
+    before = snapshot(bench.project)
+    version = manifest_of(installed(bench.project, "codex", "claude-cli-client"))["version"]
+    lines = bench.install("--list").stdout.splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        f"claude-cli-client {version} in {bench.project / '.codex' / 'skills'}",
+        f"codex-ws-client in {bench.project / '.agents' / 'skills'}: not installed by this installer",
+        f"claude-cli-client {version} in {bench.project / '.claude' / 'skills'}"]
+    assert bench.install("--list", "--target", "claude").stdout.splitlines() == lines[2:]
+    assert snapshot(bench.project) == before
 
 
 # ----------------------------------------------------------------------------- wrappers
@@ -278,16 +550,45 @@ def test_sh_wrapper_reports_a_bad_python(bench):
     assert "PYTHON" in line
 
 
+def test_sh_wrapper_refuses_a_python_older_than_3_9(bench, tmp_path):
+    old_python = tmp_path / "python2"  # answers like Python 2 does: the version check fails
+    write(old_python, "#!/bin/sh\necho 'SyntaxError: invalid syntax' >&2\nexit 1\n")
+    old_python.chmod(0o755)
+    line = one_line_error(run_install("--help", cwd=bench.project, home=bench.home, python=old_python))
+    assert line == f"install.sh: error: PYTHON={old_python} is not Python 3.9 or newer"
+
+
+def test_sh_wrapper_runs_through_symlinks(bench, tmp_path):
+    (tmp_path / "bin").mkdir()
+    os.symlink(INSTALL_SH, tmp_path / "bin" / "install-skills")
+    os.symlink("install-skills", tmp_path / "bin" / "skills-install")  # relative, to the first link
+    for name in ("install-skills", "skills-install"):
+        result = run_install("--help", cwd=bench.project, home=bench.home, script=tmp_path / "bin" / name)
+        assert result.returncode == 0, result.stderr
+        assert "--uninstall" in result.stdout
+
+
 def test_ps1_wrapper_only_locates_python_and_forwards_everything():
     # pwsh is not available here; this checks the wrapper stays a thin one.
     text = INSTALL_PS1.read_text()
     assert "Join-Path $PSScriptRoot 'install.py'" in text
     assert "& $exe @pre $installer @forward" in text and "exit $LASTEXITCODE" in text
+    # A PYTHON that is set is the only candidate: an old one is an error, not a reason to try another.
+    assert "if ($env:PYTHON) { $candidates = @(, @($env:PYTHON)) }" in text
+    assert "is not Python 3.9 or newer" in text
     for cmdlet in ("Copy-Item", "Remove-Item", "New-Item", "Set-Content", "pip"):
         assert cmdlet not in text
 
 
 # ----------------------------------------------------------------------------- dependency
+
+def vendored_version(files):
+    """The websocket-client version whose dist-info folder is among files."""
+    names = {re.match(r"scripts/_vendor/websocket_client-(.+)\.dist-info/", rel) for rel in files}
+    versions = {name.group(1) for name in names if name}
+    assert len(versions) == 1, versions
+    return versions.pop()
+
 
 def test_websocket_client_goes_into_the_codex_skill_vendor_folder_of_every_target(bench):
     result = bench.install("--target", "codex,claude", deps=True)
@@ -299,13 +600,36 @@ def test_websocket_client_goes_into_the_codex_skill_vendor_folder_of_every_targe
         assert "scripts/_vendor/websocket/__init__.py" in vendored
         assert vendored == {rel for rel in manifest["files"] if rel.startswith("scripts/_vendor/")}
         assert not any(rel.endswith(".pyc") or rel.startswith("scripts/_vendor/bin/") for rel in vendored)
-        assert manifest["vendored"] == ["websocket-client>=1.6,<2"]
+        assert not any(rel.startswith("scripts/_vendor/websocket/tests/") for rel in vendored)
+        version = vendored_version(vendored)
+        assert manifest["vendored"] == {"websocket-client": version}
+        assert f"vendored websocket-client {version} in scripts/_vendor" in result.stdout
         assert not (installed(bench.project, target, "claude-cli-client") / "scripts" / "_vendor").exists()
 
-    result = bench.install("--target", "codex,claude")  # --no-deps: the vendored copy goes
-    assert result.returncode == 0, result.stderr
-    for target in ("codex", "claude"):
-        assert_installed(installed(bench.project, target, "codex-ws-client"), bench.expected["codex-ws-client"])
+
+def test_a_reinstall_keeps_an_intact_vendored_copy_without_pip_and_no_deps_never_removes_it(bench):
+    assert bench.install("codex-ws-client", deps=True).returncode == 0
+    skill_dir = installed(bench.project, "codex", "codex-ws-client")
+    before = files_of(skill_dir)
+    broken_pip = {"CODEX_SKILLS_PIP_ARGS": "--no-such-pip-option"}  # fails if pip runs
+    for deps in (True, False):  # a plain re-install, and one with --no-deps
+        result = bench.install("codex-ws-client", deps=deps, env=broken_pip)
+        assert result.returncode == 0, result.stderr
+        assert f"kept websocket-client {vendored_version(before)} in scripts/_vendor" in result.stdout
+        assert files_of(skill_dir).keys() == before.keys()
+        assert {k: v for k, v in files_of(skill_dir).items() if k != MANIFEST} == \
+               {k: v for k, v in before.items() if k != MANIFEST}
+
+    manifest = manifest_of(skill_dir)
+    manifest["vendored"] = {"websocket-client": "1.5.0"}  # below the required version range: pip again
+    (skill_dir / MANIFEST).write_text(json.dumps(manifest))
+    assert "pip could not install" in one_line_error(bench.install("codex-ws-client", deps=True, env=broken_pip))
+    assert bench.install("codex-ws-client", deps=True).returncode == 0
+
+    (skill_dir / "scripts" / "_vendor" / "websocket" / "_core.py").unlink()  # no longer intact: pip again
+    assert "pip could not install" in one_line_error(bench.install("codex-ws-client", deps=True, env=broken_pip))
+    assert bench.install("codex-ws-client", deps=True).returncode == 0
+    assert files_of(skill_dir).keys() == before.keys()
 
 
 def test_no_deps_and_the_claude_skill_never_run_pip(bench):
