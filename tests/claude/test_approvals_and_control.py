@@ -97,7 +97,8 @@ def test_verbose_and_trace(claude):
     result = claude("-vv", "x")
     assert "[claude-cli-client] starting" in result.stderr
     assert any(line.startswith('> {"type": "user"') for line in result.stderr.splitlines())
-    assert any(line.startswith('< {"type":"result"') for line in result.stderr.splitlines())
+    received = [json.loads(line[2:]) for line in result.stderr.splitlines() if line.startswith("< {")]
+    assert any(message.get("type") == "result" for message in received)
     kinds = {(r["dir"], r.get("event")) for r in result.trace}
     assert ("event", "start") in kinds and ("out", None) in kinds and ("in", None) in kinds
     start = next(r for r in result.trace if r.get("event") == "start")

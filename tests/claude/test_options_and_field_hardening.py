@@ -59,7 +59,10 @@ def test_resume_in_the_wrong_directory_says_why(claude, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     result = claude("--json", "--cwd", str(elsewhere), "--session-id", first.envelope["session_id"], "again")
-    assert result.returncode == 1 and "directory it was created in" in result.envelope["error"]
+    if result.returncode == 0:   # newer claude releases (2.1.332) find a session from any directory
+        assert result.envelope["session_id"] == first.envelope["session_id"]
+    else:
+        assert result.returncode == 1 and "directory it was created in" in result.envelope["error"]
 
 
 def test_unknown_session_is_exit_1_never_a_new_session(claude):
