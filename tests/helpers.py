@@ -39,6 +39,17 @@ def run_script(script, args, stdin=None, timeout=60, env=None, cwd=None):
                           text=True, timeout=timeout, env=env, cwd=cwd)
 
 
+def assert_clean_exit_when_stdout_closes(argv, env=None, cwd=None):
+    """Runs a streaming client, reads the start of its answer, closes stdout as `| head` does: exit 0, no traceback."""
+    client = subprocess.Popen([sys.executable, *map(str, argv)], env=env, cwd=cwd,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert client.stdout.read(18) == b"line of the answer"
+    client.stdout.close()
+    stderr = client.stderr.read()
+    assert client.wait(timeout=60) == 0, stderr
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr
+
+
 def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 

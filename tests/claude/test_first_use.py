@@ -6,7 +6,7 @@ import time
 
 from tests.claude.conftest import started_argv
 from tests.fakes.sse_server import error, hang, text, tool
-from tests.helpers import CLAUDE_SCRIPT, validate_envelope
+from tests.helpers import CLAUDE_SCRIPT, assert_clean_exit_when_stdout_closes, validate_envelope
 
 
 def test_prompt_that_is_not_utf8_is_a_bad_argument_at_once(claude):
@@ -23,13 +23,7 @@ def test_prompt_that_is_not_utf8_is_a_bad_argument_at_once(claude):
 
 def test_reader_closing_stdout_early_is_a_clean_exit(claude):
     claude.fake.add(text("line of the answer\n" * 2000, chunks=200, gap=0.002))
-    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "long answer"], env=claude.env,
-                              cwd=claude.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert client.stdout.read(18) == b"line of the answer"
-    client.stdout.close()   # like `| head -1`
-    stderr = client.stderr.read()
-    assert client.wait(timeout=60) == 0, stderr
-    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr
+    assert_clean_exit_when_stdout_closes([CLAUDE_SCRIPT, "long answer"], env=claude.env, cwd=claude.workdir)
 
 
 def test_ascii_only_stdout_keeps_json_exact(claude):

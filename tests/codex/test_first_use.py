@@ -7,7 +7,8 @@ import time
 
 from tests.codex.conftest import CodexServer
 from tests.fakes.sse_server import hang, text, tool
-from tests.helpers import CODEX_SCRIPT, assert_one_error_line, json_lines, validate_envelope, wait_until
+from tests.helpers import (CODEX_SCRIPT, assert_clean_exit_when_stdout_closes, assert_one_error_line, json_lines,
+                           validate_envelope, wait_until)
 
 NOTHING_LISTENING = "ws://127.0.0.1:9"
 
@@ -37,13 +38,7 @@ def test_prompt_that_is_not_utf8_is_a_bad_argument_at_once():
 
 def test_reader_closing_stdout_early_is_a_clean_exit(codex_server):
     codex_server.fake.add(text("line of the answer\n" * 2000, chunks=200, gap=0.002))
-    client = subprocess.Popen([sys.executable, str(CODEX_SCRIPT), "--uri", codex_server.uri, "long answer"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert client.stdout.read(18) == b"line of the answer"
-    client.stdout.close()   # like `| head -1`
-    stderr = client.stderr.read()
-    assert client.wait(timeout=60) == 0, stderr
-    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr
+    assert_clean_exit_when_stdout_closes([CODEX_SCRIPT, "--uri", codex_server.uri, "long answer"])
 
 
 def test_ascii_only_stdout_keeps_json_exact_and_text_readable(codex):

@@ -8,7 +8,7 @@ import sys
 from .call_limit import CallLimit
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .process import find_claude
-from .prompt_input import check_text_arguments, read_prompt
+from .prompt_input import check_text_arguments, read_prompt, read_text_file
 from .render import add_output_options, check_output_options, renderer_for
 from .repl import run_repl
 from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions, describe_tool
@@ -180,15 +180,7 @@ def _pass_through(args):
 
 def _load_json_schema(value):
     """The schema as one line of JSON, from the option's text or the file it names."""
-    text = value
-    if os.path.isfile(value):
-        try:
-            with open(value, encoding="utf-8-sig") as handle:
-                text = handle.read()
-        except OSError as error:
-            raise BadArguments(f"cannot read --json-schema {value}: {error.strerror}") from None
-        except UnicodeDecodeError:
-            raise BadArguments(f"--json-schema {value} is not UTF-8") from None
+    text = read_text_file(value, "--json-schema") if os.path.isfile(value) else value
     try:
         return json.dumps(json.loads(text))
     except ValueError as error:

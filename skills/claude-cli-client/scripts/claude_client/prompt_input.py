@@ -19,6 +19,17 @@ def read_prompt(positional, prompt_file, stdin=None):
     return text
 
 
+def read_text_file(path, option):
+    """The text of a file an option names (UTF-8; a byte-order mark is dropped); BadArguments if unusable."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.read()
+    except OSError as error:
+        raise BadArguments(f"cannot read {option} {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise BadArguments(f"{option} {path} is not UTF-8") from None
+
+
 def check_text_arguments(args):
     """Text on the command line that is not UTF-8 cannot be sent to the peer: say so before anything starts.
 

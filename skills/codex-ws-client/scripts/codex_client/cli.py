@@ -10,7 +10,7 @@ from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from .call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI, CodexClient, ThreadOptions, TurnOptions
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
-from .prompt_input import check_text_arguments, read_prompt
+from .prompt_input import check_text_arguments, read_prompt, read_text_file
 from .render import JSON, add_output_options, check_output_options, renderer_for
 from .shapes import as_dict, as_list, as_text
 from .repl import run_repl
@@ -350,12 +350,7 @@ def _check_arguments(args):
 
 def _token(args):
     if args.token_file:
-        try:
-            with open(args.token_file, encoding="utf-8") as handle:
-                token = handle.read().strip()
-        except (OSError, UnicodeDecodeError) as error:
-            raise BadArguments(f"cannot read --token-file {args.token_file}: "
-                               f"{getattr(error, 'strerror', None) or error}") from None
+        token = read_text_file(args.token_file, "--token-file").strip()
         if not token:
             raise BadArguments(f"--token-file {args.token_file} is empty")
         return token
@@ -365,13 +360,7 @@ def _token(args):
 def _load_output_schema(path):
     if path is None:
         return None
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    except OSError as error:
-        raise BadArguments(f"cannot read --output-schema {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise BadArguments(f"--output-schema {path} is not UTF-8") from None
+    text = read_text_file(path, "--output-schema")
     try:
         return json.loads(text)
     except ValueError as error:
