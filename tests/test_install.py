@@ -8,7 +8,6 @@ import resource
 import selectors
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
