@@ -110,3 +110,10 @@ def test_thread_id_is_an_alias_of_session_id(claude):
     assert second.returncode == 0, second.stderr
     assert second.envelope["thread_id"] == second.envelope["session_id"] == session_id
     assert started_argv(second)[-2:] == ["--resume", session_id]
+
+
+def test_json_schema_file_that_does_not_exist_is_a_bad_argument(claude, tmp_path):
+    result = claude("--json", "--json-schema", str(tmp_path / "none.json"), "x")
+    assert result.returncode == 2 and "cannot read --json-schema" in result.envelope["error"]
+    inline = claude("--json", "--json-schema", '{"type": "object"}', "x")
+    assert inline.returncode == 0, inline.stderr

@@ -1,4 +1,5 @@
 """Every documented exit code, each with an envelope under --json and a one-line error."""
+import json
 import os
 import signal
 import socket
@@ -34,9 +35,24 @@ def test_exit_2_for_bad_arguments_before_connecting(codex, tmp_path):
     assert codex.fake.requests == []
 
 
-def test_argparse_errors_exit_2_without_traceback():
-    result = run_script(CODEX_SCRIPT, ["--timeout", "soon", "x"])
-    assert result.returncode == 2 and "invalid float value" in result.stderr
+@pytest.mark.parametrize("args", [["--timeout", "soon"], ["--max-time", "-1"], ["--max-time", "nan"],
+                                  ["--timeout", "inf"], ["--connect-timeout", "nan"], ["--limit", "abc"],
+                                  ["--max-text", "-1"], ["--bogus-flag"], ["--sandbox", "bogus"]])
+def test_command_line_errors_are_exit_2_with_an_envelope(args):
+    result = run_script(CODEX_SCRIPT, ["--json", *args, "x"])
+    assert result.returncode == 2, result.stderr
+    envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
+    assert envelope["status"] == "bad_arguments" and "text_truncated" not in envelope
+    assert_one_error_line(result, "codex-ws-client")
+    without_json = run_script(CODEX_SCRIPT, [*args, "x"])
+    assert without_json.returncode == 2 and without_json.stdout == ""
+    assert_one_error_line(without_json, "codex-ws-client")
+
+
+def test_prompt_is_refused_where_nothing_would_send_it(codex):
+    for args in (["--result", "--thread-id", "t-1"], ["--threads"], ["--check"]):
+        result = codex("--json", *args, "also a prompt", trace=False)
+        assert result.returncode == 2 and "take no prompt" in result.envelope["error"], args
 
 
 def test_exit_3_when_nothing_listens():

@@ -185,3 +185,15 @@ def test_repl_line_that_is_not_utf8_ends_with_an_envelope(codex_server):
     assert envelopes[0]["text"] == "echo: first"
     assert result.returncode == 2 and envelopes[-1]["status"] == "bad_arguments"
     assert "not UTF-8" in envelopes[-1]["error"] and b"Traceback" not in result.stderr
+
+
+def test_max_time_on_result_stops_waiting_but_not_the_turn(codex):
+    codex.fake.add(hang("still going"))
+    detached = codex("--detach", "long job")   # --detach prints its envelope as JSON without --json too
+    thread_id = json.loads(detached.stdout)["thread_id"]
+    codex.fake.wait_for_requests(1)
+    waited = codex("--json", "--result", "--thread-id", thread_id, "--max-time", "2")
+    assert waited.returncode == 4 and waited.envelope["status"] == "timeout"
+    assert not any(r["msg"].get("method") == "turn/interrupt" for r in waited.trace if r["dir"] == "out")
+    turns = json.loads(codex("--read-thread", thread_id).stdout)["turns"]
+    assert turns[-1]["status"] == "inProgress"

@@ -1,5 +1,4 @@
 """Command line: arguments, the one-shot and REPL flows, exit codes."""
-import argparse
 import json
 import os
 import signal
@@ -9,7 +8,8 @@ from .call_limit import CallLimit
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .process import find_claude
 from .prompt_input import check_text_arguments, read_prompt, read_text_file
-from .render import add_output_options, check_output_options, renderer_for
+from .render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
+                     report_bad_command_line, seconds)
 from .repl import run_repl
 from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions, describe_tool
 from .session_store import find_session_cwd
@@ -26,7 +26,7 @@ REPEATED = {"add_dir": "--add-dir", "allowed_tools": "--allowedTools", "disallow
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="claude_cli_client.py",
         description="Send a prompt to the local `claude` CLI (stream-json) and print the answer.",
         epilog="Exit codes: 0 success, 1 turn failed, 2 bad arguments, 3 claude not found or cannot start "
@@ -64,10 +64,10 @@ def build_parser():
     add_output_options(parser)
 
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
-    timing.add_argument("--timeout", type=float, default=300.0, help="wait for claude's next line (default 300)")
-    timing.add_argument("--resume-timeout", type=float, default=600.0,
+    timing.add_argument("--timeout", type=seconds, default=300.0, help="wait for claude's next line (default 300)")
+    timing.add_argument("--resume-timeout", type=seconds, default=600.0,
                         help="the same, in a resumed session (default 600)")
-    timing.add_argument("--max-time", type=float, default=0.0, metavar="SECONDS",
+    timing.add_argument("--max-time", type=seconds, default=0.0, metavar="SECONDS",
                         help="limit on the whole call: then claude is stopped, exit 4 (default none)")
 
     debug = parser.add_argument_group("diagnostics")
@@ -78,7 +78,10 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except BadArguments as error:
+        return report_bad_command_line(CLIENT_NAME, argv, error, session_id=None, thread_id=None, turn_id=None)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     renderer = renderer_for(CLIENT_NAME, args)
     limit = CallLimit(args.max_time)
@@ -180,7 +183,8 @@ def _pass_through(args):
 
 def _load_json_schema(value):
     """The schema as one line of JSON, from the option's text or the file it names."""
-    text = read_text_file(value, "--json-schema") if os.path.isfile(value) else value
+    # Inline JSON starts with a brace; anything else names a file.
+    text = value if value.lstrip().startswith("{") else read_text_file(value, "--json-schema")
     try:
         return json.dumps(json.loads(text))
     except ValueError as error:
@@ -198,9 +202,6 @@ def _check_arguments(args):
     check_text_arguments(args)
     if args.no_session_persistence and args.session_id:
         raise BadArguments("--no-session-persistence sessions cannot be resumed: drop one of it and --session-id")
-    for name in ("timeout", "resume_timeout", "max_time"):
-        if getattr(args, name) < 0:
-            raise BadArguments(f"--{name.replace('_', '-')} must be 0 (none) or a positive number of seconds")
     if args.cwd and not os.path.isdir(args.cwd):
         raise BadArguments(f"--cwd {args.cwd} is not a directory")
     if args.interactive_approvals and args.prompt_file == "-":

@@ -11,7 +11,8 @@ from .call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI, CodexClient, ThreadOptions, TurnOptions
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .prompt_input import check_text_arguments, read_prompt, read_text_file
-from .render import JSON, add_output_options, check_output_options, renderer_for
+from .render import (JSON, ArgumentParser, add_output_options, check_output_options, renderer_for,
+                     report_bad_command_line, seconds)
 from .shapes import as_dict, as_list, as_text
 from .repl import run_repl
 from .trace import Tracer
@@ -22,7 +23,7 @@ APPROVE_CHOICES = {"commands": {COMMAND}, "file-changes": {FILE_CHANGE}, "permis
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="codex_ws_client.py",
         description="Send a prompt to `codex app-server` and print the answer.",
         epilog="Exit codes: 0 success, 1 turn failed, 2 bad arguments, 3 connection failure, "
@@ -82,11 +83,11 @@ def build_parser():
     tools.add_argument("--check", action="store_true", help="connect, initialize, print server info (exit 0 or 3)")
 
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
-    timing.add_argument("--timeout", type=float, default=300.0, help="wait for the next message (default 300)")
-    timing.add_argument("--connect-timeout", type=float, default=10.0, help="connect (default 10)")
-    timing.add_argument("--resume-timeout", type=float, default=600.0,
+    timing.add_argument("--timeout", type=seconds, default=300.0, help="wait for the next message (default 300)")
+    timing.add_argument("--connect-timeout", type=seconds, default=10.0, help="connect (default 10)")
+    timing.add_argument("--resume-timeout", type=seconds, default=600.0,
                         help="wait for the next message on a resumed thread (default 600)")
-    timing.add_argument("--max-time", type=float, default=0.0, metavar="SECONDS",
+    timing.add_argument("--max-time", type=seconds, default=0.0, metavar="SECONDS",
                         help="limit on the whole call: then the turn is interrupted, exit 4 (default none)")
 
     debug = parser.add_argument_group("diagnostics")
@@ -96,12 +97,15 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except BadArguments as error:
+        return report_bad_command_line(CLIENT_NAME, argv, error, thread_id=None, turn_id=None)
     args.command_line = sys.argv[1:] if argv is None else list(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     renderer = renderer_for(CLIENT_NAME, args)
-    if _tool_request(args):
-        renderer.mode = JSON   # the tools print JSON, and so do their errors
+    if _tool_request(args) or args.detach:
+        renderer.mode = JSON   # the tools and --detach print JSON (the ids are the point), and so do their errors
     limit = CallLimit(args.max_time)
     tracer = None
     spawned = {}
@@ -135,7 +139,9 @@ def _run(args, tracer, renderer, spawned, limit):
             renderer.print_json(_tool_answer(args, client))
             return 0
         if args.result:
-            return _finish(client.wait_for_turn(args.thread_id, args.turn_id).result(), renderer, spawned, limit)
+            # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
+            handle = client.wait_for_turn(args.thread_id, args.turn_id)
+            return _finish(handle.result(interrupt_turn=False), renderer, spawned, limit)
         _open_thread(client, args)
         if args.detach:
             return _detach(client.start_turn(prompt, _turn_options(args, renderer)), args, renderer, spawned)
@@ -327,11 +333,10 @@ def _check_arguments(args):
         raise BadArguments("--result needs --thread-id (and optionally --turn-id)")
     if args.turn_id and not args.result:
         raise BadArguments("--turn-id goes with --result")
+    if (args.result or _tool_request(args)) and (args.prompt is not None or args.prompt_file is not None):
+        raise BadArguments("--result and the tools (--threads, --read-thread, --models, --check) take no prompt")
     if args.limit < 1:
         raise BadArguments("--limit must be 1 or more")
-    for name in ("timeout", "connect_timeout", "resume_timeout", "max_time"):
-        if getattr(args, name) < 0:
-            raise BadArguments(f"--{name.replace('_', '-')} must be 0 (none) or a positive number of seconds")
     if args.cwd and not os.path.isdir(args.cwd):
         raise BadArguments(f"--cwd {args.cwd} is not a directory")
     for image in args.image:

@@ -1,9 +1,12 @@
-"""Where a turn's output goes: streamed text, the final text once, or a JSON envelope."""
+"""Where a turn's output goes: streamed text, the final text once, or a JSON envelope; and the
+command-line pieces both clients share (output options, value types, argument errors)."""
+import argparse
 import json
+import math
 import os
 import sys
 
-from .outcome import BadArguments
+from .outcome import BadArguments, Envelope
 
 STREAM, FINAL, JSON = "stream", "final", "json"
 
@@ -136,7 +139,7 @@ def add_output_options(parser):
     output.add_argument("--no-stream", action="store_true", help="print the final text once, at the end")
     output.add_argument("--out", metavar="FILE", help="also write the final text to FILE")
     output.add_argument("--summary", action="store_true", help="print status, metrics and latency to stderr")
-    output.add_argument("--max-text", type=int, metavar="N",
+    output.add_argument("--max-text", type=characters, metavar="N",
                         help="show at most N characters of the answer; the whole text goes to --out or a file "
                              "named in the envelope (text_file)")
 
@@ -159,9 +162,39 @@ def _encodes_unicode(stream):
     return True
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose errors are BadArguments, so that a bad command line ends like any bad argument."""
+
+    def error(self, message):
+        raise BadArguments(f"{message} (see --help)")
+
+
+def report_bad_command_line(name, argv, error, **ids):
+    """Ends a call whose command line did not parse: one line on stderr, and with --json an envelope."""
+    json_mode = "--json" in (sys.argv[1:] if argv is None else argv)
+    envelope = Envelope(**ids)
+    envelope.fail(error)
+    Renderer(name, JSON if json_mode else FINAL).turn_done(envelope)
+    return envelope.exit_code
+
+
+def seconds(text):
+    """An argparse type: a finite number of seconds, 0 or more."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0 (none) or a positive number of seconds")
+    return value
+
+
+def characters(text):
+    """An argparse type: a count of characters, 0 or more."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0 or more characters")
+    return value
+
+
 def check_output_options(args):
-    if args.max_text is not None and args.max_text < 0:
-        raise BadArguments("--max-text must be 0 or more characters")
     if args.out:
         check_writable(args.out, "--out")
 

@@ -31,13 +31,17 @@ class TurnHandle:
                 yield message
             message = None   # a multi-megabyte message is let go before the next one is read
 
-    def result(self):
-        """Waits for the turn to end; Ctrl-C interrupts it (twice: stop waiting at once)."""
+    def result(self, interrupt_turn=True):
+        """Waits for the turn to end. Ctrl-C interrupts it (twice: stop waiting at once), or with
+        `interrupt_turn` False only stops waiting, the turn going on."""
         try:
             while not self.record.finished:
                 self._take_next()
         except KeyboardInterrupt:
-            self._interrupt_and_wait()
+            if interrupt_turn:
+                self._interrupt_and_wait()
+            else:
+                self.record.envelope.fail(Interrupted("stopped waiting; the turn is still running"))
         except ClientError as error:
             self.record.envelope.fail(error)
         return self.record.close()
