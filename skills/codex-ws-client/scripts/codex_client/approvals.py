@@ -18,6 +18,7 @@ APPROVAL_KINDS = {
     "item/permissions/requestApproval": PERMISSIONS,
 }
 LEGACY = {"execCommandApproval", "applyPatchApproval"}
+LEGACY_REJECTION = "declined by codex-ws-client"
 
 
 class Answer:
@@ -53,8 +54,8 @@ def decision_of(method, result):
     if APPROVAL_KINDS.get(method) == PERMISSIONS:
         return "accept" if (result or {}).get("permissions") else "decline"
     decision = (result or {}).get("decision")
-    if isinstance(decision, dict):
-        return next(iter(decision), "accept")
+    if isinstance(decision, dict):   # e.g. {"denied": {"rejection": ...}}
+        decision = next(iter(decision), None)
     return {"approved": "accept", "approved_for_session": "acceptForSession",
             "denied": "decline", "abort": "cancel"}.get(decision, decision or "decline")
 
@@ -94,4 +95,6 @@ class ApprovalPolicy:
 def _decline(method, kind):
     if kind == PERMISSIONS:
         return {"permissions": {}}
-    return {"decision": "denied" if method in LEGACY else "decline"}
+    if method in LEGACY:   # a bare "denied" is not a ReviewDecision of the pinned server
+        return {"decision": {"denied": {"rejection": LEGACY_REJECTION}}}
+    return {"decision": "decline"}
