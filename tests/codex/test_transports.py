@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.codex.conftest import CONFIG, CodexServer
+from tests.fakes.ws_faults import FaultServer
 from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
 
 
@@ -195,14 +196,17 @@ def token_server(tmp_path, fake_model):
 
 def test_token_from_file_or_environment_and_never_shown(token_server, tmp_path):
     server, token_file = token_server
-    trace = tmp_path / "trace.jsonl"
-    by_file = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--token-file", str(token_file), "-vv",
-                                        "--ndjson-file", str(trace), "--json", "x"])
-    by_env = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", "x"],
-                        env=dict(os.environ, CODEX_APP_SERVER_TOKEN="tok-SECRET-123"))
-    assert by_file.returncode == 0 and by_env.returncode == 0, by_file.stderr
-    for text in (by_file.stdout, by_file.stderr, trace.read_text(), by_env.stdout, by_env.stderr):
-        assert "tok-SECRET-123" not in text
+    shown = []
+    for source in (["--token-file", str(token_file)], []):
+        for verbosity in (["-v"], ["-vv"]):
+            trace = tmp_path / f"trace-{len(shown)}.jsonl"
+            result = run_script(CODEX_SCRIPT, ["--uri", server.uri, *source, *verbosity, "--ndjson-file", str(trace),
+                                               "--json", "x"],
+                                env=dict(os.environ, CODEX_APP_SERVER_TOKEN="tok-SECRET-123"))
+            assert result.returncode == 0, result.stderr
+            assert f"connecting to {server.uri}" in result.stderr   # -v does show the connection
+            shown += [result.stdout, result.stderr, trace.read_text()]
+    assert not [text for text in shown if "tok-SECRET-123" in text]
 
 
 def test_a_refused_token_is_exit_3_and_says_so(token_server, tmp_path):
@@ -214,3 +218,20 @@ def test_a_refused_token_is_exit_3_and_says_so(token_server, tmp_path):
     assert refused.returncode == 3 and "token was refused" in _envelope(refused)["error"]
     assert "not-the-token" not in refused.stdout + refused.stderr
     assert missing.returncode == 3 and "needs a token" in _envelope(missing)["error"]
+
+
+def test_the_token_is_not_shown_when_the_server_refuses_with_another_status(token_server, tmp_path):
+    server, token_file = token_server
+    # The real app-server answers 403 to a handshake with an Origin header, whatever the token.
+    forbidden = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--token-file", str(token_file),
+                                          "--header", "Origin: http://127.0.0.1", "-vv", "--json", "x"])
+    failing = FaultServer(status=500)
+    try:
+        broken = run_script(CODEX_SCRIPT, ["--uri", failing.uri, "--token-file", str(token_file), "-vv", "--json", "x"],
+                            env=dict(os.environ, CODEX_APP_SERVER_TOKEN="tok-SECRET-123"))
+    finally:
+        failing.stop()
+    for result, status in ((forbidden, 403), (broken, 500)):
+        assert result.returncode == 3 and f"HTTP {status}" in _envelope(result)["error"], result.stdout
+        assert "tok-SECRET-123" not in result.stdout + result.stderr
+    assert "Bearer tok-SECRET-123" in failing.handshake   # the token was sent, just never shown
