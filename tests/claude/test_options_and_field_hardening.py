@@ -21,6 +21,8 @@ def test_pass_through_options_reach_claude(claude, tmp_path):
                     "--disable-slash-commands", "--add-dir", str(extra), "--allowed-tools", "Read",
                     "--disallowed-tools", "WebFetch", "--mcp-config", str(mcp), "--plugin-dir", str(plugin),
                     "--settings", str(settings), "--setting-sources", "user", "--json-schema", schema, "x")
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["status"] == "completed" and result.envelope["exit_code"] == 0
     argv = started_argv(result)
     pairs = [("--model", "claude-test-model"), ("--permission-mode", "plan"), ("--system-prompt", "SYSTEM-MARK"),
              ("--append-system-prompt", "APPENDED-MARK"), ("--effort", "low"),
@@ -38,6 +40,7 @@ def test_pass_through_options_reach_claude(claude, tmp_path):
 
 def test_agent_option_passes_through(claude):
     result = claude("--json", "--agent", "reviewer", "x")
+    assert result.returncode == 0 and result.envelope["status"] == "completed", result.stderr
     argv = started_argv(result)
     assert argv[argv.index("--agent") + 1] == "reviewer"
 
