@@ -2,12 +2,13 @@
 import json
 import os
 import signal
+import sys
 
 import pytest
 
 from tests.claude.conftest import start_client, started_argv, wait_for_text_in_trace
 from tests.fakes.sse_server import hang, text, tool
-from tests.helpers import json_lines, validate_envelope
+from tests.helpers import CLAUDE_SCRIPT, json_lines, start_as_background_job, validate_envelope
 
 
 def _bash(marker):
@@ -116,6 +117,20 @@ def test_ctrl_c_interrupts_keeps_text_and_leaves_nothing_running(claude_env, fak
     assert envelope["status"] == "interrupted" and envelope["text"] == "the text so far"
     sent = [r["msg"] for r in json_lines(trace.read_text()) if r["dir"] == "out"]
     assert any(m.get("request", {}).get("subtype") == "interrupt" for m in sent)
+    assert _group_gone(json_lines(trace.read_text()))
+
+
+def test_sigint_interrupts_a_client_started_in_the_background(claude_env, fake_anthropic, workdir, tmp_path):
+    fake_anthropic.add(hang("the partial answer"))
+    trace = tmp_path / "trace.jsonl"
+    shell, pid = start_as_background_job([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace),
+                                          "long"], env=claude_env, cwd=workdir)
+    wait_for_text_in_trace(trace, "the partial answer")
+    os.kill(pid, signal.SIGINT)
+    out, err = shell.communicate(timeout=30)
+    assert shell.returncode == 130, err
+    envelope = validate_envelope(json_lines(out)[0], "claude-cli-client")
+    assert envelope["status"] == "interrupted" and envelope["text"] == "the partial answer"
     assert _group_gone(json_lines(trace.read_text()))
 
 

@@ -76,6 +76,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     renderer = renderer_for(CLIENT_NAME, args)
     tracer = None
     session = None
