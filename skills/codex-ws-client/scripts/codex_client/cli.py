@@ -14,6 +14,7 @@ from .repl import run_repl
 from .trace import Tracer
 
 TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
+URI_VARIABLE = "CODEX_APP_SERVER_URI"
 APPROVE_CHOICES = {"commands": {COMMAND}, "file-changes": {FILE_CHANGE}, "permissions": {PERMISSIONS},
                    "all": {COMMAND, FILE_CHANGE, PERMISSIONS}}
 
@@ -29,8 +30,9 @@ def build_parser():
     parser.add_argument("--image", action="append", default=[], metavar="PATH", help="attach a local image (repeatable)")
 
     connection = parser.add_argument_group("connection")
-    connection.add_argument("--uri", default=DEFAULT_URI,
-                            help=f"ws://, wss://, unix://[PATH] or stdio:// (default {DEFAULT_URI})")
+    connection.add_argument("--uri", default=os.environ.get(URI_VARIABLE) or DEFAULT_URI,
+                            help=f"ws://, wss://, unix://[PATH] or stdio:// (default ${URI_VARIABLE}, "
+                                 f"else {DEFAULT_URI})")
     connection.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
                             help="extra handshake header (repeatable)")
     connection.add_argument("--token-file", metavar="FILE",
