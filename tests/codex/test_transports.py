@@ -1,10 +1,12 @@
 """Transports and auth: wss:// (through a TLS proxy), unix sockets, stdio://, --spawn, bearer tokens."""
+import json
 import os
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -154,14 +156,19 @@ def test_stdio_runs_a_private_server_for_one_call(tmp_path, fake_model):
     assert leftover.stdout == b"", "the private server must stop with the call"
 
 
-def test_spawn_starts_a_server_once_and_later_calls_reuse_it(tmp_path, fake_model):
+def _free_loopback_uri(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"ws://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("address", [_free_loopback_uri, lambda tmp_path: f"unix://{tmp_path}/spawned.sock"],
+                         ids=["ws", "unix"])
+def test_spawn_starts_a_server_once_and_later_calls_reuse_it(tmp_path, fake_model, address):
     home = tmp_path / "spawn-home"
     home.mkdir()
     (home / "config.toml").write_text(CONFIG.format(port=fake_model.port))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    uri = f"ws://127.0.0.1:{port}"
+    uri = address(tmp_path)
     env = dict(os.environ, CODEX_HOME=str(home))
     args = ["--uri", uri, "--spawn", "--codex-bin", str(CODEX_BIN), "--json"]
     first = run_script(CODEX_SCRIPT, args + ["first"], env=env)
@@ -182,6 +189,60 @@ def test_spawn_starts_a_server_once_and_later_calls_reuse_it(tmp_path, fake_mode
 def test_spawn_only_binds_loopback(uri):
     result = run_script(CODEX_SCRIPT, ["--uri", uri, "--spawn", "--json", "x"])
     assert result.returncode == 2 and "--spawn" in _envelope(result)["error"]
+
+
+def test_spawn_says_when_the_server_cannot_start_or_never_listens(tmp_path):
+    uri = _free_loopback_uri(tmp_path)
+    missing = run_script(CODEX_SCRIPT, ["--uri", uri, "--spawn", "--codex-bin", str(tmp_path / "no-codex"), "--json", "x"])
+    assert missing.returncode == 3 and "--spawn could not start" in _envelope(missing)["error"]
+    silent = _stand_in(tmp_path, "import sys; sys.exit(0)")   # starts, then exits without listening
+    never = run_script(CODEX_SCRIPT, ["--uri", uri, "--spawn", "--codex-bin", str(silent), "--connect-timeout", "1",
+                                      "--json", "x"])
+    assert never.returncode == 4 and "did not listen on" in _envelope(never)["error"]
+
+
+def _stand_in(folder, code):
+    """An executable Python script standing in for codex, for faults the real one does not show."""
+    path = folder / "stand-in-codex"
+    path.write_text(f"#!{sys.executable}\n{code}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_stdio_faults_are_reported_with_their_exit_codes(tmp_path):
+    missing = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(tmp_path / "no-codex"), "--json", "x"])
+    assert missing.returncode == 3 and "cannot start" in _envelope(missing)["error"]
+    garbled = _stand_in(tmp_path, "import sys; sys.stdout.buffer.write(b'\\xff\\n'); sys.stdout.flush(); sys.stdin.read()")
+    not_utf8 = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(garbled), "--json", "x"])
+    assert not_utf8.returncode == 5 and "not UTF-8" in _envelope(not_utf8)["error"]
+
+
+def test_a_stdio_server_that_stops_reading_is_lost_and_then_killed(tmp_path):
+    # It answers initialize after closing its input, then hangs: the client's next write fails,
+    # and the server, which does not exit when its pipes close, is killed after the grace period.
+    hung = _stand_in(tmp_path, "\n".join([
+        "import json, os, sys, time",
+        "request = json.loads(sys.stdin.readline())",
+        "os.close(0)",
+        "print(json.dumps({'id': request['id'], 'result': {'userAgent': 'stand-in/0.169.0'}}), flush=True)",
+        "time.sleep(60)"]))
+    lost = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(hung), "--json", "x"])
+    assert lost.returncode == 3 and "lost the stdio app-server" in _envelope(lost)["error"]
+    assert not subprocess.run(["pgrep", "-f", str(hung)], capture_output=True).stdout
+
+
+def test_an_unknown_uri_scheme_is_a_bad_argument():
+    result = run_script(CODEX_SCRIPT, ["--uri", "http://127.0.0.1:9", "--json", "x"])
+    assert result.returncode == 2 and "is not ws://, wss://, unix://[PATH] or stdio://" in _envelope(result)["error"]
+
+
+def test_without_websocket_client_a_websocket_uri_says_how_to_install_it(monkeypatch, capsys):
+    sys.path.insert(0, str(CODEX_SCRIPT.parent))
+    from codex_client import cli
+    monkeypatch.setitem(sys.modules, "websocket", None)   # what an interpreter without the package sees
+    monkeypatch.delitem(sys.modules, "codex_client.websocket_transport", raising=False)
+    assert cli.main(["--uri", "ws://127.0.0.1:9", "--json", "x"]) == 2
+    assert "pip install websocket-client" in json.loads(capsys.readouterr().out)["error"]
 
 
 @pytest.fixture
