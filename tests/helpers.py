@@ -78,3 +78,11 @@ def assert_one_error_line(result, client_name):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{client_name}: error: "), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def start_as_background_job(argv, **popen):
+    """Starts `argv` as `argv &` in a non-interactive bash, which starts it with SIGINT ignored, as
+    an agent's background job is. Returns (bash's Popen, the job's pid); bash exits with the job's code."""
+    shell = subprocess.Popen(["bash", "-c", '"$@" & echo $!; wait $!', "bash", *argv], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, **popen)
+    return shell, int(shell.stdout.readline())

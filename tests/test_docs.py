@@ -68,15 +68,15 @@ def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder):
     return ran
 
 
-@pytest.mark.xdist_group("default-port-8765")
 def test_codex_skill_commands_run_as_written(project, claude_env, fake_model, tmp_path):  # noqa: F811
-    server = CodexServer(tmp_path / "codex-home", fake_model, port=8765)   # the documented default address
+    server = CodexServer(tmp_path / "codex-home", fake_model)
     try:
         ran = _run_skill_doc(SKILLS / "codex-ws-client" / "SKILL.md", "codex-ws-client", "codex_ws_client.py",
-                             project, dict(claude_env), "thread_id", "THREAD_ID")
+                             project, dict(claude_env, CODEX_APP_SERVER_URI=server.uri), "thread_id", "THREAD_ID")
     finally:
         server.stop()
     assert ran == documented_commands(SKILLS / "codex-ws-client" / "SKILL.md") and len(ran) >= 5
+    assert server.fake.requests   # the commands talked to this test's server, not one on the default port
 
 
 def test_claude_skill_commands_run_as_written(project, claude_env, fake_anthropic):  # noqa: F811
@@ -90,22 +90,26 @@ def test_usage_references_hold_only_the_synopsis():
         assert documented_commands(SKILLS / skill / "references" / "usage.md") == []
 
 
-@pytest.mark.xdist_group("default-port-8765")
 def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_path):  # noqa: F811
     other = tmp_path / "other-project"
     other.mkdir()
+    env = dict(claude_env)
     servers, ran = [], []
     try:
         for command in documented_commands(ROOT / "README.md"):
             if command.startswith("scripts/install.sh"):
-                _run(f"sh {ROOT}/{command.replace('DIR', str(other))}", project, claude_env)
+                _run(f"sh {ROOT}/{command.replace('DIR', str(other))}", project, env)
             elif command.startswith("codex app-server --listen ws://127.0.0.1:8765"):
-                servers.append(CodexServer(tmp_path / "codex-home", fake_model, port=8765))
+                # The same server on a free port: CODEX_APP_SERVER_URI points the commands below at it.
+                servers.append(CodexServer(tmp_path / "codex-home", fake_model))
+                env["CODEX_APP_SERVER_URI"] = servers[-1].uri
             elif command.startswith("python3 .codex/skills/"):
-                envelope = json.loads(_run(command, project, claude_env).stdout)
+                envelope = json.loads(_run(command, project, env).stdout)
                 assert envelope["status"] == "completed"
-            elif command.split()[0] in ("scripts/test.sh", "scripts/demo.sh"):
-                assert (ROOT / command.split()[0]).exists()   # the suite itself, and tests/test_demo.py
+            elif command == "scripts/test.sh":
+                # As written, with pytest arguments (as the README allows) that pick one quick test file.
+                done = _run(f"{ROOT}/{command} -p no:cacheprovider -n 0 -q tests/test_shared_modules.py", ROOT, env)
+                assert re.search(r"\b\d+ passed\b", done.stdout), done.stdout
             else:
                 raise AssertionError(f"README command not covered by this test: {command}")
             ran.append(command)
@@ -113,6 +117,7 @@ def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_pa
         for server in servers:
             server.stop()
     assert "scripts/test.sh" in ran and servers
+    assert fake_model.requests and fake_anthropic.requests
 
 
 def test_library_example_runs(fake_model, tmp_path):  # noqa: F811

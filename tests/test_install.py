@@ -669,16 +669,20 @@ def test_the_vendored_websocket_client_imports_with_a_python_that_lacks_it(vendo
     assert result.stdout.strip().startswith(str(vendor))
 
 
-@pytest.mark.xfail("_vendor" not in CODEX_SCRIPT.read_text(), strict=True,
-                   reason="NEEDS the entry-script change: codex_ws_client.py must put scripts/_vendor "
-                          "on sys.path (see the installer report)")
-def test_installed_codex_client_runs_with_a_python_that_lacks_websocket_client(vendored_codex_skill,
-                                                                               bare_python, tmp_path):
+def test_installed_codex_client_runs_a_turn_with_a_python_that_lacks_websocket_client(vendored_codex_skill,
+                                                                                     bare_python, tmp_path):
+    fake = responses_api.start()
+    server = CodexServer(tmp_path / "codex-home", fake)
     script = vendored_codex_skill / "scripts" / "codex_ws_client.py"
-    result = subprocess.run([str(bare_python), str(script), "--help"], capture_output=True, text=True,
-                            env=clean_python_env(), cwd=tmp_path, timeout=60)
+    try:
+        result = subprocess.run([str(bare_python), str(script), "--uri", server.uri, "--json", "over a websocket"],
+                                capture_output=True, text=True, env=clean_python_env(), cwd=tmp_path, timeout=60)
+    finally:
+        server.stop()
+        fake.stop()
     assert result.returncode == 0, result.stderr
-    assert "usage" in result.stdout.lower()
+    envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
+    assert envelope["text"] == "echo: over a websocket"
 
 
 # ----------------------------------------------------------------------------- real codex

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from tests.fakes import anthropic_api
-from tests.helpers import CLAUDE_SCRIPT, PEERS_BIN, json_lines, run_script, validate_envelope, wait_until
+from tests.helpers import CLAUDE_BIN, CLAUDE_SCRIPT, PEERS_BIN, json_lines, run_script, validate_envelope, wait_until
 
 
 @pytest.fixture
@@ -64,6 +64,17 @@ def claude(claude_env, fake_anthropic, tmp_path, workdir):
 def started_argv(result):
     """The command line the client ran claude with, from its NDJSON trace."""
     return next(r["argv"] for r in result.trace if r.get("event") == "start")
+
+
+def argv_recording_claude(folder):
+    """A claude that writes the arguments it really got to folder/argv, then runs the real claude.
+
+    Returns (its path, a function that reads the recorded arguments)."""
+    record = folder / "argv"
+    wrapper = folder / "argv-recording-claude"
+    wrapper.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$@\" > '{record}'\nexec '{CLAUDE_BIN}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    return wrapper, lambda: record.read_bytes().decode().split("\0")[:-1]
 
 
 def start_client(env, cwd, trace, *args):

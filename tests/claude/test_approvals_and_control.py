@@ -2,10 +2,13 @@
 import json
 import os
 import signal
+import sys
+
+import pytest
 
 from tests.claude.conftest import start_client, started_argv, wait_for_text_in_trace
 from tests.fakes.sse_server import hang, text, tool
-from tests.helpers import json_lines, validate_envelope
+from tests.helpers import CLAUDE_SCRIPT, json_lines, start_as_background_job, validate_envelope
 
 
 def _bash(marker):
@@ -61,6 +64,41 @@ def test_interactive_approval_in_one_shot_mode(claude, tmp_path):
     assert result.envelope["approvals"][0]["decision"] == "decline"
 
 
+@pytest.mark.parametrize("stdin, args", [("please run\n\n", ["--repl"]),   # an empty answer line
+                                         ("", ["run it"])])                # the end of input
+def test_interactive_approval_empty_answer_or_end_of_input_denies(claude, tmp_path, stdin, args):
+    marker = tmp_path / "not-approved"
+    claude.fake.add(_bash(marker), text("did not run"))
+    result = claude("--json", "--interactive-approvals", *args, stdin=stdin)
+    assert "Allow? [y/N]" in result.stderr
+    assert not marker.exists()
+    assert result.envelopes[0]["approvals"][0]["decision"] == "decline"
+    answers = [r["msg"]["response"] for r in result.trace if r["dir"] == "out" and r["msg"]["type"] == "control_response"]
+    assert answers[0]["response"]["behavior"] == "deny"
+
+
+def _control_requests_and_answers(trace):
+    asked = {r["msg"]["request_id"]: r["msg"]["request"] for r in trace
+             if r["dir"] == "in" and r["msg"].get("type") == "control_request"}
+    answered = {r["msg"]["response"]["request_id"]: r["msg"]["response"] for r in trace
+                if r["dir"] == "out" and r["msg"].get("type") == "control_response"}
+    return asked, answered
+
+
+def test_other_control_requests_get_an_error_answer(claude, tmp_path):
+    # claude asks the program that started it to run an "sdk" MCP server's side (mcp_message requests).
+    mcp = tmp_path / "mcp.json"
+    mcp.write_text(json.dumps({"mcpServers": {"in-host": {"type": "sdk", "name": "in-host"}}}))
+    result = claude("--json", "--mcp-config", str(mcp), "hello")
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["text"] == "echo: hello"
+    asked, answered = _control_requests_and_answers(result.trace)
+    assert asked and {request["subtype"] for request in asked.values()} == {"mcp_message"}
+    for request_id in asked:
+        assert answered[request_id] == {"subtype": "error", "request_id": request_id,
+                                        "error": "claude-cli-client does not support 'mcp_message'"}
+
+
 def test_allowed_tools_stay_allowed_without_asking(claude, tmp_path):
     marker = tmp_path / "allowed"
     claude.fake.add(_bash(marker), text("ran it"))
@@ -85,6 +123,20 @@ def test_ctrl_c_interrupts_keeps_text_and_leaves_nothing_running(claude_env, fak
     assert _group_gone(json_lines(trace.read_text()))
 
 
+def test_sigint_interrupts_a_client_started_in_the_background(claude_env, fake_anthropic, workdir, tmp_path):
+    fake_anthropic.add(hang("the partial answer"))
+    trace = tmp_path / "trace.jsonl"
+    shell, pid = start_as_background_job([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace),
+                                          "long"], env=claude_env, cwd=workdir)
+    wait_for_text_in_trace(trace, "the partial answer")
+    os.kill(pid, signal.SIGINT)
+    out, err = shell.communicate(timeout=30)
+    assert shell.returncode == 130, err
+    envelope = validate_envelope(json_lines(out)[0], "claude-cli-client")
+    assert envelope["status"] == "interrupted" and envelope["text"] == "the partial answer"
+    assert _group_gone(json_lines(trace.read_text()))
+
+
 def test_timeout_ends_the_claude_process(claude):
     claude.fake.add(hang())
     result = claude("--json", "--timeout", "2", "stall")
@@ -103,4 +155,7 @@ def test_verbose_and_trace(claude):
     assert ("event", "start") in kinds and ("out", None) in kinds and ("in", None) in kinds
     start = next(r for r in result.trace if r.get("event") == "start")
     assert start["argv"][1:4] == ["-p", "--input-format", "stream-json"] and start["cwd"] is None
-    assert json.dumps(result.trace)  # every record is plain JSON
+    # The trace and -vv show the same lines, each way, in the same order.
+    for direction, arrow in (("out", "> "), ("in", "< ")):
+        shown = [json.loads(line[2:]) for line in result.stderr.splitlines() if line.startswith(arrow)]
+        assert [r["msg"] for r in result.trace if r["dir"] == direction] == shown

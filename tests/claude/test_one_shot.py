@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from tests.claude.conftest import started_argv
+from tests.claude.conftest import argv_recording_claude, started_argv
 from tests.fakes.anthropic_api import last_user_text
 from tests.fakes.sse_server import text
 from tests.helpers import CLAUDE_SCRIPT, installed_version
@@ -24,11 +24,15 @@ def test_json_envelope(claude):
     assert envelope["claude_version"] == installed_version("@anthropic-ai/claude-code")
 
 
-def test_prompt_goes_on_stdin_never_on_the_command_line(claude):
+def test_prompt_goes_on_stdin_never_on_the_command_line(claude, tmp_path):
     secret = "a prompt that must not show in the process list"
-    result = claude("--json", secret)
-    argv = started_argv(result)
+    wrapper, recorded_argv = argv_recording_claude(tmp_path)
+    result = claude("--json", "--claude-bin", str(wrapper), secret)
+    assert result.returncode == 0, result.stderr
+    argv = recorded_argv()
+    assert argv[:3] == ["-p", "--input-format", "stream-json"]
     assert not any(secret in arg for arg in argv)
+    assert started_argv(result) == [str(wrapper), *argv]   # the trace shows what claude really got
     assert last_user_text(claude.fake.requests[-1]) == secret
     user_lines = [r["msg"] for r in result.trace if r["dir"] == "out" and r["msg"].get("type") == "user"]
     assert user_lines[0]["message"]["content"] == secret

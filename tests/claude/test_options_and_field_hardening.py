@@ -1,5 +1,6 @@
 """Pass-through options, resuming where a session was made, nested sessions, big answers, versions."""
 import json
+from pathlib import Path
 
 from tests.claude.conftest import started_argv
 from tests.fakes.sse_server import text
@@ -22,6 +23,8 @@ def test_pass_through_options_reach_claude(claude, tmp_path):
                     "--disable-slash-commands", "--add-dir", str(extra), "--allowed-tools", "Read",
                     "--disallowed-tools", "WebFetch", "--mcp-config", str(mcp), "--plugin-dir", str(plugin),
                     "--settings", str(settings), "--setting-sources", "user", "--json-schema", schema, "x")
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["status"] == "completed" and result.envelope["exit_code"] == 0
     argv = started_argv(result)
     pairs = [("--model", "claude-test-model"), ("--permission-mode", "plan"), ("--system-prompt", "SYSTEM-MARK"),
              ("--append-system-prompt", "APPENDED-MARK"), ("--effort", "low"),
@@ -39,6 +42,7 @@ def test_pass_through_options_reach_claude(claude, tmp_path):
 
 def test_agent_option_passes_through(claude):
     result = claude("--json", "--agent", "reviewer", "x")
+    assert result.returncode == 0 and result.envelope["status"] == "completed", result.stderr
     argv = started_argv(result)
     assert argv[argv.index("--agent") + 1] == "reviewer"
 
@@ -132,3 +136,31 @@ def test_claude_never_waits_for_stdin_data(claude):
     assert not any("no stdin data" in line for line in stderr_lines)
     assert "no stdin data" not in result.stderr
     assert result.envelope["status"] == "completed"
+
+
+def test_a_session_id_that_is_not_one_is_a_bad_argument(claude):
+    result = claude("--json", "--session-id", "../elsewhere", "x")
+    assert result.returncode == 2 and "is not a session id" in result.envelope["error"]
+
+
+def test_session_files_without_a_directory_are_skipped(claude):
+    session_id = "7e063d6e-4c27-4b80-95ce-f6bd971082ff"
+    projects = Path(claude.env["HOME"]) / ".claude" / "projects"
+    (projects / "unreadable" / f"{session_id}.jsonl").mkdir(parents=True)   # a folder, not a file
+    (projects / "no-cwd").mkdir()
+    (projects / "no-cwd" / f"{session_id}.jsonl").write_text('not json\n{"type": "summary"}\n')
+    result = claude("--json", "--session-id", session_id, "x")
+    assert result.returncode == 1 and f"no claude session {session_id}" in result.envelope["error"]
+    assert claude.fake.requests == []
+
+
+def test_resume_reads_past_lines_that_are_not_json(claude, tmp_path):
+    first = claude("--json", "remember pineapple")
+    session_id = first.envelope["session_id"]
+    [session_file] = (Path(claude.env["HOME"]) / ".claude" / "projects").glob(f"*/{session_id}.jsonl")
+    session_file.write_text("a line that is not JSON\n" + session_file.read_text())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    resumed = claude("--json", "-v", "--session-id", session_id, "again", cwd=elsewhere)
+    assert f"in its own directory {claude.workdir}" in resumed.stderr
+    assert resumed.returncode == 0, resumed.stderr

@@ -132,13 +132,19 @@ class ProtocolSchema:
     def _load(self, name):
         return json.loads((self.folder / name).read_text())
 
+    def params_schema(self, server_method):
+        """The schema of a server request's params, e.g. CommandExecutionRequestApprovalParams."""
+        return self._load(self._params_name(server_method) + ".json")
+
     def response_schema(self, server_method):
         """The schema of our answer to a server request, e.g. CommandExecutionRequestApprovalResponse."""
+        return self._load(self._params_name(server_method).replace("Params", "Response") + ".json")
+
+    def _params_name(self, server_method):
         server_requests = self._load("ServerRequest.json")
         for variant in server_requests["oneOf"]:
             if variant["properties"]["method"]["enum"] == [server_method]:
-                params_name = variant["properties"]["params"]["$ref"].rsplit("/", 1)[-1]
-                return self._load(params_name.replace("Params", "Response") + ".json")
+                return variant["properties"]["params"]["$ref"].rsplit("/", 1)[-1]
         raise AssertionError(f"unknown server request {server_method}")
 
     def check_trace(self, trace_path):

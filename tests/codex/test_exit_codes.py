@@ -72,6 +72,15 @@ def test_default_uri_is_port_8765():
     assert result.returncode == 0
 
 
+def test_codex_app_server_uri_sets_the_default_uri(codex_server):
+    result = run_script(CODEX_SCRIPT, ["--check"], env=dict(os.environ, CODEX_APP_SERVER_URI=codex_server.uri))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["uri"] == codex_server.uri
+    overridden = run_script(CODEX_SCRIPT, ["--check", "--uri", codex_server.uri],
+                            env=dict(os.environ, CODEX_APP_SERVER_URI="ws://127.0.0.1:9"))
+    assert overridden.returncode == 0, overridden.stderr
+
+
 def test_exit_3_when_the_handshake_is_refused():
     result = fault_run(FaultServer(status=401))
     assert result.returncode == 3 and "HTTP 401" in result.envelope["error"]

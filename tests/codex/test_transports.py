@@ -1,10 +1,12 @@
 """Transports and auth: wss:// (through a TLS proxy), unix sockets, stdio://, --spawn, bearer tokens."""
+import json
 import os
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.codex.conftest import CONFIG, CodexServer
+from tests.fakes.ws_faults import FaultServer
 from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
 
 
@@ -153,14 +156,19 @@ def test_stdio_runs_a_private_server_for_one_call(tmp_path, fake_model):
     assert leftover.stdout == b"", "the private server must stop with the call"
 
 
-def test_spawn_starts_a_server_once_and_later_calls_reuse_it(tmp_path, fake_model):
+def _free_loopback_uri(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"ws://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("address", [_free_loopback_uri, lambda tmp_path: f"unix://{tmp_path}/spawned.sock"],
+                         ids=["ws", "unix"])
+def test_spawn_starts_a_server_once_and_later_calls_reuse_it(tmp_path, fake_model, address):
     home = tmp_path / "spawn-home"
     home.mkdir()
     (home / "config.toml").write_text(CONFIG.format(port=fake_model.port))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    uri = f"ws://127.0.0.1:{port}"
+    uri = address(tmp_path)
     env = dict(os.environ, CODEX_HOME=str(home))
     args = ["--uri", uri, "--spawn", "--codex-bin", str(CODEX_BIN), "--json"]
     first = run_script(CODEX_SCRIPT, args + ["first"], env=env)
@@ -183,6 +191,60 @@ def test_spawn_only_binds_loopback(uri):
     assert result.returncode == 2 and "--spawn" in _envelope(result)["error"]
 
 
+def test_spawn_says_when_the_server_cannot_start_or_never_listens(tmp_path):
+    uri = _free_loopback_uri(tmp_path)
+    missing = run_script(CODEX_SCRIPT, ["--uri", uri, "--spawn", "--codex-bin", str(tmp_path / "no-codex"), "--json", "x"])
+    assert missing.returncode == 3 and "--spawn could not start" in _envelope(missing)["error"]
+    silent = _stand_in(tmp_path, "import sys; sys.exit(0)")   # starts, then exits without listening
+    never = run_script(CODEX_SCRIPT, ["--uri", uri, "--spawn", "--codex-bin", str(silent), "--connect-timeout", "1",
+                                      "--json", "x"])
+    assert never.returncode == 4 and "did not listen on" in _envelope(never)["error"]
+
+
+def _stand_in(folder, code):
+    """An executable Python script standing in for codex, for faults the real one does not show."""
+    path = folder / "stand-in-codex"
+    path.write_text(f"#!{sys.executable}\n{code}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_stdio_faults_are_reported_with_their_exit_codes(tmp_path):
+    missing = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(tmp_path / "no-codex"), "--json", "x"])
+    assert missing.returncode == 3 and "cannot start" in _envelope(missing)["error"]
+    garbled = _stand_in(tmp_path, "import sys; sys.stdout.buffer.write(b'\\xff\\n'); sys.stdout.flush(); sys.stdin.read()")
+    not_utf8 = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(garbled), "--json", "x"])
+    assert not_utf8.returncode == 5 and "not UTF-8" in _envelope(not_utf8)["error"]
+
+
+def test_a_stdio_server_that_stops_reading_is_lost_and_then_killed(tmp_path):
+    # It answers initialize after closing its input, then hangs: the client's next write fails,
+    # and the server, which does not exit when its pipes close, is killed after the grace period.
+    hung = _stand_in(tmp_path, "\n".join([
+        "import json, os, sys, time",
+        "request = json.loads(sys.stdin.readline())",
+        "os.close(0)",
+        "print(json.dumps({'id': request['id'], 'result': {'userAgent': 'stand-in/0.169.0'}}), flush=True)",
+        "time.sleep(60)"]))
+    lost = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(hung), "--json", "x"])
+    assert lost.returncode == 3 and "lost the stdio app-server" in _envelope(lost)["error"]
+    assert not subprocess.run(["pgrep", "-f", str(hung)], capture_output=True).stdout
+
+
+def test_an_unknown_uri_scheme_is_a_bad_argument():
+    result = run_script(CODEX_SCRIPT, ["--uri", "http://127.0.0.1:9", "--json", "x"])
+    assert result.returncode == 2 and "is not ws://, wss://, unix://[PATH] or stdio://" in _envelope(result)["error"]
+
+
+def test_without_websocket_client_a_websocket_uri_says_how_to_install_it(monkeypatch, capsys):
+    sys.path.insert(0, str(CODEX_SCRIPT.parent))
+    from codex_client import cli
+    monkeypatch.setitem(sys.modules, "websocket", None)   # what an interpreter without the package sees
+    monkeypatch.delitem(sys.modules, "codex_client.websocket_transport", raising=False)
+    assert cli.main(["--uri", "ws://127.0.0.1:9", "--json", "x"]) == 2
+    assert "pip install websocket-client" in json.loads(capsys.readouterr().out)["error"]
+
+
 @pytest.fixture
 def token_server(tmp_path, fake_model):
     token_file = tmp_path / "server-token"
@@ -195,14 +257,17 @@ def token_server(tmp_path, fake_model):
 
 def test_token_from_file_or_environment_and_never_shown(token_server, tmp_path):
     server, token_file = token_server
-    trace = tmp_path / "trace.jsonl"
-    by_file = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--token-file", str(token_file), "-vv",
-                                        "--ndjson-file", str(trace), "--json", "x"])
-    by_env = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", "x"],
-                        env=dict(os.environ, CODEX_APP_SERVER_TOKEN="tok-SECRET-123"))
-    assert by_file.returncode == 0 and by_env.returncode == 0, by_file.stderr
-    for text in (by_file.stdout, by_file.stderr, trace.read_text(), by_env.stdout, by_env.stderr):
-        assert "tok-SECRET-123" not in text
+    shown = []
+    for source in (["--token-file", str(token_file)], []):
+        for verbosity in (["-v"], ["-vv"]):
+            trace = tmp_path / f"trace-{len(shown)}.jsonl"
+            result = run_script(CODEX_SCRIPT, ["--uri", server.uri, *source, *verbosity, "--ndjson-file", str(trace),
+                                               "--json", "x"],
+                                env=dict(os.environ, CODEX_APP_SERVER_TOKEN="tok-SECRET-123"))
+            assert result.returncode == 0, result.stderr
+            assert f"connecting to {server.uri}" in result.stderr   # -v does show the connection
+            shown += [result.stdout, result.stderr, trace.read_text()]
+    assert not [text for text in shown if "tok-SECRET-123" in text]
 
 
 def test_a_refused_token_is_exit_3_and_says_so(token_server, tmp_path):
@@ -214,3 +279,20 @@ def test_a_refused_token_is_exit_3_and_says_so(token_server, tmp_path):
     assert refused.returncode == 3 and "token was refused" in _envelope(refused)["error"]
     assert "not-the-token" not in refused.stdout + refused.stderr
     assert missing.returncode == 3 and "needs a token" in _envelope(missing)["error"]
+
+
+def test_the_token_is_not_shown_when_the_server_refuses_with_another_status(token_server, tmp_path):
+    server, token_file = token_server
+    # The real app-server answers 403 to a handshake with an Origin header, whatever the token.
+    forbidden = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--token-file", str(token_file),
+                                          "--header", "Origin: http://127.0.0.1", "-vv", "--json", "x"])
+    failing = FaultServer(status=500)
+    try:
+        broken = run_script(CODEX_SCRIPT, ["--uri", failing.uri, "--token-file", str(token_file), "-vv", "--json", "x"],
+                            env=dict(os.environ, CODEX_APP_SERVER_TOKEN="tok-SECRET-123"))
+    finally:
+        failing.stop()
+    for result, status in ((forbidden, 403), (broken, 500)):
+        assert result.returncode == 3 and f"HTTP {status}" in _envelope(result)["error"], result.stdout
+        assert "tok-SECRET-123" not in result.stdout + result.stderr
+    assert "Bearer tok-SECRET-123" in failing.handshake   # the token was sent, just never shown

@@ -8,7 +8,7 @@ import time
 
 from tests.fakes.sse_server import hang, text
 from tests.fakes.ws_faults import FaultServer, delta
-from tests.helpers import CODEX_SCRIPT, json_lines, validate_envelope, wait_until
+from tests.helpers import CODEX_SCRIPT, json_lines, start_as_background_job, validate_envelope, wait_until
 
 
 def _start(uri, *args, **popen):
@@ -31,6 +31,19 @@ def test_ctrl_c_interrupts_the_turn_on_the_server(codex_server, tmp_path):
     assert interrupt and interrupt[0]["params"]["turnId"] == envelope["turn_id"]
     completed = [r["msg"] for r in records if r["msg"].get("method") == "turn/completed"]
     assert completed and completed[0]["params"]["turn"]["status"] == "interrupted"
+
+
+def test_sigint_interrupts_a_client_started_in_the_background(codex_server, tmp_path):
+    codex_server.fake.add(hang("the partial answer"))
+    trace = tmp_path / "trace.jsonl"
+    shell, pid = start_as_background_job([sys.executable, str(CODEX_SCRIPT), "--uri", codex_server.uri, "--json",
+                                          "--ndjson-file", str(trace), "long job"])
+    wait_until(lambda: trace.exists() and "the partial answer" in trace.read_text(), what="the turn's first text")
+    os.kill(pid, signal.SIGINT)
+    out, err = shell.communicate(timeout=30)
+    assert shell.returncode == 130, err
+    envelope = validate_envelope(json_lines(out)[0], "codex-ws-client")
+    assert envelope["status"] == "interrupted" and envelope["text"] == "the partial answer"
 
 
 def test_second_ctrl_c_exits_at_once(tmp_path):

@@ -83,6 +83,8 @@ def main(argv=None):
     except BadArguments as error:
         return report_bad_command_line(CLIENT_NAME, argv, error, session_id=None, thread_id=None, turn_id=None)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     renderer = renderer_for(CLIENT_NAME, args)
     limit = CallLimit(args.max_time)
     tracer = None

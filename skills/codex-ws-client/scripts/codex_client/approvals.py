@@ -19,6 +19,7 @@ APPROVAL_KINDS = {
     "item/permissions/requestApproval": PERMISSIONS,
 }
 LEGACY = {"execCommandApproval", "applyPatchApproval"}
+LEGACY_REJECTION = "declined by codex-ws-client"
 QUESTIONS = "item/tool/requestUserInput"
 # Who decided, when a person was asked but gave no answer (end of input).
 NO_ANSWER = "no_answer"
@@ -57,8 +58,8 @@ def decision_of(method, result):
     if APPROVAL_KINDS.get(method) == PERMISSIONS:
         return "accept" if (result or {}).get("permissions") else "decline"
     decision = (result or {}).get("decision")
-    if isinstance(decision, dict):
-        return next(iter(decision), "accept")
+    if isinstance(decision, dict):   # e.g. {"denied": {"rejection": ...}}
+        decision = next(iter(decision), None)
     return {"approved": "accept", "approved_for_session": "acceptForSession",
             "denied": "decline", "abort": "cancel"}.get(decision, decision or "decline")
 
@@ -112,7 +113,9 @@ class ApprovalPolicy:
 def _decline(method, kind):
     if kind == PERMISSIONS:
         return {"permissions": {}}
-    return {"decision": "denied" if method in LEGACY else "decline"}
+    if method in LEGACY:   # a bare "denied" is not a ReviewDecision of the pinned server
+        return {"decision": {"denied": {"rejection": LEGACY_REJECTION}}}
+    return {"decision": "decline"}
 
 
 def question_entries(params, result, decided_by):

@@ -18,6 +18,7 @@ from .repl import run_repl
 from .trace import Tracer
 
 TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
+URI_VARIABLE = "CODEX_APP_SERVER_URI"
 APPROVE_CHOICES = {"commands": {COMMAND}, "file-changes": {FILE_CHANGE}, "permissions": {PERMISSIONS},
                    "all": {COMMAND, FILE_CHANGE, PERMISSIONS}}
 
@@ -33,8 +34,9 @@ def build_parser():
     parser.add_argument("--image", action="append", default=[], metavar="PATH", help="attach a local image (repeatable)")
 
     connection = parser.add_argument_group("connection")
-    connection.add_argument("--uri", default=DEFAULT_URI,
-                            help=f"ws://, wss://, unix://[PATH] or stdio:// (default {DEFAULT_URI})")
+    connection.add_argument("--uri", default=os.environ.get(URI_VARIABLE) or DEFAULT_URI,
+                            help=f"ws://, wss://, unix://[PATH] or stdio:// (default ${URI_VARIABLE}, "
+                                 f"else {DEFAULT_URI})")
     connection.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
                             help="extra handshake header (repeatable)")
     connection.add_argument("--token-file", metavar="FILE",
@@ -103,6 +105,8 @@ def main(argv=None):
         return report_bad_command_line(CLIENT_NAME, argv, error, thread_id=None, turn_id=None)
     args.command_line = sys.argv[1:] if argv is None else list(argv)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     renderer = renderer_for(CLIENT_NAME, args)
     if _tool_request(args) or args.detach:
         renderer.mode = JSON   # the tools and --detach print JSON (the ids are the point), and so do their errors

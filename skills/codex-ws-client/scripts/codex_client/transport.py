@@ -84,16 +84,17 @@ class StdioTransport:
     def close(self):
         if self.process is None:
             return
-        for pipe in (self.process.stdin, self.process.stdout):
-            try:
-                pipe.close()
-            except OSError:
-                pass
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass   # a server that stopped reading: what was left unsent is lost anyway
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        # Only now: closing stdout blocks while the reader thread waits on it for a server still running.
+        self.process.stdout.close()
         self.process = None
 
 

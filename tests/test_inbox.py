@@ -1,0 +1,82 @@
+"""The Inbox both clients share (byte-identical copies): one queue for peer messages and typed lines."""
+import io
+import sys
+
+import pytest
+
+from tests.helpers import SKILLS
+
+sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
+sys.path.insert(0, str(SKILLS / "claude-cli-client" / "scripts"))
+from claude_client import inbox as claude_inbox, outcome as claude_outcome  # noqa: E402
+from codex_client import inbox as codex_inbox, outcome as codex_outcome  # noqa: E402
+
+COPIES = [(codex_inbox, codex_outcome), (claude_inbox, claude_outcome)]
+
+
+def _reader(*values):
+    """A blocking `receive()` that returns `values` one by one; an exception among them is raised."""
+    pending = list(values)
+
+    def receive():
+        value = pending.pop(0)
+        if isinstance(value, BaseException):
+            raise value
+        return value
+    return receive
+
+
+@pytest.fixture(params=COPIES, ids=["codex", "claude"])
+def copy(request):
+    return request.param
+
+
+def test_items_of_unwanted_kinds_wait_their_turn(copy):
+    inbox_module, _ = copy
+    inbox = inbox_module.Inbox()
+    inbox.read_messages_from(_reader("m1", "m2", EOFError()))
+    inbox.read_lines_from(io.StringIO("typed\r\n"))
+    assert inbox.get(5, ("line",)) == ("line", "typed")
+    assert inbox.get(5, ("line",)) == ("line", None)          # the end of input
+    assert [inbox.get(5, ("message",)) for _ in range(2)] == [("message", "m1"), ("message", "m2")]
+
+
+def test_a_reader_that_ends_with_eof_ends_quietly(copy):
+    inbox_module, outcome = copy
+    inbox = inbox_module.Inbox()
+    inbox.read_messages_from(_reader("only", EOFError()))
+    assert inbox.get(5) == ("message", "only")
+    with pytest.raises(outcome.TimedOut, match="nothing arrived for 0.2s"):
+        inbox.get(0.2)
+
+
+def test_a_reader_error_is_raised_whatever_is_wanted(copy):
+    inbox_module, outcome = copy
+    inbox = inbox_module.Inbox()
+    inbox.read_messages_from(_reader(outcome.ConnectionFailed("the peer went away")))
+    with pytest.raises(outcome.ConnectionFailed, match="the peer went away"):
+        inbox.get(5, ("line",))
+
+
+def test_push_back_is_taken_first(copy):
+    inbox_module, _ = copy
+    inbox = inbox_module.Inbox()
+    inbox.read_lines_from(io.StringIO("second\n"))
+    inbox.push_back("line", "first")
+    assert inbox.get(5, ("line",)) == ("line", "first")
+    assert inbox.get(5, ("line",)) == ("line", "second")
+
+
+def test_discard_drops_one_kind_and_keeps_the_others(copy):
+    inbox_module, _ = copy
+    inbox = inbox_module.Inbox()
+    inbox.read_messages_from(_reader("old 1", "old 2", EOFError()))
+    assert inbox.get(5, ("message",)) == ("message", "old 1")   # "old 2" is queued or on its way
+    inbox.read_lines_from(io.StringIO("kept\n"))
+    assert inbox.get(5, ("line",)) == ("line", "kept")           # waits for the line; "old 2" is deferred
+    inbox.push_back("line", "also kept")
+    inbox.discard("message")
+    assert inbox.get(5) == ("line", "also kept")
+    assert inbox.get(5) == ("line", None)
+    with pytest.raises(Exception, match="nothing arrived"):
+        inbox.get(0.2)
