@@ -14,7 +14,7 @@ import pytest
 
 from tests.codex.conftest import CodexServer
 from tests.fakes import responses_api
-from tests.helpers import CODEX_BIN, CODEX_SCRIPT, ROOT, SKILLS, validate_envelope
+from tests.helpers import CODEX_BIN, ROOT, SKILLS, validate_envelope
 from tests.install_helpers import (
     INSTALL_PS1, INSTALL_SH, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, install_command,
     make_source, manifest_of, one_line_error, run_install, snapshot, unwritable, write)
