@@ -129,5 +129,5 @@ def question_entries(params, result, decided_by):
                         "question": as_text(question.get("question")),
                         "options": [as_text(as_dict(option).get("label")) for option in as_list(question.get("options"))],
                         "answer": given[0] if given else None,
-                        "answered_by": decided_by if given else ("policy" if decided_by == "policy" else NO_ANSWER)})
+                        "answered_by": decided_by if given or decided_by == "policy" else NO_ANSWER})
     return entries

@@ -11,7 +11,7 @@ from .call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI, CodexClient, ThreadOptions, TurnOptions
 from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .prompt_input import check_text_arguments, read_prompt, read_text_file
-from .render import (JSON, ArgumentParser, add_output_options, check_output_options, renderer_for,
+from .render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                      report_bad_command_line, seconds)
 from .shapes import as_dict, as_list, as_text
 from .repl import run_repl
@@ -107,9 +107,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    renderer = renderer_for(CLIENT_NAME, args)
-    if _tool_request(args) or args.detach:
-        renderer.mode = JSON   # the tools and --detach print JSON (the ids are the point), and so do their errors
+    # The tools and --detach print JSON whatever the output options (the ids are the point).
+    renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach))
     limit = CallLimit(args.max_time)
     tracer = None
     spawned = {}

@@ -307,4 +307,3 @@ def server_version(user_agent):
     """'0.169.0' from a userAgent such as 'codex-ws-client/0.169.0 (Debian 12; x86_64) ...'."""
     first = (user_agent or "").split(" ", 1)[0]
     return first.split("/", 1)[1] if "/" in first else ""
-

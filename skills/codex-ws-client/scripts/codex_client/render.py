@@ -144,13 +144,13 @@ def add_output_options(parser):
                              "named in the envelope (text_file)")
 
 
-def renderer_for(name, args):
-    """The Renderer the output options ask for (--json wins over --no-stream)."""
+def renderer_for(name, args, always_json=False):
+    """The Renderer the output options ask for (--json wins over --no-stream); JSON when `always_json`."""
     for stream in (sys.stdout, sys.stderr):
         # Text that the terminal's encoding cannot show is escaped rather than ending the call.
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    mode = JSON if args.json else FINAL if args.no_stream else STREAM
+    mode = JSON if args.json or always_json else FINAL if args.no_stream else STREAM
     return Renderer(name, mode, args.out, args.summary, args.max_text)
 
 
