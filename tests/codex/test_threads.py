@@ -69,3 +69,14 @@ def test_resume_timeout_applies_to_resumed_threads(codex):
     fresh = codex("--json", "--timeout", "1", "--resume-timeout", "30", "new thread")
     assert fresh.returncode == 4
     assert fresh.envelope["status"] == "timeout"
+
+
+def test_resumed_turn_counts_only_its_own_tokens(codex):
+    """On resume the server replays the previous turn's token usage; it is not this turn's."""
+    first = codex("--json", "one")
+    resumed = codex("--json", "--thread-id", first.envelope["thread_id"], "one")
+    replayed = [r["msg"]["params"]["turnId"] for r in resumed.trace
+                if r["dir"] == "in" and r["msg"].get("method") == "thread/tokenUsage/updated"]
+    assert first.envelope["turn_id"] in replayed   # the situation this test is about
+    assert resumed.envelope["metrics"]["input_tokens"] == first.envelope["metrics"]["input_tokens"] == 11
+    assert resumed.envelope["metrics"]["output_tokens"] == first.envelope["metrics"]["output_tokens"]

@@ -90,7 +90,7 @@ class TurnHandle:
         elif method == "turn/diff/updated":
             record.diff = optional_text(params.get("diff"))
         elif method == "thread/tokenUsage/updated":
-            record.add_usage(params.get("tokenUsage"))
+            record.add_usage(params.get("tokenUsage"), optional_text(params.get("turnId")))
         elif method == "turn/completed":
             turn = as_dict(params.get("turn"))
             if record.turn_id in (None, turn.get("id")):

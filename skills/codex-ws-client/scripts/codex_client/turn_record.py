@@ -22,8 +22,9 @@ class TurnRecord:
         self.approvals = []
         self.questions = []         # what Codex asked the user, and the answers
         self.diff = None
-        self.input_tokens = 0
-        self.output_tokens = 0
+        # turn id (None: not said) -> [input, output] tokens: a resumed thread replays the usage of its
+        # previous turn, which must not count for this one.
+        self.usage = {}
         self.started_at = time.monotonic()
 
     @property
@@ -66,10 +67,11 @@ class TurnRecord:
                                           "kind": optional_text(as_dict(change.get("kind")).get("type")),
                                           "status": optional_text(item.get("status"))})
 
-    def add_usage(self, token_usage):
+    def add_usage(self, token_usage, turn_id=None):
         last = as_dict(as_dict(token_usage).get("last"))
-        self.input_tokens += max(0, as_int(last.get("inputTokens")))
-        self.output_tokens += max(0, as_int(last.get("outputTokens")))
+        counts = self.usage.setdefault(turn_id, [0, 0])
+        counts[0] += max(0, as_int(last.get("inputTokens")))
+        counts[1] += max(0, as_int(last.get("outputTokens")))
 
     def finish(self, turn):
         """The turn object of turn/completed or thread/read decides status, error and final text."""
@@ -89,6 +91,9 @@ class TurnRecord:
         except ValueError as error:
             self.envelope.fail(ParseError(f"the answer is not the JSON --output-schema asked for: {error}"))
 
+    def _tokens(self, which):
+        return sum(self.usage[key][which] for key in {None, self.turn_id} if key in self.usage)
+
     def close(self):
         """Puts the gathered lists and metrics into the envelope."""
         extra = self.envelope.extra
@@ -99,5 +104,5 @@ class TurnRecord:
         if self.diff:
             extra["diff"] = self.diff
         self.envelope.metrics = {"latency_ms": int((time.monotonic() - self.started_at) * 1000),
-                                 "input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+                                 "input_tokens": self._tokens(0), "output_tokens": self._tokens(1)}
         return self.envelope
