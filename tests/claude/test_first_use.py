@@ -117,3 +117,11 @@ def test_json_schema_file_that_does_not_exist_is_a_bad_argument(claude, tmp_path
     assert result.returncode == 2 and "cannot read --json-schema" in result.envelope["error"]
     inline = claude("--json", "--json-schema", '{"type": "object"}', "x")
     assert inline.returncode == 0, inline.stderr
+
+
+def test_json_schema_answer_is_the_envelopes_output(claude):
+    claude.fake.add(tool("StructuredOutput", {"n": 7}), text("done"))
+    schema = '{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}'
+    result = claude("--json", "--json-schema", schema, "count")
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["output"] == {"n": 7}

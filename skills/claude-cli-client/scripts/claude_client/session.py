@@ -325,6 +325,8 @@ class _Turn:
         self.session.session_id = optional_text(result.get("session_id")) or self.session.session_id
         if isinstance(result.get("result"), str):
             self.envelope.set_final_text(result["result"])
+        if "structured_output" in result:   # the answer to --json-schema, already parsed by claude
+            self.envelope.extra["output"] = result["structured_output"]
         for denial in as_list(result.get("permission_denials")):
             self._notify("permission_denial", denial)
         failed = result.get("is_error") not in (False, None) or result.get("subtype") not in ("success", None)
