@@ -44,6 +44,8 @@ def brainstorm(codex_server, claude_env, fake_anthropic, project):  # noqa: F811
     run.codex = codex_server.fake
     run.claude = fake_anthropic
     run.project = project
+    run.uri = codex_server.uri
+    run.env = claude_env
     return run
 
 
