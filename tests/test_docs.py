@@ -164,3 +164,13 @@ def test_help_lists_every_option_the_readme_names():
                                    capture_output=True, text=True, env=dict(os.environ, COLUMNS="200")).stdout
         missing = {option for option in shared | own if option not in help_text}
         assert not missing, f"{skill} --help lacks {missing}"
+
+
+def test_brainstorm_help_lists_every_option_its_readme_section_names():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Brainstorm")[1].split("\n## ")[0]
+    script = SKILLS / "brainstorm" / "scripts" / "brainstorm.py"
+    help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
+                               env=dict(os.environ, COLUMNS="200")).stdout
+    named = set(re.findall(r"--[a-z][a-z0-9-]*", section))
+    assert len(named) >= 8 and not {option for option in named if option not in help_text}
