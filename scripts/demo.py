@@ -13,7 +13,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.codex.conftest import CodexServer  # noqa: E402
 from tests.fakes import anthropic_api, responses_api  # noqa: E402
-from tests.helpers import CLAUDE_SCRIPT, CODEX_SCRIPT, PEERS_BIN  # noqa: E402
+from tests.helpers import CLAUDE_SCRIPT, CODEX_SCRIPT, PEERS_BIN, SKILLS  # noqa: E402
+
+BRAINSTORM_SCRIPT = SKILLS / "brainstorm" / "scripts" / "brainstorm.py"
 
 
 def run_client(title, argv, env=None, cwd=None):
@@ -23,7 +25,9 @@ def run_client(title, argv, env=None, cwd=None):
     if done.returncode != 0:
         print(done.stdout + done.stderr)
         raise SystemExit(f"demo: {title} exited {done.returncode}")
-    print(json.dumps(json.loads(done.stdout), indent=2, ensure_ascii=False))
+    envelope = json.loads(done.stdout)
+    print(json.dumps(envelope, indent=2, ensure_ascii=False))
+    return envelope
 
 
 def main():
@@ -46,7 +50,13 @@ def main():
         print(f"\n== claude CLI {PEERS_BIN / 'claude'} (fake model on 127.0.0.1:{claude_model.port})")
         run_client("claude-cli-client asks Claude", [str(CLAUDE_SCRIPT), "--json", "Hello Claude, what is 6 x 7?"],
                    env=env, cwd=workspace)
-        print("\n== done: both envelopes above have status completed (the fake models echo the prompt)")
+
+        envelope = run_client("brainstorm: Codex and Claude deliberate for 2 rounds",
+                              [str(BRAINSTORM_SCRIPT), "--json", "--uri", server.uri, "--rounds", "2",
+                               "Tabs or spaces?"], env=env, cwd=workspace)
+        print(f"\n== the brainstorm's transcript ({envelope['transcript']}):\n")
+        print(Path(envelope["transcript"]).read_text(encoding="utf-8"))
+        print("\n== done: every envelope above has status completed (the fake models echo the prompt)")
     finally:
         if server:
             server.stop()

@@ -47,6 +47,12 @@ SKILLS = {
         "required": ["SKILL.md", "scripts/claude_cli_client.py", "scripts/claude_client/__init__.py"],
         "dependency": None,
     },
+    # Runs the two clients from their folders beside it, so installing it installs them too.
+    "brainstorm": {
+        "required": ["SKILL.md", "scripts/brainstorm.py", "scripts/brainstorm_lib/__init__.py"],
+        "dependency": None,
+        "needs": ["codex-ws-client", "claude-cli-client"],
+    },
 }
 TARGETS = {"codex": ".codex", "agents": ".agents", "claude": ".claude"}
 SKIP_DIRS = {"__pycache__"}
@@ -56,7 +62,7 @@ DEFAULT_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 DESCRIPTION = """\
 Install the skills of this repository for Codex, other agents or Claude Code.
 
-By default both skills go into <project>/.codex/skills/, where the project is the current
+By default all the skills go into <project>/.codex/skills/, where the project is the current
 directory. codex-ws-client gets its one dependency, websocket-client, installed with pip
 into its own scripts/_vendor/ folder; a re-install keeps a vendored copy that is intact and
 in the required version range instead of running pip again."""
@@ -84,7 +90,7 @@ exit status:
   130  interrupted
 
 examples:
-  scripts/install.sh --project ~/src/app              both skills, ~/src/app/.codex/skills
+  scripts/install.sh --project ~/src/app              all skills, ~/src/app/.codex/skills
   scripts/install.sh --project ~/src/app --target codex,agents --dry-run
   scripts/install.sh --global --target claude codex-ws-client
   scripts/install.sh --list --global
@@ -140,11 +146,19 @@ def parse_args(argv):
         if value == "":
             raise InstallError(f"{option} needs a folder name, not an empty string")
     args.skills = unique_choices(args.skills, SKILLS, "skill") or list(SKILLS)
+    if not (args.uninstall or args.list):
+        args.skills = with_needed_skills(args.skills)
     names = [name.strip() for value in args.target or [] for name in value.split(",")]
     args.targets = unique_choices(names, TARGETS, "target") or (list(TARGETS) if args.list else ["codex"])
     installing = not (args.uninstall or args.list)
     args.pip_args = pip_arguments() if installing and not args.no_deps else []
     return args
+
+
+def with_needed_skills(names):
+    """`names`, after the skills they need that are not among them."""
+    needed = [need for name in names for need in SKILLS[name].get("needs", ()) if need not in names]
+    return list(dict.fromkeys(needed)) + names
 
 
 def unique_choices(names, choices, kind):

@@ -18,7 +18,8 @@ INSTALL_SH = ROOT / "scripts" / "install.sh"
 INSTALL_PS1 = ROOT / "scripts" / "install.ps1"
 MANIFEST = ".install-manifest.json"
 ENTRIES = {"codex-ws-client": ("codex_ws_client.py", "codex_client"),
-           "claude-cli-client": ("claude_cli_client.py", "claude_client")}
+           "claude-cli-client": ("claude_cli_client.py", "claude_client"),
+           "brainstorm": ("brainstorm.py", "brainstorm_lib")}
 # Variables of the developer's shell that would change where or how the installer works.
 SCRUBBED = ("CODEX_HOME", "PYTHONPATH", "PYTHONHOME", "CODEX_SKILLS_PIP_ARGS", "PYTHON")
 
@@ -59,7 +60,7 @@ def unwritable(folder):
 
 
 def make_source(folder):
-    """A small but complete skills/ folder with both skills, plus caches to be skipped.
+    """A small but complete skills/ folder with every skill, plus caches to be skipped.
 
     Returns {skill: {relative path: bytes}} of what an install must copy."""
     expected = {}

@@ -1,4 +1,4 @@
-"""After an install for Claude, the real claude CLI discovers both skills (its system/init line)."""
+"""After an install for Claude, the real claude CLI discovers every skill (its system/init line)."""
 import json
 import subprocess
 
@@ -8,7 +8,7 @@ from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fix
 from tests.helpers import CLAUDE_BIN
 from tests.install_helpers import run_install
 
-SKILLS = {"codex-ws-client", "claude-cli-client"}
+SKILLS = {"codex-ws-client", "claude-cli-client", "brainstorm"}
 
 
 def _skills_claude_sees(project, env):
@@ -23,7 +23,7 @@ def _skills_claude_sees(project, env):
 
 
 @pytest.mark.parametrize("scope", ["project", "global"])
-def test_claude_lists_both_skills_after_install_and_none_after_uninstall(scope, claude_env, tmp_path):  # noqa: F811
+def test_claude_lists_every_skill_after_install_and_none_after_uninstall(scope, claude_env, tmp_path):  # noqa: F811
     project = tmp_path / "project"
     project.mkdir()
     home = claude_env["HOME"]

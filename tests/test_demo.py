@@ -6,13 +6,14 @@ import subprocess
 from tests.helpers import ROOT
 
 
-def test_demo_runs_both_clients_and_stops_what_it_started():
+def test_demo_runs_both_clients_and_a_brainstorm_and_stops_what_it_started():
     done = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], capture_output=True, text=True,
                           timeout=600, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert done.stdout.count('"status": "completed"') == 2
+    assert done.stdout.count('"status": "completed"') == 2 + 1 + 2 * 3   # the brainstorm: itself and 6 answers
     assert '"text": "echo: Hello Codex, what is 6 x 7?"' in done.stdout
     assert '"text": "echo: Hello Claude, what is 6 x 7?"' in done.stdout
+    assert "## Round 2\n\n| Codex | Claude |" in done.stdout and "## Conclusions (after round 2)" in done.stdout
     server_pid = int(re.search(r"\(pid (\d+)\)", done.stdout).group(1))
     try:
         os.killpg(server_pid, 0)

@@ -17,10 +17,10 @@ from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
 from tests.helpers import ROOT, SKILLS, json_lines, validate_envelope
 from tests.install_helpers import run_install
 
-COMMAND_START = ("CLIENT", "printf", "python3", "scripts/", "codex ")
+COMMAND_START = ("CLIENT", "BRAINSTORM", "printf", "python3", "scripts/", "codex ")
 DOCS = [SKILLS / "codex-ws-client" / "SKILL.md", SKILLS / "codex-ws-client" / "references" / "usage.md",
         SKILLS / "claude-cli-client" / "SKILL.md", SKILLS / "claude-cli-client" / "references" / "usage.md",
-        ROOT / "README.md"]
+        SKILLS / "brainstorm" / "SKILL.md", SKILLS / "brainstorm" / "references" / "usage.md", ROOT / "README.md"]
 SYNOPSIS = re.compile(r"\[options\]")
 
 
@@ -85,8 +85,28 @@ def test_claude_skill_commands_run_as_written(project, claude_env, fake_anthropi
     assert len(ran) >= 3 and fake_anthropic.requests
 
 
+def test_brainstorm_skill_commands_run_as_written(project, claude_env, fake_model, fake_anthropic,  # noqa: F811
+                                                  tmp_path):
+    (project / "mine.md").write_text("My side: keep it simple.")
+    server = CodexServer(tmp_path / "codex-home", fake_model)
+    env = dict(claude_env, CODEX_APP_SERVER_URI=server.uri)
+    doc = SKILLS / "brainstorm" / "SKILL.md"
+    state, ran = None, []
+    try:
+        for command in documented_commands(doc):
+            runnable = command.replace("BRAINSTORM", "python3 .codex/skills/brainstorm/scripts/brainstorm.py")
+            envelope = json.loads(_run(runnable.replace("STATE", str(state)), project, env).stdout)
+            assert envelope["status"] == "completed" and envelope["rounds"], (command, envelope)
+            state = envelope["state_file"]
+            ran.append(command)
+    finally:
+        server.stop()
+    assert len(ran) >= 6 and envelope["conclusions"]["claude"]["text"] == "My side: keep it simple."
+    assert fake_model.requests and fake_anthropic.requests
+
+
 def test_usage_references_hold_only_the_synopsis():
-    for skill in ("codex-ws-client", "claude-cli-client"):
+    for skill in ("codex-ws-client", "claude-cli-client", "brainstorm"):
         assert documented_commands(SKILLS / skill / "references" / "usage.md") == []
 
 
@@ -144,3 +164,13 @@ def test_help_lists_every_option_the_readme_names():
                                    capture_output=True, text=True, env=dict(os.environ, COLUMNS="200")).stdout
         missing = {option for option in shared | own if option not in help_text}
         assert not missing, f"{skill} --help lacks {missing}"
+
+
+def test_brainstorm_help_lists_every_option_its_readme_section_names():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Brainstorm")[1].split("\n## ")[0]
+    script = SKILLS / "brainstorm" / "scripts" / "brainstorm.py"
+    help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
+                               env=dict(os.environ, COLUMNS="200")).stdout
+    named = set(re.findall(r"--[a-z][a-z0-9-]*", section))
+    assert len(named) >= 8 and not {option for option in named if option not in help_text}

@@ -19,7 +19,7 @@ from tests.install_helpers import (
     INSTALL_PS1, INSTALL_SH, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, install_command,
     make_source, manifest_of, one_line_error, run_install, snapshot, unwritable, write)
 
-BOTH = ["codex-ws-client", "claude-cli-client"]
+ALL = ["codex-ws-client", "claude-cli-client", "brainstorm"]
 TARGET_DIRS = {"codex": ".codex/skills", "agents": ".agents/skills", "claude": ".claude/skills"}
 
 
@@ -60,20 +60,21 @@ def assert_installed(skill_dir, expected_files):
 
 # ----------------------------------------------------------------------------- install
 
-def test_default_installs_both_skills_into_the_current_directory_codex_folder(bench):
+def test_default_installs_every_skill_into_the_current_directory_codex_folder(bench):
     result = bench.install()
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line.split()[:2] for line in lines] == [["installed", "codex-ws-client"],
-                                                    ["installed", "claude-cli-client"]]
-    for skill in BOTH:
+                                                    ["installed", "claude-cli-client"],
+                                                    ["installed", "brainstorm"]]
+    for skill in ALL:
         skill_dir = installed(bench.project, "codex", skill)
         assert str(skill_dir) in result.stdout
         assert_installed(skill_dir, bench.expected[skill])  # no __pycache__, no *.pyc
     assert os.access(installed(bench.project, "codex", "codex-ws-client") / "scripts" / "codex_ws_client.py",
                      os.X_OK)
     assert sorted(os.listdir(bench.project)) == [".codex"]
-    assert sorted(os.listdir(bench.project / ".codex" / "skills")) == sorted(BOTH)
+    assert sorted(os.listdir(bench.project / ".codex" / "skills")) == sorted(ALL)
 
 
 def test_project_option_targets_and_one_named_skill(bench, tmp_path):
@@ -87,6 +88,18 @@ def test_project_option_targets_and_one_named_skill(bench, tmp_path):
         assert sorted(os.listdir(bench.project / TARGET_DIRS[target])) == ["claude-cli-client"]
         assert_installed(installed(bench.project, target, "claude-cli-client"), bench.expected["claude-cli-client"])
     assert os.listdir(elsewhere) == []
+
+
+def test_installing_brainstorm_installs_the_two_clients_it_runs(bench):
+    result = bench.install("brainstorm")
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines()] == ["codex-ws-client", "claude-cli-client",
+                                                                       "brainstorm"]
+    for skill in ALL:
+        assert_installed(installed(bench.project, "codex", skill), bench.expected[skill])
+    removed = bench.install("--uninstall", "brainstorm")   # an uninstall removes only what is named
+    assert removed.returncode == 0, removed.stderr
+    assert sorted(os.listdir(bench.project / ".codex" / "skills")) == ["claude-cli-client", "codex-ws-client"]
 
 
 @pytest.mark.parametrize("codex_home", [False, True], ids=["home", "CODEX_HOME"])
@@ -142,7 +155,7 @@ def test_other_skills_and_files_in_the_target_folder_are_never_touched(bench):
 
     def not_ours(snap):
         return {rel: data for rel, data in snap.items()
-                if not any(f".codex/skills/{skill}" in rel for skill in BOTH)}
+                if not any(f".codex/skills/{skill}" in rel for skill in ALL)}
 
     assert bench.install().returncode == 0
     assert not_ours(snapshot(bench.project)) == before
@@ -189,7 +202,7 @@ def test_uninstall_of_a_fresh_install_leaves_the_project_as_it_was(bench):
     assert bench.install("--target", "codex,agents,claude").returncode == 0
     result = bench.install("--uninstall", "--target", "codex,agents,claude")
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 6
+    assert len(result.stdout.splitlines()) == 9
     assert snapshot(bench.project) == {}
 
 
@@ -207,7 +220,7 @@ def test_uninstall_with_nothing_installed_changes_nothing(bench):
     result = bench.install("--uninstall")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"not installed: {skill} in {bench.project / '.codex' / 'skills'} "
-                                          "(nothing to remove)" for skill in BOTH]
+                                          "(nothing to remove)" for skill in ALL]
     assert snapshot(bench.project) == {}
 
 
@@ -312,7 +325,7 @@ def test_readme_install_section_lists_the_exit_codes_and_leads_with_project(read
 
 
 def test_gitignore_covers_what_an_install_into_the_clone_creates():
-    paths = [f"{TARGET_DIRS[target]}/{skill}/{MANIFEST}" for target in TARGET_DIRS for skill in BOTH]
+    paths = [f"{TARGET_DIRS[target]}/{skill}/{MANIFEST}" for target in TARGET_DIRS for skill in ALL]
     result = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.stdout.splitlines() == paths
@@ -365,7 +378,7 @@ def test_a_write_failing_part_way_exits_1_and_the_same_command_then_finishes(ben
 
     result = bench.install()
     assert result.returncode == 0, result.stderr
-    for skill in BOTH:
+    for skill in ALL:
         assert_installed(installed(bench.project, "codex", skill), bench.expected[skill])
     assert bench.install("--uninstall").returncode == 0
     assert snapshot(bench.project) == {}
@@ -428,7 +441,7 @@ def test_installs_run_at_once_into_one_project_all_succeed_and_keep_a_correct_re
         assert process.returncode == 0, stderr
         assert all(line.startswith("install: waiting for another install") for line in stderr.splitlines())
     for target in ("codex", "agents"):
-        for skill in BOTH:
+        for skill in ALL:
             assert_installed(installed(bench.project, target, skill), bench.expected[skill])
     result = bench.install("--uninstall", "--target", "codex,agents")
     assert result.returncode == 0, result.stderr
@@ -457,7 +470,7 @@ def test_an_install_waits_for_the_lock_and_then_runs(bench):
     os.close(holder)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
-    assert len(stdout.splitlines()) == 2
+    assert len(stdout.splitlines()) == 3
     assert_installed(installed(bench.project, "codex", "codex-ws-client"), bench.expected["codex-ws-client"])
 
 
@@ -502,7 +515,7 @@ def test_dry_run_says_what_would_change_and_changes_nothing(bench):
     result = bench.install("--dry-run", "--target", "codex,claude", deps=True, env=broken_pip)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 4 and all(line.startswith("would install ") for line in lines)
+    assert len(lines) == 6 and all(line.startswith("would install ") for line in lines)
     assert "would vendor websocket-client>=1.6,<2 with pip into scripts/_vendor" in lines[0]
     assert snapshot(bench.project) == {}
 
@@ -510,9 +523,9 @@ def test_dry_run_says_what_would_change_and_changes_nothing(bench):
     write(installed(bench.project, "codex", "codex-ws-client") / "notes.md", "mine")
     before = snapshot(bench.project)
     update = bench.install("--dry-run")
-    assert [line.split()[:2] for line in update.stdout.splitlines()] == [["would", "update"]] * 2
+    assert [line.split()[:2] for line in update.stdout.splitlines()] == [["would", "update"]] * 3
     remove = bench.install("--dry-run", "--uninstall")
-    assert [line.split()[:2] for line in remove.stdout.splitlines()] == [["would", "remove"]] * 2
+    assert [line.split()[:2] for line in remove.stdout.splitlines()] == [["would", "remove"]] * 3
     write(bench.source / "claude-cli-client" / "SKILL.md", "not a skill")
     assert "name: claude-cli-client" in one_line_error(bench.install("--dry-run"))
     assert snapshot(bench.project) == before
@@ -520,7 +533,7 @@ def test_dry_run_says_what_would_change_and_changes_nothing(bench):
 
 def test_list_shows_what_is_installed_where_with_versions(bench):
     result = bench.install("--list")
-    assert result.stdout == (f"none of codex-ws-client, claude-cli-client is installed in {bench.project} "
+    assert result.stdout == (f"none of codex-ws-client, claude-cli-client, brainstorm is installed in {bench.project} "
                              "(.codex/skills, .agents/skills, .claude/skills)\n")
     assert bench.install("--target", "codex,claude", "claude-cli-client").returncode == 0
     write(bench.project / ".agents" / "skills" / "codex-ws-client" / "SKILL.md", "copied by hand")
@@ -713,7 +726,7 @@ def codex_skills(tmp_path, monkeypatch, codex_schema):
         assert len(entries) == 1, entries
         assert entries[0]["errors"] == [], entries[0]["errors"]
         return {(skill["name"], os.path.realpath(skill["path"]), skill["scope"])
-                for skill in entries[0]["skills"] if skill["name"] in BOTH}
+                for skill in entries[0]["skills"] if skill["name"] in ALL}
 
     yield ask
     for server, fake in started:
@@ -723,10 +736,10 @@ def codex_skills(tmp_path, monkeypatch, codex_schema):
 
 def expected_skills(skills_dirs, scope):
     return {(name, os.path.realpath(skills_dir / name / "SKILL.md"), scope)
-            for skills_dir in skills_dirs for name in BOTH}
+            for skills_dir in skills_dirs for name in ALL}
 
 
-def test_real_codex_lists_both_skills_after_a_project_install(tmp_path, codex_skills):
+def test_real_codex_lists_every_skill_after_a_project_install(tmp_path, codex_skills):
     project, home = tmp_path / "project", tmp_path / "home"
     project.mkdir()
     home.mkdir()
@@ -737,7 +750,7 @@ def test_real_codex_lists_both_skills_after_a_project_install(tmp_path, codex_sk
 
 
 @pytest.mark.parametrize("codex_home_set", [False, True], ids=["default-codex-home", "CODEX_HOME"])
-def test_real_codex_lists_both_skills_after_a_global_install(tmp_path, codex_skills, codex_home_set):
+def test_real_codex_lists_every_skill_after_a_global_install(tmp_path, codex_skills, codex_home_set):
     home, elsewhere = tmp_path / "home", tmp_path / "some-project"
     home.mkdir()
     elsewhere.mkdir()

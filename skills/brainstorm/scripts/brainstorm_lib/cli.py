@@ -1,0 +1,252 @@
+"""Command line: arguments, a new or continued deliberation, the output, exit codes."""
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+from . import transcript
+from .deliberation import SIDES, CallerSide, Deliberation, new_record
+from .errors import EXIT_INTERRUPTED, STATUS_OF_EXIT, BadArguments, BrainstormError
+from .prompts import NAMES, STYLES, load_style
+
+NAME = "brainstorm"
+URI_VARIABLE = "CODEX_APP_SERVER_URI"
+TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
+DEFAULT_URI = "ws://127.0.0.1:8765"
+DEFAULT_ROUNDS = 3
+EPILOG = ("Exit codes: 0 done, 1 a peer failed, 2 bad arguments, 3 a peer cannot be reached or started (or a "
+          "client skill is missing), 4 timeout (--timeout, --max-time), 5 unparseable peer output, 130 interrupted. "
+          "The transcript and the state file keep every answer so far in every case.")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise BadArguments(f"{message} (see --help)")
+
+
+def seconds(text):
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0 (none) or a positive number of seconds")
+    return value
+
+
+def build_parser():
+    parser = ArgumentParser(prog="brainstorm.py", epilog=EPILOG,
+                            description="Codex and Claude deliberate on a topic: both answer blind, then each "
+                                        "answers the other for some rounds, then both conclude.")
+    parser.add_argument("topic", nargs="?", help="what to deliberate on (or use --prompt-file)")
+    parser.add_argument("--prompt-file", metavar="FILE", help="read the topic from FILE (- for stdin)")
+    run = parser.add_argument_group("the deliberation")
+    run.add_argument("--rounds", type=int, metavar="N",
+                     help=f"rounds before the conclusions (default {DEFAULT_ROUNDS}; with --continue 1)")
+    run.add_argument("--until-agree", action="store_true",
+                     help="stop before --rounds are done once both sides say they have converged")
+    run.add_argument("--style", choices=STYLES, help="the prompts: debate (default), review, plan")
+    run.add_argument("--style-file", metavar="FILE", help="your own prompts, in the format of references/styles/")
+    run.add_argument("--cwd", help="working directory of both peers (default: the current one)")
+    run.add_argument("--continue", dest="continue_from", metavar="TRANSCRIPT_OR_JSON",
+                     help="add rounds to a finished deliberation, on the same thread and session")
+    run.add_argument("--as-peer", choices=SIDES,
+                     help="you take this side: one round per call, your text from --my-text")
+    run.add_argument("--my-text", metavar="FILE", help="with --as-peer: your answer for this round (- for stdin)")
+    run.add_argument("--conclude", action="store_true", help="with --as-peer: the conclusions instead of a round")
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print one JSON envelope for the whole run")
+    output.add_argument("--transcript", metavar="FILE",
+                        help="the Markdown transcript (default: a new file in .brainstorm/); the state goes "
+                             "beside it as FILE.json")
+    codex = parser.add_argument_group("codex (as codex-ws-client)")
+    codex.add_argument("--uri", default=os.environ.get(URI_VARIABLE) or DEFAULT_URI,
+                       help=f"app-server address (default ${URI_VARIABLE}, else {DEFAULT_URI})")
+    codex.add_argument("--token-file", metavar="FILE", help=f"bearer token (or ${TOKEN_VARIABLE})")
+    codex.add_argument("--spawn", action="store_true", help="start `codex app-server` at --uri if nothing answers")
+    codex.add_argument("--codex-bin", default="codex", help="codex executable for --spawn and stdio://")
+    codex.add_argument("--approve", choices=["commands", "file-changes", "permissions", "all"], action="append",
+                       default=[], help="let Codex do this without asking (default: decline all)")
+    codex.add_argument("--connect-timeout", type=seconds, default=10.0, help="connect (default 10)")
+    claude = parser.add_argument_group("claude (as claude-cli-client)")
+    claude.add_argument("--claude-bin", default="claude", help="the claude executable (default: claude on PATH)")
+    claude.add_argument("--allowed-tools", action="append", default=[], metavar="TOOL",
+                        help="let Claude use this tool without asking, e.g. Read or \"Bash(git *)\" (repeatable)")
+    timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
+    timing.add_argument("--timeout", type=seconds, default=300.0, help="wait for a peer's next message (default 300)")
+    timing.add_argument("--max-time", type=seconds, default=0.0, help="limit on the whole run (default none)")
+    return parser
+
+
+def main(argv=None):
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    json_mode = "--json" in argv
+    record, sides = None, {}
+    try:
+        args = build_parser().parse_args(argv)
+        started = time.monotonic()
+        record, templates, rounds = _prepare(args)
+        sides = _sides(args, record)
+        deadline = started + args.max_time if args.max_time else None
+        deliberation = Deliberation(record, sides, templates, transcript.save, deadline, _progress)
+        deliberation.run(rounds, args.until_agree, conclude=not args.as_peer or args.conclude)
+    except BrainstormError as error:
+        record = _failed(record, error.exit_code, str(error))
+    except KeyboardInterrupt:
+        record = _failed(record, EXIT_INTERRUPTED, "interrupted by the user")
+    finally:
+        for side in sides.values():
+            side.close()
+    _print(record, json_mode)
+    return record["exit_code"]
+
+
+def _prepare(args):
+    """The record to run (new or continued), the prompts and the number of rounds."""
+    _check(args)
+    if args.continue_from:
+        record = transcript.load(args.continue_from)
+        if (record.get("as_peer") or None) != args.as_peer:
+            raise BadArguments(f"this deliberation was run with --as-peer {record.get('as_peer')}: "
+                               "continue it the same way")
+        record["status"], record["exit_code"] = "inProgress", None
+        record.pop("error", None)
+        if args.style:
+            record["style"] = args.style
+    else:
+        record = new_record(_read_topic(args), args.style or "debate", args.as_peer)
+        record["transcript"] = os.path.abspath(args.transcript or transcript.default_transcript_path(os.getcwd()))
+        record["state_file"] = transcript.state_path_for(record["transcript"])
+    for path, option in ((record["transcript"], "--transcript"), (record["state_file"], "the state file")):
+        transcript.check_writable(path, option)
+    templates = load_style(record["style"], args.style_file)
+    if args.as_peer:
+        return record, templates, 0 if args.conclude else 1
+    default = 1 if args.continue_from else DEFAULT_ROUNDS
+    return record, templates, default if args.rounds is None else args.rounds
+
+
+def _check(args):
+    if args.continue_from and (args.topic is not None or args.prompt_file is not None):
+        raise BadArguments("--continue takes no topic: the deliberation keeps its own")
+    if args.continue_from and args.transcript:
+        raise BadArguments("--continue writes to the deliberation's own transcript: drop --transcript")
+    if args.rounds is not None and args.rounds < 0:
+        raise BadArguments("--rounds must be 0 or more")
+    if args.as_peer and args.rounds not in (None, 1):
+        raise BadArguments("--as-peer runs one round per call: drop --rounds")
+    if bool(args.as_peer) != bool(args.my_text):
+        raise BadArguments("--as-peer and --my-text go together: your side's text for this round")
+    if args.conclude and not args.as_peer:
+        raise BadArguments("--conclude goes with --as-peer (without it, the conclusions follow the rounds)")
+    if args.as_peer and not args.continue_from and args.conclude:
+        raise BadArguments("--conclude needs a deliberation to conclude: add --continue STATE")
+    if args.cwd and not os.path.isdir(args.cwd):
+        raise BadArguments(f"--cwd {args.cwd} is not a directory")
+
+
+def _read_topic(args):
+    if args.topic is not None and args.prompt_file is not None:
+        raise BadArguments("give the topic either as an argument or with --prompt-file, not both")
+    if args.prompt_file is not None:
+        topic = _read_text(args.prompt_file, "--prompt-file")
+    elif args.topic is not None:
+        topic = args.topic
+    else:
+        raise BadArguments("no topic: pass it as an argument, or use --prompt-file FILE (- for stdin), "
+                           "or --continue a deliberation")
+    if not topic.strip():
+        raise BadArguments("the topic is empty")
+    return topic
+
+
+def _read_text(path, option):
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read().decode("utf-8-sig")
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.read()
+    except OSError as error:
+        raise BadArguments(f"cannot read {option} {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise BadArguments(f"{option} {path} is not UTF-8") from None
+
+
+def _sides(args, record):
+    """{side: peer}: the real peers, resuming the record's thread and session, or the caller's text."""
+    from .peers import ClaudePeer, CodexPeer   # imports the client packages
+    sides = {}
+    if args.as_peer:
+        text = _read_text(args.my_text, "--my-text")
+        if not text.strip():
+            raise BadArguments("--my-text is empty")
+        sides[args.as_peer] = CallerSide(args.as_peer, text)
+    cwd = os.path.abspath(args.cwd) if args.cwd else None
+    if "codex" not in sides:
+        sides["codex"] = CodexPeer({"uri": args.uri, "token": _token(args), "spawn": args.spawn,
+                                    "codex_bin": args.codex_bin, "connect_timeout": args.connect_timeout,
+                                    "timeout": args.timeout, "cwd": cwd, "approve": args.approve,
+                                    "thread_id": record["codex_thread_id"]})
+    if "claude" not in sides:
+        sides["claude"] = ClaudePeer({"claude_bin": args.claude_bin, "cwd": cwd, "allowed_tools": args.allowed_tools,
+                                      "timeout": args.timeout, "session_id": record["claude_session_id"]})
+    return sides
+
+
+def _token(args):
+    if args.token_file:
+        token = _read_text(args.token_file, "--token-file").strip()
+        if not token:
+            raise BadArguments(f"--token-file {args.token_file} is empty")
+        return token
+    return os.environ.get(TOKEN_VARIABLE) or None
+
+
+def _failed(record, exit_code, message):
+    """The record of a run that ended outside the rounds (bad arguments, a missing skill, Ctrl-C)."""
+    if record is None:
+        record = new_record(None, None)
+    if record["exit_code"] in (None, 0) or exit_code == EXIT_INTERRUPTED:
+        record["exit_code"], record["error"] = exit_code, message
+    record["status"] = STATUS_OF_EXIT[record["exit_code"]]
+    if record.get("state_file"):
+        transcript.save(record)
+    return record
+
+
+def _print(record, json_mode):
+    if record.get("error"):
+        print(f"{NAME}: error: {record['error']}", file=sys.stderr, flush=True)
+    if json_mode:
+        shown = dict(record)
+        if record.get("as_peer"):
+            shown["reply"] = _latest(record).get(_other(record["as_peer"]), {}).get("text")
+        print(json.dumps(shown, ensure_ascii=False), flush=True)
+        return
+    latest = _latest(record)
+    for side in SIDES:
+        if side in latest and (side != record.get("as_peer")):
+            print(f"## {NAMES[side]}\n\n{latest[side]['text'].strip()}\n", flush=True)
+    if record.get("transcript"):
+        print(f"transcript: {record['transcript']}\nstate: {record['state_file']}", flush=True)
+
+
+def _latest(record):
+    """The conclusions when the run ended with them, else the last round (empty before any)."""
+    if record.get("conclusions") and record["conclusions"]["after_round"] == len(record["rounds"]):
+        return record["conclusions"]
+    return record["rounds"][-1] if record.get("rounds") else {}
+
+
+def _other(side):
+    return "claude" if side == "codex" else "codex"
+
+
+def _progress(line):
+    print(f"{NAME}: {line}", file=sys.stderr, flush=True)
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -1,0 +1,136 @@
+"""A whole deliberation against the real codex app-server and the real claude CLI (fake models)."""
+import itertools
+import json
+import re
+import time
+from pathlib import Path
+
+from tests.fakes import anthropic_api, responses_api
+from tests.fakes.sse_server import error, text
+
+TOPIC = "Should the parser keep its own tokenizer?"
+
+
+def numbered_answers(fake, side, last_line=""):
+    """Each answer of a fake model names its side and its number: 'codex answer 1', ..."""
+    numbers = itertools.count(1)
+    fake.default = lambda body: text(f"{side} answer {next(numbers)}{last_line}")
+
+
+def turn_requests(fake, last_user_text):
+    """The model requests that carry a turn's prompt (claude also sends requests of its own)."""
+    return [body for body in fake.requests if last_user_text(body)]
+
+
+def test_each_peer_keeps_its_thread_and_gets_the_others_previous_answer(brainstorm):
+    numbered_answers(brainstorm.codex, "codex")
+    numbered_answers(brainstorm.claude, "claude")
+    done = brainstorm(TOPIC)
+    assert done.returncode == 0, done.stderr
+    envelope = done.envelope
+    assert [r["round"] for r in envelope["rounds"]] == [1, 2, 3]   # --rounds defaults to 3
+    assert [r["codex"]["text"] for r in envelope["rounds"]] == ["codex answer 1", "codex answer 2", "codex answer 3"]
+    assert envelope["conclusions"]["codex"]["text"] == "codex answer 4"
+    assert envelope["conclusions"]["claude"]["text"] == "claude answer 4"
+
+    codex_prompts = [responses_api.last_user_text(b) for b in brainstorm.codex.requests]
+    claude_bodies = turn_requests(brainstorm.claude, anthropic_api.last_user_text)
+    claude_prompts = [anthropic_api.last_user_text(b) for b in claude_bodies]
+    assert len(codex_prompts) == len(claude_prompts) == 4
+    # Round 1 is blind; round N carries the other's answer of round N-1; the conclusions the last one.
+    assert TOPIC in codex_prompts[0] and TOPIC in claude_prompts[0]
+    assert "claude answer" not in codex_prompts[0] and "codex answer" not in claude_prompts[0]
+    for number in (1, 2, 3):
+        assert f"claude answer {number}" in codex_prompts[number]
+        assert f"codex answer {number}" in claude_prompts[number]
+        assert f"codex answer {number}" not in codex_prompts[number]
+    # One thread, one session: every request holds the whole conversation before it.
+    last_codex = json.dumps(brainstorm.codex.requests[-1]["input"])
+    assert all(f"codex answer {n}" in last_codex for n in (1, 2, 3))
+    assert anthropic_api.all_user_texts(claude_bodies[-1])[-4:] == claude_prompts
+    assert len({r["codex"]["turn_id"] for r in envelope["rounds"]}) == 3
+    assert envelope["codex_thread_id"] and envelope["claude_session_id"]
+    assert envelope["totals"]["input_tokens"] > 0 and envelope["totals"]["cost_usd"] > 0
+
+
+def test_round_one_runs_both_peers_in_parallel(brainstorm):
+    brainstorm.codex.add(text("codex, slowly", delay=4))
+    brainstorm.claude.add(text("claude, slowly", delay=4))
+    started = time.monotonic()
+    done = brainstorm("--rounds", "1", TOPIC)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert done.envelope["rounds"][0]["codex"]["text"] == "codex, slowly"
+    assert done.envelope["rounds"][0]["claude"]["text"] == "claude, slowly"
+    assert elapsed < 7.0, f"two 4 s answers took {elapsed:.1f} s: not in parallel"
+
+
+def test_transcript_and_envelope_agree(brainstorm):
+    brainstorm.codex.default = lambda body: text("codex: a | b\nsecond line")
+    numbered_answers(brainstorm.claude, "claude")
+    done = brainstorm("--rounds", "2", TOPIC)
+    envelope = done.envelope
+    transcript = Path(envelope["transcript"])
+    assert transcript.parent == brainstorm.project / ".brainstorm" and transcript.suffix == ".md"
+    assert json.loads(Path(envelope["state_file"]).read_text()) == envelope
+    tables = read_tables(transcript.read_text())
+    expected = [(r["codex"]["text"], r["claude"]["text"]) for r in envelope["rounds"]]
+    expected.append((envelope["conclusions"]["codex"]["text"], envelope["conclusions"]["claude"]["text"]))
+    assert tables == expected
+    assert envelope["codex_thread_id"] in transcript.read_text()
+
+
+def read_tables(markdown):
+    """(codex, claude) of each two-column table row, unescaped."""
+    rows = re.findall(r"^\| (.*) \| (.*) \|$", markdown, re.M)
+    cells = [row for row in rows if row != ("Codex", "Claude") and row != ("---", "---")]
+    return [tuple(unescape(cell) for cell in row) for row in cells]
+
+
+def unescape(cell):
+    return re.sub(r"\\(.)", r"\1", cell.replace("<br>", "\n"))
+
+
+def test_continue_adds_rounds_on_the_same_thread_and_session(brainstorm):
+    numbered_answers(brainstorm.codex, "codex")
+    numbered_answers(brainstorm.claude, "claude")
+    first = brainstorm("--rounds", "1", TOPIC).envelope
+    done = brainstorm("--continue", first["transcript"], "--rounds", "2")
+    assert done.returncode == 0, done.stderr
+    envelope = done.envelope
+    assert [r["round"] for r in envelope["rounds"]] == [1, 2, 3]
+    assert envelope["rounds"][0] == first["rounds"][0] and envelope["topic"] == TOPIC
+    assert envelope["codex_thread_id"] == first["codex_thread_id"]
+    assert envelope["claude_session_id"] == first["claude_session_id"]
+    assert envelope["transcript"] == first["transcript"]
+    # Round 2 answers the other's conclusions of the first run, in the same conversation.
+    codex_round_2 = responses_api.last_user_text(brainstorm.codex.requests[2])
+    assert "claude answer 2" in codex_round_2   # claude's conclusions were its answer 2
+    assert "codex answer 1" in json.dumps(brainstorm.codex.requests[2]["input"])
+    claude_bodies = turn_requests(brainstorm.claude, anthropic_api.last_user_text)
+    history = anthropic_api.all_user_texts(claude_bodies[-1])
+    assert any(TOPIC in said and "codex answer" not in said for said in history)   # the first run's round 1
+    assert envelope["conclusions"]["after_round"] == 3
+
+
+def test_one_peer_failing_keeps_the_others_text(brainstorm):
+    brainstorm.codex.add(text("codex's blind answer"))
+    brainstorm.claude.add(error(400, "claude's model refused"))
+    done = brainstorm(TOPIC)
+    assert done.returncode == 1
+    envelope = done.envelope
+    assert envelope["status"] == "failed" and len(envelope["rounds"]) == 1 and envelope["conclusions"] is None
+    assert envelope["rounds"][0]["codex"]["text"] == "codex's blind answer"
+    assert envelope["rounds"][0]["claude"]["exit_code"] == 1
+    assert envelope["error"].startswith("claude: ") and "claude's model refused" in envelope["error"]
+    assert "codex's blind answer" in Path(envelope["transcript"]).read_text()
+    assert done.stderr.strip().splitlines()[-1] == f"brainstorm: error: {envelope['error']}"
+
+
+def test_codex_unreachable_is_exit_3_and_keeps_claudes_answer(brainstorm, unused_port):
+    brainstorm.claude.add(text("claude's blind answer"))
+    done = brainstorm("--uri", f"ws://127.0.0.1:{unused_port}", TOPIC)
+    assert done.returncode == 3, done.stderr
+    assert done.envelope["status"] == "connection_failed"
+    assert done.envelope["rounds"][0]["claude"]["text"] == "claude's blind answer"
+    assert done.envelope["error"].startswith("codex: ")

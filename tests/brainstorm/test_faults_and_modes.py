@@ -1,0 +1,101 @@
+"""Stopping a deliberation (Ctrl-C, --max-time), --until-agree, --as-peer, a missing client skill."""
+import json
+import shutil
+import signal
+import subprocess
+import sys
+
+from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
+from tests.fakes import anthropic_api
+from tests.fakes.sse_server import hang, text
+from tests.helpers import SKILLS, wait_until
+
+TOPIC = "Monorepo or many repositories?"
+
+
+def start(brainstorm, *args):
+    argv = [sys.executable, str(BRAINSTORM_SCRIPT), "--json", "--uri", brainstorm.uri, *map(str, args)]
+    return subprocess.Popen(argv, cwd=brainstorm.project, env=brainstorm.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+
+def claude_turns(fake):
+    return [body for body in fake.requests if anthropic_api.last_user_text(body)]
+
+
+def both_asked_round_2(brainstorm):
+    return len(brainstorm.codex.requests) >= 2 and len(claude_turns(brainstorm.claude)) >= 2
+
+
+def test_ctrl_c_stops_both_peers_and_keeps_everything_so_far(brainstorm):
+    brainstorm.codex.add(text("codex round 1"), hang())
+    brainstorm.claude.add(text("claude round 1"), hang())
+    run = start(brainstorm, TOPIC)
+    wait_until(lambda: both_asked_round_2(brainstorm), timeout=60, what="both peers asked in round 2")
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    envelope = envelope_of(stdout)
+    assert envelope["status"] == "interrupted"
+    assert envelope["rounds"][0]["codex"]["text"] == "codex round 1"
+    assert envelope["rounds"][0]["claude"]["text"] == "claude round 1"
+    round_2 = envelope["rounds"][1]
+    assert round_2["codex"]["status"] == round_2["claude"]["status"] == "interrupted"
+    assert json.loads(open(envelope["state_file"]).read()) == envelope
+
+
+def test_max_time_bounds_the_whole_run(brainstorm):
+    brainstorm.codex.add(text("codex round 1"), hang())
+    brainstorm.claude.add(text("claude round 1"), hang())
+    done = brainstorm("--max-time", "8", TOPIC, timeout=60)
+    assert done.returncode == 4, done.stderr
+    assert done.envelope["status"] == "timeout" and "--max-time" in done.envelope["error"]
+    assert done.envelope["rounds"][0]["codex"]["text"] == "codex round 1"
+    assert done.envelope["rounds"][1]["claude"]["status"] == "timeout"
+
+
+def test_until_agree_stops_once_both_say_they_converged(brainstorm):
+    for fake in (brainstorm.codex, brainstorm.claude):
+        fake.default = lambda body: text("We agree on one repository.\nCONVERGED: yes")
+    done = brainstorm("--rounds", "5", "--until-agree", TOPIC)
+    assert done.returncode == 0, done.stderr
+    envelope = done.envelope
+    assert len(envelope["rounds"]) == 2 and envelope["converged"] is True
+    assert envelope["rounds"][1]["codex"]["converged"] is True and envelope["conclusions"]["after_round"] == 2
+    asked = anthropic_api.last_user_text(claude_turns(brainstorm.claude)[1])
+    assert "`CONVERGED: yes`" in asked   # the convention is in every reply prompt
+
+
+def test_as_peer_one_call_per_round_with_the_state_in_the_files(brainstorm, tmp_path):
+    mine = tmp_path / "mine.md"
+    mine.write_text("My blind answer: one repository.")
+    brainstorm.codex.default = lambda body: text("codex answers")
+    first = brainstorm("--as-peer", "claude", "--my-text", mine, TOPIC)
+    assert first.returncode == 0, first.stderr
+    assert first.envelope["reply"] == "codex answers" and first.envelope["conclusions"] is None
+    assert first.envelope["rounds"][0]["claude"] == {"text": "My blind answer: one repository.", "turn_id": None,
+                                                     "status": "completed", "exit_code": 0, "metrics": {},
+                                                     "by": "caller"}
+    mine.write_text("My reply: codex is right about tooling.\nCONVERGED: no")
+    second = brainstorm("--continue", first.envelope["state_file"], "--as-peer", "claude", "--my-text", mine)
+    assert second.returncode == 0, second.stderr
+    assert "My blind answer: one repository." in brainstorm.codex.requests[1]["input"][-1]["content"][0]["text"]
+    mine.write_text("My conclusion: one repository.")
+    third = brainstorm("--continue", first.envelope["transcript"], "--as-peer", "claude", "--my-text", mine,
+                       "--conclude")
+    envelope = third.envelope
+    assert len(envelope["rounds"]) == 2 and envelope["conclusions"]["claude"]["text"] == "My conclusion: one repository."
+    assert "codex is right about tooling" in brainstorm.codex.requests[2]["input"][-1]["content"][0]["text"]
+    assert len({envelope["codex_thread_id"], first.envelope["codex_thread_id"]}) == 1
+    assert claude_turns(brainstorm.claude) == []   # the caller was Claude: the claude CLI never ran
+
+
+def test_a_missing_client_skill_is_one_line_and_exit_3(tmp_path, brainstorm):
+    alone = tmp_path / "skills" / "brainstorm"
+    shutil.copytree(SKILLS / "brainstorm", alone)
+    done = brainstorm(TOPIC, script=alone / "scripts" / "brainstorm.py")
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        f"brainstorm: error: the codex-ws-client skill is missing: brainstorm needs it installed beside it "
+        f"(looked in {tmp_path / 'skills' / 'codex-ws-client' / 'scripts'}); install the three skills together"]
+    assert done.envelope["status"] == "connection_failed"
