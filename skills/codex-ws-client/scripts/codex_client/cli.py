@@ -84,6 +84,9 @@ def build_parser():
     tools.add_argument("--read-thread", metavar="ID", help="a thread with its turns")
     tools.add_argument("--models", action="store_true", help="the models the server offers")
     tools.add_argument("--check", action="store_true", help="connect, initialize, print server info (exit 0 or 3)")
+    tools.add_argument("--doctor", action="store_true",
+                       help="whether a call would work: codex and its version, the server, the login, this skill "
+                            "(one line each, or JSON with --json; exit 0 or 3)")
 
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
     timing.add_argument("--timeout", type=seconds, default=300.0, help="wait for the next message (default 300)")
@@ -105,6 +108,9 @@ def main(argv=None):
     except BadArguments as error:
         return report_bad_command_line(CLIENT_NAME, argv, error, thread_id=None, turn_id=None)
     args.command_line = sys.argv[1:] if argv is None else list(argv)
+    if args.doctor:
+        from .doctor import run_doctor
+        return run_doctor(args)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
     signal.signal(signal.SIGINT, signal.default_int_handler)
