@@ -10,10 +10,10 @@ import shutil
 import subprocess
 
 from .session import CLIENT_NAME, OLDEST_TESTED_CLAUDE
+from .doctor_report import report
 from .shapes import is_older
 
 CLIENT_VERSION = "1.1.0"   # released with scripts/install.py's VERSION (tests/test_plugins.py checks)
-CANNOT_CALL = 3
 
 
 def run_doctor(args):
@@ -21,13 +21,7 @@ def run_doctor(args):
     checks = [cli, login_check(cli["path"]) if cli["ok"] else
               {"name": "login", "ok": False, "detail": "unknown: claude not found"}]
     checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CLIENT_VERSION} at {skill_folder()}"})
-    ok = all(check["ok"] for check in checks)
-    if args.json:
-        print(json.dumps({"ok": ok, "checks": checks}))
-    else:
-        for check in checks:
-            print(f"{check['name']}: {'ok' if check['ok'] else 'PROBLEM'}: {check['detail']}")
-    return 0 if ok else CANNOT_CALL
+    return report(checks, args.json)
 
 
 def claude_cli_check(claude_bin):

@@ -5,7 +5,6 @@ call would use, the login (`account/read`), this skill's version. Exit 0 when a 
 work, else 3. It starts nothing that outlives it: with no server running it asks a private
 stdio:// server for the login.
 """
-import json
 import os
 import shutil
 import subprocess
@@ -13,10 +12,10 @@ import subprocess
 from .client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
 from .default_server import DAEMON, LISTENING, daemon_uri
 from .outcome import ClientError
+from .doctor_report import report
 from .shapes import as_dict, is_older
 from .transport import NothingListening
 
-CANNOT_CALL = 3
 
 
 def run_doctor(args):
@@ -28,13 +27,7 @@ def run_doctor(args):
     if client:
         client.close()
     checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CLIENT_VERSION} at {skill_folder()}"})
-    ok = all(check["ok"] for check in checks)
-    if args.json:
-        print(json.dumps({"ok": ok, "checks": checks}))
-    else:
-        for check in checks:
-            print(f"{check['name']}: {'ok' if check['ok'] else 'PROBLEM'}: {check['detail']}")
-    return 0 if ok else CANNOT_CALL
+    return report(checks, args.json)
 
 
 def codex_cli_check(codex_bin):
