@@ -16,44 +16,28 @@ import datetime
 import hashlib
 import json
 import os
-import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
-from collections import namedtuple
 from typing import Optional
 
 PROG = "install"
 VERSION = "1.1.0"  # of the skills and this installer, which are released together
 MANIFEST = ".install-manifest.json"
 MANIFEST_FORMAT = 1
+# A skill's vendored packages, kept in the repository (scripts/vendor-websocket-client.sh);
+# vendor.txt pins them, one NAME==VERSION a line. They are copied like any other file.
 VENDOR = "scripts/_vendor"
-# Parts of pip's output a skill does not need: console scripts (they name this Python by
-# absolute path) and websocket-client's own test suite.
-VENDOR_SKIP = {"bin", "websocket/tests"}
-PIP_ARGS_VARIABLE = "CODEX_SKILLS_PIP_ARGS"
+VENDOR_PINS = VENDOR + "/vendor.txt"
 
-Dependency = namedtuple("Dependency", "name at_least below")
-WEBSOCKET_CLIENT = Dependency("websocket-client", (1, 6), (2,))
-
-# What each skill needs in its source folder, and the package pip vendors into it.
+# What each skill needs in its source folder.
 SKILLS = {
-    "codex-ws-client": {
-        "required": ["SKILL.md", "scripts/codex_ws_client.py", "scripts/codex_client/__init__.py"],
-        "dependency": WEBSOCKET_CLIENT,
-    },
-    "claude-cli-client": {
-        "required": ["SKILL.md", "scripts/claude_cli_client.py", "scripts/claude_client/__init__.py"],
-        "dependency": None,
-    },
-    # Runs the two clients from their folders beside it, so installing it installs them too.
-    "brainstorm": {
-        "required": ["SKILL.md", "scripts/brainstorm.py", "scripts/brainstorm_lib/__init__.py"],
-        "dependency": None,
-        "needs": ["codex-ws-client", "claude-cli-client"],
-    },
+    "codex-ws-client": ["SKILL.md", "scripts/codex_ws_client.py", "scripts/codex_client/__init__.py"],
+    "claude-cli-client": ["SKILL.md", "scripts/claude_cli_client.py", "scripts/claude_client/__init__.py"],
+    "brainstorm": ["SKILL.md", "scripts/brainstorm.py", "scripts/brainstorm_lib/__init__.py"],
 }
+# brainstorm runs the two clients from their folders beside it, so installing it installs them too.
+NEEDS = {"brainstorm": ["codex-ws-client", "claude-cli-client"]}
 TARGETS = {"codex": ".codex", "agents": ".agents", "claude": ".claude"}
 SKIP_DIRS = {"__pycache__"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
@@ -63,9 +47,8 @@ DESCRIPTION = """\
 Install the skills of this repository for Codex, other agents or Claude Code.
 
 By default all the skills go into <project>/.codex/skills/, where the project is the current
-directory. codex-ws-client gets its one dependency, websocket-client, installed with pip
-into its own scripts/_vendor/ folder; a re-install keeps a vendored copy that is intact and
-in the required version range instead of running pip again."""
+directory. codex-ws-client carries its one dependency, websocket-client, in its own
+scripts/_vendor/ folder, so nothing is fetched and no pip step is needed."""
 
 EPILOG = """\
 targets (relative to the project, or with --global to your home folder):
@@ -79,9 +62,6 @@ files (those the new version no longer has are removed); --uninstall removes exa
 files and the folders the installer created. Files you added are kept and reported; a file
 you changed is kept and reported too, and a re-install that would replace it stops unless
 you give --force. Other skills are never touched.
-
-environment:
-  CODEX_SKILLS_PIP_ARGS  extra arguments for `pip install` (e.g. --index-url URL)
 
 exit status:
   0    done
@@ -135,8 +115,6 @@ def parse_args(argv):
                         help="run every check and say what would change, without changing anything")
     parser.add_argument("--force", action="store_true",
                         help="replace files you changed, and install into a skill folder that has no manifest")
-    parser.add_argument("--no-deps", action="store_true",
-                        help="do not run pip; a websocket-client vendored by an earlier install is kept")
     parser.add_argument("--source", metavar="DIR", default=DEFAULT_SOURCE,
                         help="install from this skills folder (default: the skills/ folder of this repository)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
@@ -150,14 +128,12 @@ def parse_args(argv):
         args.skills = with_needed_skills(args.skills)
     names = [name.strip() for value in args.target or [] for name in value.split(",")]
     args.targets = unique_choices(names, TARGETS, "target") or (list(TARGETS) if args.list else ["codex"])
-    installing = not (args.uninstall or args.list)
-    args.pip_args = pip_arguments() if installing and not args.no_deps else []
     return args
 
 
 def with_needed_skills(names):
     """`names`, after the skills they need that are not among them."""
-    needed = [need for name in names for need in SKILLS[name].get("needs", ()) if need not in names]
+    needed = [need for name in names for need in NEEDS.get(name, ()) if need not in names]
     return list(dict.fromkeys(needed)) + names
 
 
@@ -169,13 +145,6 @@ def unique_choices(names, choices, kind):
         if name not in result:
             result.append(name)
     return result
-
-
-def pip_arguments():
-    try:
-        return shlex.split(os.environ.get(PIP_ARGS_VARIABLE, ""), posix=os.name != "nt")
-    except ValueError as error:
-        raise InstallError(f"{PIP_ARGS_VARIABLE} cannot be split into arguments: {error}") from None
 
 
 # ----------------------------------------------------------------------------- where to
@@ -358,7 +327,7 @@ def check_source(source, name):
     folder = os.path.join(source, name)
     if not os.path.isdir(folder):
         raise InstallError(f"source skill folder {folder} not found")
-    missing = [rel for rel in SKILLS[name]["required"] if not os.path.isfile(local(folder, rel))]
+    missing = [rel for rel in SKILLS[name] if not os.path.isfile(local(folder, rel))]
     if missing:
         raise InstallError(f"source skill folder {folder} is incomplete: missing {', '.join(missing)}")
     declared = skill_md_name(local(folder, "SKILL.md"))
@@ -383,63 +352,30 @@ def skill_md_name(path):
     return None
 
 
-def list_files(folder, prefix="", skip=()):
-    """{relative posix path: absolute path} of the files under folder, minus caches and the
-    folders named (relative paths) in skip."""
+def list_files(folder):
+    """{relative posix path: absolute path} of the files under folder, minus caches."""
     files = {}
     for current, dirs, names in os.walk(folder):
         rel_dir = os.path.relpath(current, folder).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and rel_dir + d not in skip)
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         for name in sorted(names):
             if name.endswith(SKIP_SUFFIXES) or name == MANIFEST:
                 continue
-            files[prefix + rel_dir + name] = os.path.join(current, name)
+            files[rel_dir + name] = os.path.join(current, name)
     return files
 
 
-# ----------------------------------------------------------------------------- dependency
+# ----------------------------------------------------------------------------- vendored
 
-def requirement(dependency):
-    dotted = lambda numbers: ".".join(map(str, numbers))  # noqa: E731
-    return f"{dependency.name}>={dotted(dependency.at_least)},<{dotted(dependency.below)}"
-
-
-def version_numbers(version):
-    numbers = []
-    for part in version.split("."):
-        if not part.isdigit():
-            break
-        numbers.append(int(part))
-    return tuple(numbers)
-
-
-def fits(dependency, version):
-    return dependency.at_least <= version_numbers(version) < dependency.below
-
-
-def vendor_with_pip(dependency, pip_args, staging):
-    """Installs dependency with pip into staging; returns ({VENDOR/...: path}, version)."""
-    target = os.path.join(staging, dependency.name)
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-input", "--no-compile",
-               "--disable-pip-version-check", "--target", target, *pip_args, requirement(dependency)]
-    env = dict(os.environ, PIP_USER="0", PIP_REQUIRE_VIRTUALENV="0")
-    try:
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
-    except OSError as error:
-        raise InstallError(f"cannot run pip: {describe(error)}") from None
-    if result.returncode != 0:
-        lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-        errors = [line for line in lines if line.lower().startswith("error")] or lines or ["no output"]
-        raise InstallError(f"pip could not install {requirement(dependency)} "
-                           f"(exit {result.returncode}: {errors[-1]}); "
-                           "install it yourself and re-run with --no-deps")
-    dist_info = dependency.name.replace("-", "_") + "-"
-    versions = [name[len(dist_info):-len(".dist-info")] for name in os.listdir(target)
-                if name.startswith(dist_info) and name.endswith(".dist-info")]
-    version = versions[0] if versions else "unknown"
-    return list_files(target, prefix=VENDOR + "/", skip=VENDOR_SKIP), version
+def vendored_pins(source_files):
+    """{package: version} pinned in a skill's vendor.txt; empty for a skill without one."""
+    path = source_files.get(VENDOR_PINS)
+    if path is None:
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        pins = [line.strip().partition("==") for line in handle if line.strip()]
+    return {name: version for name, _, version in pins}
 
 
 # ----------------------------------------------------------------------------- install
@@ -450,9 +386,8 @@ class InstallPlan:
     base: str
     old: Optional[dict]  # the manifest of the install this one replaces
     copies: dict  # {rel: source path} of the files to write
-    hashes: dict  # {rel: digest} of every file of the new install, kept vendored files included
-    vendored: dict  # {package: version}
-    fetch: Optional[Dependency] = None  # to be vendored with pip
+    hashes: dict  # {rel: digest} of every file of the new install
+    vendored: dict  # {package: version} of the packages in VENDOR
     replaced: list = dataclasses.field(default_factory=list)  # files the user changed; --force
     dropped: list = dataclasses.field(default_factory=list)  # old files the new version lacks
     kept: list = dataclasses.field(default_factory=list)  # ... that the user changed: kept
@@ -471,9 +406,8 @@ def plan_install(name, base, source_files, args):
         if not args.force:
             raise
         old = None  # adopt the folder: files of the same name are replaced, others left alone
-    plan = InstallPlan(name, base, old, copies=dict(source_files), hashes={}, vendored={})
-    plan_dependency(plan, SKILLS[name]["dependency"], args)
-    plan.hashes.update({rel: sha256(path) for rel, path in plan.copies.items()})
+    plan = InstallPlan(name, base, old, copies=dict(source_files), vendored=vendored_pins(source_files),
+                       hashes={rel: sha256(path) for rel, path in source_files.items()})
     compare_with_disk(plan, args.force)
     return plan
 
@@ -495,32 +429,6 @@ def compare_with_disk(plan, force):
     check_folders(skill_dir, plan.copies, plan.dropped)
 
 
-def plan_dependency(plan, dependency, args):
-    """Keeps the vendored copy of an earlier install when it is intact and fits (or with
-    --no-deps, whatever it is); otherwise marks the dependency to be fetched with pip."""
-    if dependency is None:
-        return
-    old_files = plan.old["files"] if plan.old else {}
-    vendored_files = {rel: digest for rel, digest in old_files.items() if rel.startswith(VENDOR + "/")}
-    version = vendored_of(plan.old).get(dependency.name)
-    intact = vendored_files and all(os.path.isfile(local(plan.skill_dir, rel))
-                                    and sha256(local(plan.skill_dir, rel)) == digest
-                                    for rel, digest in vendored_files.items())
-    if args.no_deps or (intact and version and fits(dependency, version)):
-        plan.hashes.update(vendored_files)
-        if version:
-            plan.vendored[dependency.name] = version
-    else:
-        plan.fetch = dependency
-
-
-def add_vendored(plan, files, version, force):
-    plan.copies.update(files)
-    plan.hashes.update({rel: sha256(path) for rel, path in files.items()})
-    plan.vendored[plan.fetch.name] = version
-    compare_with_disk(plan, force)
-
-
 def install(args, bases):
     source = os.path.abspath(os.path.expanduser(args.source))
     sources = {name: check_source(source, name) for name in args.skills}
@@ -530,16 +438,9 @@ def install(args, bases):
         for plan in plans:
             print(install_line(plan, done=False))
         return 0
-    with tempfile.TemporaryDirectory(prefix="skills-install-") as staging:
-        fetched = {}
-        for plan in plans:
-            if plan.fetch:
-                if plan.fetch not in fetched:
-                    fetched[plan.fetch] = vendor_with_pip(plan.fetch, args.pip_args, staging)
-                add_vendored(plan, *fetched[plan.fetch], args.force)
-        for plan in plans:
-            apply_install(plan, sources[plan.name])
-            print(install_line(plan, done=True), flush=True)
+    for plan in plans:
+        apply_install(plan, sources[plan.name])
+        print(install_line(plan, done=True), flush=True)
     return 0
 
 
@@ -655,10 +556,7 @@ def install_line(plan, done):
     else:
         line = f"{past('install', done)} {plan.name} {VERSION} into {plan.skill_dir}"
     details = [f"{len(plan.hashes)} files"]
-    for package, version in plan.vendored.items():
-        details.append(f"{'kept' if plan.fetch is None else 'vendored'} {package} {version} in {VENDOR}")
-    if plan.fetch and not done:
-        details.append(f"would vendor {requirement(plan.fetch)} with pip into {VENDOR}")
+    details += [f"{package} {version} in {VENDOR}" for package, version in plan.vendored.items()]
     line += f" ({'; '.join(details)})"
     if plan.replaced:
         line += f"; {past('replace', done)} {len(plan.replaced)} file(s) you changed: {', '.join(plan.replaced)}"

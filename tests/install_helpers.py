@@ -21,7 +21,7 @@ ENTRIES = {"codex-ws-client": ("codex_ws_client.py", "codex_client"),
            "claude-cli-client": ("claude_cli_client.py", "claude_client"),
            "brainstorm": ("brainstorm.py", "brainstorm_lib")}
 # Variables of the developer's shell that would change where or how the installer works.
-SCRUBBED = ("CODEX_HOME", "PYTHONPATH", "PYTHONHOME", "CODEX_SKILLS_PIP_ARGS", "PYTHON")
+SCRUBBED = ("CODEX_HOME", "PYTHONPATH", "PYTHONHOME", "PYTHON")
 
 
 def install_command(*args, home, env=None, python=sys.executable, script=INSTALL_SH):
@@ -29,7 +29,7 @@ def install_command(*args, home, env=None, python=sys.executable, script=INSTALL
     full_env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     full_env["HOME"] = str(home)
     if python:
-        full_env["PYTHON"] = str(python)  # the test venv's Python, so pip is the test venv's pip
+        full_env["PYTHON"] = str(python)
     full_env.update(env or {})
     return ["sh", str(script), *map(str, args)], full_env
 
@@ -72,6 +72,8 @@ def make_source(folder):
             f"scripts/{package}/cli.py": f"NAME = {name!r}\n".encode(),
             "references/usage.md": f"usage of {name}\n".encode(),
         }
+        if name == "codex-ws-client":
+            files["scripts/_vendor/vendor.txt"] = b"websocket-client==1.8.0\n"
         for rel, data in files.items():
             write(folder / name / rel, data)
         (folder / name / "scripts" / entry).chmod(0o755)

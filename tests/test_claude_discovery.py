@@ -28,7 +28,7 @@ def test_claude_lists_every_skill_after_install_and_none_after_uninstall(scope, 
     project.mkdir()
     home = claude_env["HOME"]
     where = ["--global"] if scope == "global" else ["--project", project]
-    installed = run_install(*where, "--target", "claude", "--no-deps", cwd=project, home=home)
+    installed = run_install(*where, "--target", "claude", cwd=project, home=home)
     assert installed.returncode == 0, installed.stderr
     assert SKILLS <= _skills_claude_sees(project, claude_env)
     removed = run_install(*where, "--target", "claude", "--uninstall", cwd=project, home=home)

@@ -17,7 +17,7 @@ from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
 from tests.helpers import ROOT, SKILLS, json_lines, validate_envelope
 from tests.install_helpers import run_install
 
-COMMAND_START = ("CLIENT", "BRAINSTORM", "printf", "python3", "scripts/", "codex ")
+COMMAND_START = ("CLIENT", "BRAINSTORM", "printf", "python3", "scripts/", "codex ", "claude ")
 DOCS = [SKILLS / "codex-ws-client" / "SKILL.md", SKILLS / "codex-ws-client" / "references" / "usage.md",
         SKILLS / "claude-cli-client" / "SKILL.md", SKILLS / "claude-cli-client" / "references" / "usage.md",
         SKILLS / "brainstorm" / "SKILL.md", SKILLS / "brainstorm" / "references" / "usage.md", ROOT / "README.md"]
@@ -113,7 +113,8 @@ def test_usage_references_hold_only_the_synopsis():
 def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_path):  # noqa: F811
     other = tmp_path / "other-project"
     other.mkdir()
-    env = dict(claude_env)
+    env = dict(claude_env, CODEX_HOME=str(tmp_path / "plugin-codex-home"))
+    os.mkdir(env["CODEX_HOME"])
     servers, ran = [], []
     try:
         for command in documented_commands(ROOT / "README.md"):
@@ -123,6 +124,8 @@ def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_pa
                 # The same server on a free port: CODEX_APP_SERVER_URI points the commands below at it.
                 servers.append(CodexServer(tmp_path / "codex-home", fake_model))
                 env["CODEX_APP_SERVER_URI"] = servers[-1].uri
+            elif command.startswith(("claude plugin", "codex plugin")):
+                _run(command.replace("OWNER/REPO", str(ROOT)), project, env)   # the checkout, offline
             elif command.startswith("python3 .codex/skills/"):
                 envelope = json.loads(_run(command, project, env).stdout)
                 assert envelope["status"] == "completed"
@@ -137,6 +140,9 @@ def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_pa
         for server in servers:
             server.stop()
     assert "scripts/test.sh" in ran and servers
+    for plugins in (os.path.join(env["HOME"], ".claude", "plugins"), os.path.join(env["CODEX_HOME"], "plugins")):
+        installed = os.path.join(plugins, "cache", "peer-agents", "peer-agents")
+        assert os.listdir(installed), f"the README's plugin commands installed nothing in {plugins}"
     assert fake_model.requests and fake_anthropic.requests
 
 

@@ -6,6 +6,7 @@ import os
 import re
 import resource
 import selectors
+import shutil
 import signal
 import subprocess
 import time
@@ -32,12 +33,12 @@ def bench(tmp_path):
         source = tmp_path / "src" / "skills"
         expected = make_source(tmp_path / "src" / "skills")
 
-        def install(self, *args, cwd=None, env=None, deps=False, preexec_fn=None):
-            return run_install(*args, *self.options(deps), cwd=cwd or self.project, home=self.home, env=env,
+        def install(self, *args, cwd=None, env=None, preexec_fn=None):
+            return run_install(*args, *self.options(), cwd=cwd or self.project, home=self.home, env=env,
                                preexec_fn=preexec_fn)
 
-        def options(self, deps=False):
-            return ["--source", self.source] + ([] if deps else ["--no-deps"])
+        def options(self):
+            return ["--source", self.source]
 
     Bench.project.mkdir()
     Bench.home.mkdir()
@@ -259,7 +260,7 @@ def test_an_incomplete_source_skill_is_refused_and_nothing_is_written(bench, bro
         write(bench.source / path, "---\nname: something-else\ndescription: x\n---\n")
     else:
         (bench.source / path).unlink()
-    line = one_line_error(bench.install(deps=True))
+    line = one_line_error(bench.install())
     assert expect in line, line
     assert snapshot(bench.project) == {}
 
@@ -286,12 +287,6 @@ def test_global_needs_home_to_be_an_absolute_path(bench, home, action):
     assert snapshot(bench.project) == {}
 
 
-def test_pip_arguments_that_cannot_be_split_are_one_line(bench):
-    line = one_line_error(bench.install(deps=True, env={"CODEX_SKILLS_PIP_ARGS": '--index-url "x'}))
-    assert line == "install: error: CODEX_SKILLS_PIP_ARGS cannot be split into arguments: No closing quotation"
-    assert snapshot(bench.project) == {}
-
-
 def test_a_file_where_the_target_folder_goes_is_one_line(bench):
     write(bench.project / ".codex", "a file of mine")
     line = one_line_error(bench.install())
@@ -304,7 +299,7 @@ def test_help(bench):
     result = bench.install("--help")
     assert result.returncode == 0
     for option in ["--project", "--global", "--target", "--uninstall", "--list", "--dry-run", "--force",
-                   "--no-deps", "--version", "codex-ws-client", ".agents/skills", ".claude/skills", MANIFEST]:
+                   "--version", "codex-ws-client", ".agents/skills", ".claude/skills", MANIFEST]:
         assert option in result.stdout
     assert installer_exit_codes() == ["0", "1", "2", "130"]
 
@@ -355,9 +350,9 @@ def test_an_uninstall_stopped_by_an_unwritable_folder_changes_nothing(bench):
     assert snapshot(bench.project) == before
 
 
-def test_a_project_that_cannot_be_written_is_refused_before_pip_runs(bench):
+def test_a_project_that_cannot_be_written_is_refused(bench):
     with unwritable(bench.project):
-        line = one_line_error(bench.install(deps=True, env={"CODEX_SKILLS_PIP_ARGS": "--no-such-pip-option"}))
+        line = one_line_error(bench.install())
     assert line == f"install: error: cannot write in {bench.project}: permission denied"
     assert snapshot(bench.project) == {}
 
@@ -511,12 +506,11 @@ def test_an_update_says_from_which_version_to_which(bench):
 
 
 def test_dry_run_says_what_would_change_and_changes_nothing(bench):
-    broken_pip = {"CODEX_SKILLS_PIP_ARGS": "--no-such-pip-option"}  # fails if pip runs
-    result = bench.install("--dry-run", "--target", "codex,claude", deps=True, env=broken_pip)
+    result = bench.install("--dry-run", "--target", "codex,claude")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 6 and all(line.startswith("would install ") for line in lines)
-    assert "would vendor websocket-client>=1.6,<2 with pip into scripts/_vendor" in lines[0]
+    assert "; websocket-client 1.8.0 in scripts/_vendor)" in lines[0]
     assert snapshot(bench.project) == {}
 
     assert bench.install().returncode == 0
@@ -594,67 +588,23 @@ def test_ps1_wrapper_only_locates_python_and_forwards_everything():
 
 # ----------------------------------------------------------------------------- dependency
 
-def vendored_version(files):
-    """The websocket-client version whose dist-info folder is among files."""
-    names = {re.match(r"scripts/_vendor/websocket_client-(.+)\.dist-info/", rel) for rel in files}
-    versions = {name.group(1) for name in names if name}
-    assert len(versions) == 1, versions
-    return versions.pop()
-
-
-def test_websocket_client_goes_into_the_codex_skill_vendor_folder_of_every_target(bench):
-    result = bench.install("--target", "codex,claude", deps=True)
+def test_the_vendored_websocket_client_is_copied_into_the_codex_skill_of_every_target(tmp_path):
+    """From the repository's own skills, with a Python that has no pip: nothing is fetched."""
+    (tmp_path / "project").mkdir()
+    (tmp_path / "home").mkdir()
+    no_pip = bare_venv(tmp_path / "venv")
+    result = run_install("--target", "codex,claude", cwd=tmp_path / "project", home=tmp_path / "home",
+                         python=no_pip, env=clean_python_env())
     assert result.returncode == 0, result.stderr
+    source_vendor = {rel: data for rel, data in files_of(SKILLS / "codex-ws-client" / "scripts" / "_vendor").items()
+                     if "__pycache__" not in rel}
+    pinned = (SKILLS / "codex-ws-client" / "scripts" / "_vendor" / "vendor.txt").read_text().split("==")[1].strip()
     for target in ("codex", "claude"):
-        skill_dir = installed(bench.project, target, "codex-ws-client")
-        manifest = manifest_of(skill_dir)
-        vendored = {rel for rel in files_of(skill_dir) if rel.startswith("scripts/_vendor/")}
-        assert "scripts/_vendor/websocket/__init__.py" in vendored
-        assert vendored == {rel for rel in manifest["files"] if rel.startswith("scripts/_vendor/")}
-        assert not any(rel.endswith(".pyc") or rel.startswith("scripts/_vendor/bin/") for rel in vendored)
-        assert not any(rel.startswith("scripts/_vendor/websocket/tests/") for rel in vendored)
-        version = vendored_version(vendored)
-        assert manifest["vendored"] == {"websocket-client": version}
-        assert f"vendored websocket-client {version} in scripts/_vendor" in result.stdout
-        assert not (installed(bench.project, target, "claude-cli-client") / "scripts" / "_vendor").exists()
-
-
-def test_a_reinstall_keeps_an_intact_vendored_copy_without_pip_and_no_deps_never_removes_it(bench):
-    assert bench.install("codex-ws-client", deps=True).returncode == 0
-    skill_dir = installed(bench.project, "codex", "codex-ws-client")
-    before = files_of(skill_dir)
-    broken_pip = {"CODEX_SKILLS_PIP_ARGS": "--no-such-pip-option"}  # fails if pip runs
-    for deps in (True, False):  # a plain re-install, and one with --no-deps
-        result = bench.install("codex-ws-client", deps=deps, env=broken_pip)
-        assert result.returncode == 0, result.stderr
-        assert f"kept websocket-client {vendored_version(before)} in scripts/_vendor" in result.stdout
-        assert files_of(skill_dir).keys() == before.keys()
-        assert {k: v for k, v in files_of(skill_dir).items() if k != MANIFEST} == \
-               {k: v for k, v in before.items() if k != MANIFEST}
-
-    manifest = manifest_of(skill_dir)
-    manifest["vendored"] = {"websocket-client": "1.5.0"}  # below the required version range: pip again
-    (skill_dir / MANIFEST).write_text(json.dumps(manifest))
-    assert "pip could not install" in one_line_error(bench.install("codex-ws-client", deps=True, env=broken_pip))
-    assert bench.install("codex-ws-client", deps=True).returncode == 0
-
-    (skill_dir / "scripts" / "_vendor" / "websocket" / "_core.py").unlink()  # no longer intact: pip again
-    assert "pip could not install" in one_line_error(bench.install("codex-ws-client", deps=True, env=broken_pip))
-    assert bench.install("codex-ws-client", deps=True).returncode == 0
-    assert files_of(skill_dir).keys() == before.keys()
-
-
-def test_no_deps_and_the_claude_skill_never_run_pip(bench):
-    broken_pip = {"CODEX_SKILLS_PIP_ARGS": "--no-such-pip-option"}
-    assert bench.install("claude-cli-client", deps=True, env=broken_pip).returncode == 0
-    assert bench.install("codex-ws-client", env=broken_pip).returncode == 0  # --no-deps
-    assert_installed(installed(bench.project, "codex", "codex-ws-client"), bench.expected["codex-ws-client"])
-
-
-def test_a_failing_pip_is_one_line_and_installs_nothing(bench):
-    line = one_line_error(bench.install(deps=True, env={"CODEX_SKILLS_PIP_ARGS": "--no-such-pip-option"}))
-    assert "pip" in line and "--no-deps" in line
-    assert snapshot(bench.project) == {}
+        skill_dir = installed(tmp_path / "project", target, "codex-ws-client")
+        assert files_of(skill_dir / "scripts" / "_vendor") == source_vendor
+        assert manifest_of(skill_dir)["vendored"] == {"websocket-client": pinned}
+        assert f"websocket-client {pinned} in scripts/_vendor" in result.stdout
+        assert not (installed(tmp_path / "project", target, "claude-cli-client") / "scripts" / "_vendor").exists()
 
 
 @pytest.fixture(scope="module")
@@ -756,7 +706,7 @@ def test_real_codex_lists_every_skill_after_a_global_install(tmp_path, codex_ski
     elsewhere.mkdir()
     codex_home = tmp_path / "custom-codex-home" if codex_home_set else home / ".codex"
     env = {"CODEX_HOME": str(codex_home)} if codex_home_set else {}
-    result = run_install("--global", "--target", "codex,agents", "--no-deps", cwd=elsewhere, home=home, env=env)
+    result = run_install("--global", "--target", "codex,agents", cwd=elsewhere, home=home, env=env)
     assert result.returncode == 0, result.stderr
     assert codex_skills(codex_home, home, elsewhere) == expected_skills(
         [codex_home / "skills", home / ".agents" / "skills"], "user")
@@ -772,9 +722,12 @@ def test_real_codex_lists_every_skill_after_a_global_install(tmp_path, codex_ski
     assert codex_skills(codex_home, home, elsewhere) == set()
 
 
-def test_without_websocket_client_the_script_says_how_to_fix_it(bare_python):
-    """The skill with no vendored websocket-client and none installed: --help works; a call is one line, exit 2."""
-    script = ROOT / "skills" / "codex-ws-client" / "scripts" / "codex_ws_client.py"
+def test_without_websocket_client_the_script_says_how_to_fix_it(bare_python, tmp_path):
+    """The skill with its vendored websocket-client removed and none installed: --help works; a call is one
+    line, exit 2."""
+    skill = shutil.copytree(SKILLS / "codex-ws-client", tmp_path / "codex-ws-client",
+                            ignore=shutil.ignore_patterns("_vendor", "__pycache__"))
+    script = skill / "scripts" / "codex_ws_client.py"
     result = subprocess.run([str(bare_python), str(script), "--json", "hello"], capture_output=True, text=True,
                             env=clean_python_env(), timeout=60)
     assert result.returncode == 2

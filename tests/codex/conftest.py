@@ -41,11 +41,11 @@ stream_max_retries = 0
 class CodexServer:
     """A real `codex app-server` on a free loopback port with its own CODEX_HOME."""
 
-    def __init__(self, home, fake, extra_args=(), extra_env=None, port=0):
+    def __init__(self, home, fake, extra_args=(), extra_env=None, port=0, extra_config=""):
         self.home = home
         self.fake = fake
         home.mkdir(parents=True, exist_ok=True)
-        (home / "config.toml").write_text(CONFIG.format(port=fake.port))
+        (home / "config.toml").write_text(CONFIG.format(port=fake.port) + extra_config)
         self.process = subprocess.Popen(
             [str(CODEX_BIN), "app-server", "--listen", f"ws://127.0.0.1:{port}", *extra_args],
             env=dict(os.environ, CODEX_HOME=str(home), RUST_LOG="warn", **(extra_env or {})),

@@ -72,6 +72,9 @@ def build_parser():
 
     debug = parser.add_argument_group("diagnostics")
     debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw lines")
+    debug.add_argument("--doctor", action="store_true",
+                       help="whether a call would work: claude and its version, the login, this skill "
+                            "(one line each, or JSON with --json; exit 0 or 3)")
     debug.add_argument("--ndjson-file", metavar="FILE",
                        help="append the command run, every line in and out, and claude's stderr")
     return parser
@@ -82,6 +85,9 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
     except BadArguments as error:
         return report_bad_command_line(CLIENT_NAME, argv, error, session_id=None, thread_id=None, turn_id=None)
+    if args.doctor:
+        from .doctor import run_doctor
+        return run_doctor(args)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -34,9 +34,9 @@ def build_parser():
     parser.add_argument("--image", action="append", default=[], metavar="PATH", help="attach a local image (repeatable)")
 
     connection = parser.add_argument_group("connection")
-    connection.add_argument("--uri", default=os.environ.get(URI_VARIABLE) or DEFAULT_URI,
-                            help=f"ws://, wss://, unix://[PATH] or stdio:// (default ${URI_VARIABLE}, "
-                                 f"else {DEFAULT_URI})")
+    connection.add_argument("--uri", default=os.environ.get(URI_VARIABLE) or None,
+                            help=f"ws://, wss://, unix://[PATH] or stdio:// (default ${URI_VARIABLE}, else a server "
+                                 f"at {DEFAULT_URI}, else the codex app-server daemon, started if need be)")
     connection.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
                             help="extra handshake header (repeatable)")
     connection.add_argument("--token-file", metavar="FILE",
@@ -44,7 +44,8 @@ def build_parser():
     connection.add_argument("--ca-file", metavar="FILE", help="CA certificates for a wss:// server")
     connection.add_argument("--spawn", action="store_true",
                             help="start `codex app-server` at --uri if nothing answers there, and leave it running")
-    connection.add_argument("--codex-bin", default="codex", help="codex executable for --spawn and stdio://")
+    connection.add_argument("--codex-bin", default="codex",
+                            help="codex executable for --spawn, stdio:// and starting the daemon")
 
     thread = parser.add_argument_group("thread")
     thread.add_argument("--thread-id", help="resume this persisted thread (thread/resume)")
@@ -83,6 +84,9 @@ def build_parser():
     tools.add_argument("--read-thread", metavar="ID", help="a thread with its turns")
     tools.add_argument("--models", action="store_true", help="the models the server offers")
     tools.add_argument("--check", action="store_true", help="connect, initialize, print server info (exit 0 or 3)")
+    tools.add_argument("--doctor", action="store_true",
+                       help="whether a call would work: codex and its version, the server, the login, this skill "
+                            "(one line each, or JSON with --json; exit 0 or 3)")
 
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
     timing.add_argument("--timeout", type=seconds, default=300.0, help="wait for the next message (default 300)")
@@ -104,6 +108,9 @@ def main(argv=None):
     except BadArguments as error:
         return report_bad_command_line(CLIENT_NAME, argv, error, thread_id=None, turn_id=None)
     args.command_line = sys.argv[1:] if argv is None else list(argv)
+    if args.doctor:
+        from .doctor import run_doctor
+        return run_doctor(args)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -111,23 +118,23 @@ def main(argv=None):
     renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach))
     limit = CallLimit(args.max_time)
     tracer = None
-    spawned = {}
+    connected = {}
     try:
         limit.start()
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
-        return _run(args, tracer, renderer, spawned, limit)
+        return _run(args, tracer, renderer, connected, limit)
     except ClientError as error:
-        return _report(error, args, renderer, spawned, limit)
+        return _report(error, args, renderer, connected, limit)
     except KeyboardInterrupt:
-        return _report(Interrupted("interrupted by the user"), args, renderer, spawned, limit)
+        return _report(Interrupted("interrupted by the user"), args, renderer, connected, limit)
     finally:
         limit.cancel()
         if tracer:
             tracer.close()
 
 
-def _run(args, tracer, renderer, spawned, limit):
+def _run(args, tracer, renderer, connected, limit):
     tool = _tool_request(args)
     prompt = None
     if args.supervise_fd is not None:
@@ -136,21 +143,21 @@ def _run(args, tracer, renderer, spawned, limit):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return _start_supervisor(args.command_line, prompt)
-    client = _connect(args, tracer, spawned)
+    client = _connect(args, tracer, connected)
     with client:
         if tool:
-            renderer.print_json(_tool_answer(args, client))
+            renderer.print_json(_tool_answer(args, client, connected))
             return 0
         if args.result:
             # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
             handle = client.wait_for_turn(args.thread_id, args.turn_id)
-            return _finish(handle.result(interrupt_turn=False), renderer, spawned, limit)
+            return _finish(handle.result(interrupt_turn=False), renderer, connected, limit)
         _open_thread(client, args)
         if args.detach:
-            return _detach(client.start_turn(prompt, _turn_options(args, renderer)), args, renderer, spawned)
+            return _detach(client.start_turn(prompt, _turn_options(args, renderer)), args, renderer, connected)
         exit_code = 0
         if prompt is not None:
-            exit_code = _finish(client.run(prompt, _turn_options(args, renderer)), renderer, spawned, limit)
+            exit_code = _finish(client.run(prompt, _turn_options(args, renderer)), renderer, connected, limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
         return run_repl(_ReplSession(client, args, renderer, limit), client.next_input_line, "/thread", "thread_id",
@@ -180,8 +187,8 @@ def _start_supervisor(command_line, prompt):
     return int(reported) if reported else supervisor.wait()
 
 
-def _detach(handle, args, renderer, spawned):
-    exit_code = _finish(handle.detach(), renderer, spawned)
+def _detach(handle, args, renderer, connected):
+    exit_code = _finish(handle.detach(), renderer, connected)
     if args.supervise_fd is None or exit_code != 0:
         return exit_code
     _let_go_of_caller(args.supervise_fd, exit_code)
@@ -197,18 +204,23 @@ def _let_go_of_caller(ready_fd, exit_code):
         os.dup2(devnull, stream.fileno())
 
 
-def _connect(args, tracer, spawned):
-    def connect():
+def _connect(args, tracer, connected):
+    def connect(uri=None):
         return CodexClient.connect(
-            args.uri, token=_token(args), headers=_headers(args.header), connect_timeout=args.connect_timeout,
+            uri or args.uri, token=_token(args), headers=_headers(args.header), connect_timeout=args.connect_timeout,
             ca_file=args.ca_file, codex_bin=args.codex_bin, tracer=tracer,
             timeout=args.timeout, resume_timeout=args.resume_timeout)
 
-    tracer.info(f"connecting to {args.uri}")
+    tracer.info(f"connecting to {args.uri or 'the default server'}")
     if args.spawn:
         from .spawn import connect_or_spawn   # kept off the start-up path of ordinary calls
         client, started = connect_or_spawn(connect, args.uri, args.codex_bin, tracer, args.connect_timeout or 30)
-        spawned.update(started or {})
+        if started:
+            connected["spawned"] = started
+    elif args.uri is None:
+        from .default_server import connect_default
+        client, connected["connection"] = connect_default(connect, args.codex_bin, tracer)
+        args.uri = connected["connection"]["uri"]
     else:
         client = connect()
     if args.repl or args.interactive_approvals:
@@ -294,34 +306,34 @@ def _ask_person(client, question):
     return answer
 
 
-def _finish(envelope, renderer, spawned, limit=None):
-    if spawned:
-        envelope.extra["spawned"] = dict(spawned)
+def _finish(envelope, renderer, connected, limit=None):
+    envelope.extra.update(connected)
     if limit:
         limit.judge(envelope)
     renderer.turn_done(envelope)
     return envelope.exit_code
 
 
-def _report(error, args, renderer, spawned, limit):
+def _report(error, args, renderer, connected, limit):
     """Ends the call with an envelope for an error that came before or between turns."""
     envelope = Envelope(thread_id=args.thread_id, turn_id=None)
     envelope.fail(error)
-    return _finish(envelope, renderer, spawned, limit)
+    return _finish(envelope, renderer, connected, limit)
 
 
 def _tool_request(args):
     return args.threads or args.read_thread or args.models or args.check
 
 
-def _tool_answer(args, client):
+def _tool_answer(args, client, connected):
     if args.threads:
         return client.list_threads(args.limit)
     if args.read_thread:
         return client.read_thread(args.read_thread)
     if args.models:
         return client.list_models()
-    return {"ok": True, "uri": args.uri, "server": client.user_agent,
+    return {"ok": True, "uri": args.uri, "via": connected.get("connection", {}).get("via", "given"),
+            "server": client.user_agent,
             "codex_home": client.server_info.get("codexHome"), "platform": client.server_info.get("platformOs")}
 
 
@@ -351,6 +363,7 @@ def _check_arguments(args):
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     if args.spawn:
         from .spawn import check_spawnable
+        args.uri = args.uri or DEFAULT_URI
         check_spawnable(args.uri)
     check_output_options(args)
     args.output_schema_json = _load_output_schema(args.output_schema)

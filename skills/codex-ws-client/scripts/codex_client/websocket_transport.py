@@ -5,6 +5,7 @@ here, each straight into one buffer of its announced size. A 10 MB message then 
 copy on the way in instead of four (websocket-client gathers 16 KiB pieces and joins them),
 which matters for peak memory and CPU on long answers.
 """
+import os
 import socket
 import ssl
 
@@ -57,10 +58,15 @@ class WebSocketTransport:
         self.stream = self.socket.sock
 
     def _unix_socket(self):
+        # A socket address holds about 100 bytes, and CODEX_HOME can be deeper than that: the
+        # daemon's socket there is a link to a short path, so connect to where the link points.
+        path = os.path.realpath(self.unix_path)
+        if not os.path.exists(path):
+            raise NothingListening(f"cannot connect to {self.unix_path}: no such socket")
         unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         unix.settimeout(self.connect_timeout)
         try:
-            unix.connect(self.unix_path)
+            unix.connect(path)
         except (ConnectionRefusedError, FileNotFoundError) as error:
             unix.close()
             raise NothingListening(f"cannot connect to {self.unix_path}: {reason_of(error)}") from None

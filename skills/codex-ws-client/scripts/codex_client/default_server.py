@@ -1,0 +1,81 @@
+"""Which app-server a call without --uri (and without $CODEX_APP_SERVER_URI) talks to.
+
+In order: a server answering at ws://127.0.0.1:8765 (one started by hand, or by --spawn); the
+per-user daemon's control socket ($CODEX_HOME/app-server-control/app-server-control.sock);
+else the daemon, started with `codex app-server daemon start`. The daemon keeps running, so
+later calls reuse it; `codex app-server daemon stop` stops it.
+"""
+import json
+import subprocess
+import time
+
+from .client import DEFAULT_URI
+from .outcome import ConnectionFailed, TimedOut
+from .transport import NothingListening, default_control_socket, reason_of
+
+LISTENING, DAEMON, STARTED_DAEMON = "listening", "daemon", "started-daemon"
+# The first start copies the codex binary under $CODEX_HOME/packages/: seconds, not minutes.
+DAEMON_START_SECONDS = 120
+SOCKET_WAIT_SECONDS = 10
+
+
+def daemon_uri():
+    return "unix://" + default_control_socket()
+
+
+def connect_default(connect, codex_bin, tracer):
+    """connect(uri) opens a client. Returns (client, {"uri", "via"}) for the server used."""
+    for uri, via in ((DEFAULT_URI, LISTENING), (daemon_uri(), DAEMON)):
+        try:
+            client = connect(uri)
+        except NothingListening:
+            tracer.info(f"nothing answers at {uri}")
+            continue
+        tracer.info(f"using {uri} ({via})")
+        return client, {"uri": uri, "via": via}
+    uri = "unix://" + start_daemon(codex_bin)
+    tracer.warn(f"started the codex app-server daemon at {uri} for this and later calls; "
+                "stop it with: codex app-server daemon stop")
+    return _connect_when_listening(connect, uri), {"uri": uri, "via": STARTED_DAEMON}
+
+
+def start_daemon(codex_bin):
+    """Runs `codex app-server daemon start` (a no-op when it runs already); returns its socket path."""
+    try:
+        done = subprocess.run([codex_bin, "app-server", "daemon", "start"], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=DAEMON_START_SECONDS)
+    except OSError as error:
+        raise ConnectionFailed(f"cannot start the codex app-server daemon with {codex_bin}: "
+                               f"{reason_of(error)}") from None
+    except subprocess.TimeoutExpired:
+        raise TimedOut(f"`{codex_bin} app-server daemon start` did not finish "
+                       f"within {DAEMON_START_SECONDS}s") from None
+    status = _last_json_line(done.stdout)
+    if done.returncode != 0 or not status.get("socketPath"):
+        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ConnectionFailed(f"`{codex_bin} app-server daemon start` failed (exit {done.returncode}: "
+                               f"{last_line})")
+    return status["socketPath"]
+
+
+def _last_json_line(text):
+    for line in reversed(text.splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def _connect_when_listening(connect, uri):
+    deadline = time.monotonic() + SOCKET_WAIT_SECONDS
+    while True:
+        try:
+            return connect(uri)
+        except NothingListening:
+            if time.monotonic() > deadline:
+                raise TimedOut(f"the codex app-server daemon did not listen on {uri} "
+                               f"within {SOCKET_WAIT_SECONDS}s") from None
+            time.sleep(0.05)

@@ -1,0 +1,90 @@
+"""--doctor: whether a call would work, without spending tokens.
+
+One line per check (with --json one object): the codex CLI and its version, the server a
+call would use, the login (`account/read`), this skill's version. Exit 0 when a call would
+work, else 3. It starts nothing that outlives it: with no server running it asks a private
+stdio:// server for the login.
+"""
+import os
+import shutil
+import subprocess
+
+from .client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
+from .default_server import DAEMON, LISTENING, daemon_uri
+from .outcome import ClientError
+from .doctor_report import report
+from .shapes import as_dict, is_older
+from .transport import NothingListening
+
+
+
+def run_doctor(args):
+    checks = [codex_cli_check(args.codex_bin)]
+    client, server = open_server(args)
+    checks.append(server)
+    checks.append(login_check(client) if client else
+                  {"name": "login", "ok": False, "detail": "unknown: no server to ask"})
+    if client:
+        client.close()
+    checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CLIENT_VERSION} at {skill_folder()}"})
+    return report(checks, args.json)
+
+
+def codex_cli_check(codex_bin):
+    path = shutil.which(codex_bin)
+    if not path:
+        return {"name": "codex", "ok": False, "detail": f"{codex_bin} not found: install codex (npm i -g @openai/codex)"}
+    try:
+        done = subprocess.run([path, "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return {"name": "codex", "ok": False, "detail": f"{path} --version failed: {error}"}
+    version = done.stdout.strip().split()[-1] if done.stdout.strip() else ""
+    tested = "older than the oldest tested" if is_older(version, OLDEST_TESTED_SERVER) else "tested"
+    return {"name": "codex", "ok": done.returncode == 0, "path": path, "version": version,
+            "in_tested_range": tested == "tested",
+            "detail": f"{path}, version {version or 'unknown'} ({tested}: {OLDEST_TESTED_SERVER} and newer)"}
+
+
+def open_server(args):
+    """(client or None, the server check): the server a call would use, else a private stdio:// one."""
+    given = [(args.uri, "given")] if args.uri else []
+    for uri, via in given or [(DEFAULT_URI, LISTENING), (daemon_uri(), DAEMON)]:
+        try:
+            client = connect(args, uri)
+        except NothingListening:
+            continue
+        except ClientError as error:
+            return None, {"name": "server", "ok": False, "uri": uri, "via": via, "detail": str(error)}
+        return client, {"name": "server", "ok": True, "uri": uri, "via": via, "detail": f"{uri} ({via})"}
+    if given:
+        return None, {"name": "server", "ok": False, "uri": args.uri, "via": "given",
+                      "detail": f"nothing answers at {args.uri}"}
+    server = {"name": "server", "ok": bool(shutil.which(args.codex_bin)), "uri": daemon_uri(), "via": "none",
+              "detail": f"none running: a call starts the codex app-server daemon at {daemon_uri()}"}
+    try:
+        return connect(args, "stdio://"), server
+    except ClientError:
+        return None, server
+
+
+def connect(args, uri):
+    return CodexClient.connect(uri, headers=(), connect_timeout=args.connect_timeout, ca_file=args.ca_file,
+                               codex_bin=args.codex_bin, timeout=30)
+
+
+def login_check(client):
+    try:
+        answer = as_dict(client.request("account/read", {}))
+    except ClientError as error:
+        return {"name": "login", "ok": False, "detail": f"account/read failed: {error}"}
+    account = as_dict(answer.get("account"))
+    if account:
+        return {"name": "login", "ok": True, "detail": f"logged in ({account.get('type', 'account')})"}
+    if answer.get("requiresOpenaiAuth") is False:
+        return {"name": "login", "ok": True, "detail": "no login needed (the configured model provider needs none)"}
+    return {"name": "login", "ok": False, "detail": "not logged in: run `codex login`"}
+
+
+def skill_folder():
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,0 +1,101 @@
+"""Without --uri the client finds or starts a server itself: a server at ws://127.0.0.1:8765, else
+the per-user daemon's control socket, else `codex app-server daemon start`; later calls reuse it.
+The real daemon runs with a temporary CODEX_HOME and the fake model, and is stopped afterwards."""
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+from tests.codex.conftest import CONFIG, CodexServer
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT, process_exists, run_script, validate_envelope, wait_until
+
+DEFAULT_PORT = 8765
+
+
+def port_is_free(port):
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def daemon_env(tmp_path, fake_model):
+    """The environment of a user whose CODEX_HOME has no daemon yet; stops any daemon started in it."""
+    if not port_is_free(DEFAULT_PORT):
+        pytest.skip(f"something else answers at 127.0.0.1:{DEFAULT_PORT}")
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    (codex_home / "config.toml").write_text(CONFIG.format(port=fake_model.port))
+    env = dict(os.environ, HOME=str(tmp_path), CODEX_HOME=str(codex_home))
+    env.pop("CODEX_APP_SERVER_URI", None)
+    yield env
+    subprocess.run([str(CODEX_BIN), "app-server", "daemon", "stop"], env=env, capture_output=True, timeout=60)
+    for pid in processes_mentioning(str(codex_home)):   # its helper (pid-update-loop) outlives a stop
+        os.kill(pid, 15)
+        wait_until(lambda: not process_exists(pid), what=f"process {pid} to end")
+
+
+def processes_mentioning(text):
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if text.encode() in handle.read():
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def call(env, *args):
+    result = run_script(CODEX_SCRIPT, ["--codex-bin", str(CODEX_BIN), *args], env=env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def connection_of(result):
+    return validate_envelope(json.loads(result.stdout.splitlines()[-1]), "codex-ws-client")["connection"]
+
+
+def test_the_first_call_starts_the_daemon_and_later_calls_reuse_it(daemon_env):
+    socket_uri = "unix://" + os.path.join(daemon_env["CODEX_HOME"], "app-server-control", "app-server-control.sock")
+    first = call(daemon_env, "--json", "first")
+    assert connection_of(first) == {"uri": socket_uri, "via": "started-daemon"}
+    assert "codex app-server daemon stop" in first.stderr   # says how to stop it
+    assert json.loads(first.stdout)["text"] == "echo: first"
+
+    second = call(daemon_env, "-v", "--json", "second")
+    assert connection_of(second) == {"uri": socket_uri, "via": "daemon"}
+    assert f"using {socket_uri} (daemon)" in second.stderr
+    assert json.loads(second.stdout)["text"] == "echo: second"
+
+    check = json.loads(call(daemon_env, "--check").stdout)
+    assert (check["uri"], check["via"]) == (socket_uri, "daemon")
+
+
+def test_a_server_at_port_8765_comes_first(daemon_env, tmp_path, fake_model):
+    server = CodexServer(tmp_path / "server-home", fake_model, port=DEFAULT_PORT)
+    try:
+        result = call(daemon_env, "-v", "--json", "to the port")
+        check = json.loads(call(daemon_env, "--check").stdout)
+    finally:
+        server.stop()
+    assert connection_of(result) == {"uri": f"ws://127.0.0.1:{DEFAULT_PORT}", "via": "listening"}
+    assert json.loads(result.stdout)["text"] == "echo: to the port"
+    assert check["via"] == "listening"
+    assert not os.path.exists(os.path.join(daemon_env["CODEX_HOME"], "app-server-control")), "no daemon started"
+
+
+def test_a_daemon_that_cannot_start_is_a_connection_failure(daemon_env, tmp_path):
+    result = run_script(CODEX_SCRIPT, ["--codex-bin", str(tmp_path / "no-codex"), "--json", "x"], env=daemon_env)
+    assert result.returncode == 3
+    envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
+    assert "cannot start the codex app-server daemon" in envelope["error"]
+
+
+def test_an_explicit_uri_is_used_as_given(codex_server):
+    result = run_script(CODEX_SCRIPT, ["--uri", codex_server.uri, "--json", "given"])
+    envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
+    assert "connection" not in envelope
+    assert json.loads(run_script(CODEX_SCRIPT, ["--uri", codex_server.uri, "--check"]).stdout)["via"] == "given"

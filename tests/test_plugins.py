@@ -1,0 +1,148 @@
+"""This repository as a plugin for both agents: the real `claude plugin` and `codex plugin` commands
+install it from the checkout (a local path, offline) into a temporary home, the real agents then
+list its skills, and each installed client script runs a real turn with a Python that has no
+websocket-client."""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
+from tests.codex.conftest import CodexServer, fake_model, protocol_schema  # noqa: F401
+from tests.helpers import CLAUDE_BIN, CODEX_BIN, PEERS_BIN, ROOT, SKILLS, validate_envelope
+from tests.install_helpers import SkillsClient, bare_venv, clean_python_env
+
+MARKETPLACE = json.loads((ROOT / ".claude-plugin" / "marketplace.json").read_text())["name"]
+PLUGIN = json.loads((ROOT / ".claude-plugin" / "plugin.json").read_text())["name"]
+# Every skill folder of the repository travels in the plugin (new ones too).
+SKILL_NAMES = sorted(path.parent.name for path in SKILLS.glob("*/SKILL.md"))
+ALWAYS_ON_TOKEN_BUDGET = 300
+
+
+def run(argv, env, cwd=None, timeout=120):
+    result = subprocess.run([str(arg) for arg in argv], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, (argv, result.stdout, result.stderr)
+    return result
+
+
+def plugin_version():
+    return json.loads((ROOT / ".claude-plugin" / "plugin.json").read_text())["version"]
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory):
+    return bare_venv(tmp_path_factory.mktemp("bare") / "venv")
+
+
+# ----------------------------------------------------------------------------- manifests
+
+def test_every_manifest_names_the_same_plugin_and_the_installers_version():
+    install_py = (ROOT / "scripts" / "install.py").read_text()
+    installer_version = re.search(r'^VERSION = "([^"]+)"', install_py, re.M).group(1)
+    codex_marketplace = json.loads((ROOT / ".agents" / "plugins" / "marketplace.json").read_text())
+    codex_plugin = json.loads((ROOT / ".codex-plugin" / "plugin.json").read_text())
+    assert codex_marketplace["name"] == MARKETPLACE
+    assert [entry["name"] for entry in codex_marketplace["plugins"]] == [PLUGIN]
+    assert codex_plugin["name"] == PLUGIN
+    client_versions = {re.search(r'^CLIENT_VERSION = "([^"]+)"', (SKILLS / path).read_text(), re.M).group(1)
+                       for path in ("codex-ws-client/scripts/codex_client/client.py",
+                                    "claude-cli-client/scripts/claude_client/doctor.py")}
+    assert plugin_version() == codex_plugin["version"] == installer_version
+    assert client_versions == {installer_version}
+
+
+def test_claude_plugin_validate_passes_without_warnings(tmp_path):
+    result = run([CLAUDE_BIN, "plugin", "validate", ROOT], env=clean_python_env(HOME=str(tmp_path)))
+    assert "Validation passed" in result.stdout
+    # Newer claude adds advice for its public plugin directory (an icon): not about the manifests.
+    manifest_checks = result.stdout.split("Plugin directory checks")[0]
+    assert "warning" not in manifest_checks.lower(), result.stdout
+
+
+# ----------------------------------------------------------------------------- Claude Code
+
+@pytest.fixture
+def claude_plugin(claude_env):  # noqa: F811
+    """The plugin installed by the real claude into the test's HOME; returns its installed folder."""
+    run([CLAUDE_BIN, "plugin", "marketplace", "add", ROOT], env=claude_env)
+    run([CLAUDE_BIN, "plugin", "install", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
+    folder = os.path.join(claude_env["HOME"], ".claude", "plugins", "cache", MARKETPLACE, PLUGIN, plugin_version())
+    assert sorted(os.listdir(os.path.join(folder, "skills"))) == SKILL_NAMES
+    return folder
+
+
+def test_claude_lists_the_plugins_skills(claude_plugin, claude_env, tmp_path):  # noqa: F811
+    done = run([CLAUDE_BIN, "-p", "hello", "--output-format", "stream-json", "--verbose"], env=claude_env,
+               cwd=tmp_path)
+    init = next(message for message in map(json.loads, done.stdout.splitlines())
+                if message.get("type") == "system" and message.get("subtype") == "init")
+    assert {f"{PLUGIN}:{name}" for name in SKILL_NAMES} <= set(init["skills"])
+
+
+def test_the_plugins_always_on_token_cost_stays_under_budget(claude_plugin, claude_env):  # noqa: F811
+    if "details" not in run([CLAUDE_BIN, "plugin", "--help"], env=claude_env).stdout:
+        pytest.skip("this claude has no `claude plugin details`")
+    details = run([CLAUDE_BIN, "plugin", "details", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env).stdout
+    always_on = int(re.search(r"Always-on:\s+~([\d.]+)\s*tok", details).group(1))
+    assert 0 < always_on < ALWAYS_ON_TOKEN_BUDGET, details
+
+
+def test_the_claude_plugins_codex_skill_runs_a_turn_with_plain_python(claude_plugin, bare_python, tmp_path,
+                                                                     fake_model):  # noqa: F811
+    server = CodexServer(tmp_path / "codex-home", fake_model)
+    script = os.path.join(claude_plugin, "skills", "codex-ws-client", "scripts", "codex_ws_client.py")
+    try:
+        result = subprocess.run([str(bare_python), script, "--uri", server.uri, "--json", "from the plugin"],
+                                capture_output=True, text=True, env=clean_python_env(), cwd=tmp_path, timeout=60)
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    assert validate_envelope(json.loads(result.stdout), "codex-ws-client")["text"] == "echo: from the plugin"
+
+
+# ----------------------------------------------------------------------------- Codex
+
+@pytest.fixture
+def codex_plugin(tmp_path):
+    """(CODEX_HOME, installed folder) after the real codex installed the plugin."""
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    env = clean_python_env(HOME=str(tmp_path), CODEX_HOME=str(codex_home))
+    run([CODEX_BIN, "plugin", "marketplace", "add", ROOT], env=env)
+    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+    folder = codex_home / "plugins" / "cache" / MARKETPLACE / PLUGIN / plugin_version()
+    assert sorted(os.listdir(folder / "skills")) == SKILL_NAMES
+    return codex_home, folder
+
+
+def test_codex_app_server_lists_the_plugins_skills(codex_plugin, fake_model, tmp_path, monkeypatch,  # noqa: F811
+                                                   protocol_schema):  # noqa: F811
+    codex_home, folder = codex_plugin
+    monkeypatch.setenv("HOME", str(tmp_path))
+    # The fake model's settings, and the plugin settings the install wrote.
+    server = CodexServer(codex_home, fake_model, extra_config="\n" + (codex_home / "config.toml").read_text())
+    try:
+        client = SkillsClient(server, protocol_schema.folder)
+        entries = client.skills_list(tmp_path)["data"]
+        client.close()
+    finally:
+        server.stop()
+    listed = {skill["name"]: os.path.realpath(skill["path"]) for entry in entries for skill in entry["skills"]}
+    for name in SKILL_NAMES:
+        assert listed.get(f"{PLUGIN}:{name}") == os.path.realpath(folder / "skills" / name / "SKILL.md")
+
+
+def test_the_codex_plugins_claude_skill_runs_a_turn_with_plain_python(codex_plugin, bare_python, claude_env,  # noqa: F811
+                                                                      tmp_path):
+    _, folder = codex_plugin
+    script = folder / "skills" / "claude-cli-client" / "scripts" / "claude_cli_client.py"
+    env = clean_python_env(**{key: value for key, value in claude_env.items() if key != "PATH"},
+                           PATH=f"{PEERS_BIN}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run([str(bare_python), str(script), "--json", "from the codex plugin"], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=90)
+    assert result.returncode == 0, result.stderr
+    envelope = validate_envelope(json.loads(result.stdout.splitlines()[-1]), "claude-cli-client")
+    assert envelope["text"] == "echo: from the codex plugin"
