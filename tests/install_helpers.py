@@ -102,8 +102,9 @@ def snapshot(folder):
 
 
 def files_of(folder):
-    """{relative path: bytes} of the files under folder (no folders)."""
-    return {rel: data for rel, data in snapshot(folder).items() if not rel.endswith("/")}
+    """{relative path: bytes} of the files under folder (no folders, no bytecode caches)."""
+    return {rel: data for rel, data in snapshot(folder).items()
+            if not rel.endswith("/") and "__pycache__/" not in rel}
 
 
 def manifest_of(skill_dir):

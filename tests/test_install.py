@@ -9,6 +9,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -738,3 +739,26 @@ def test_without_websocket_client_the_script_says_how_to_fix_it(bare_python, tmp
     result = subprocess.run([str(bare_python), str(script), "--help"], capture_output=True, text=True,
                             env=clean_python_env(), timeout=60)
     assert result.returncode == 0 and "--uri" in result.stdout
+
+
+def test_an_install_ships_bytecode_used_even_where_python_writes_none(bench, vendored_codex_skill):
+    """A read-only install, or one run with PYTHONDONTWRITEBYTECODE=1, starts from the shipped bytecode."""
+    package = vendored_codex_skill / "scripts" / "codex_client"
+    cache_tag = sys.implementation.cache_tag
+    assert all((package / "__pycache__" / f"{module.stem}.{cache_tag}.pyc").is_file()
+               for module in package.glob("*.py"))
+    verbose = subprocess.run([sys.executable, "-v", str(vendored_codex_skill / "scripts" / "codex_ws_client.py"),
+                              "--help"], capture_output=True, text=True, timeout=60,
+                             env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    assert verbose.returncode == 0, verbose.stderr
+    cli_bytecode = package / "__pycache__" / f"cli.{cache_tag}.pyc"
+    assert f"code object from '{cli_bytecode}'" in verbose.stderr
+
+
+def test_uninstall_removes_the_bytecode_caches_too(bench):
+    assert bench.install().returncode == 0
+    cache = installed(bench.project, "codex", "codex-ws-client") / "scripts" / "codex_client" / "__pycache__"
+    assert any(cache.glob("*.pyc"))
+    write(cache / "written-by-python.pyc", "x")   # as a run of the client would leave
+    assert bench.install("--uninstall").returncode == 0
+    assert snapshot(bench.project) == {}
