@@ -51,6 +51,21 @@ def interleaved(commands, repetitions):
     return {name: samples[1:] for name, samples in results.items()}
 
 
+def installed_copy():
+    """The codex skill installed by scripts/install.py into a new project, as a user gets it
+    (with the bytecode the installer ships); returns its entry script."""
+    project = Path(tempfile.mkdtemp(prefix="bench-project-"))
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "install.py"), "--project", str(project),
+                    "codex-ws-client"], check=True, stdout=subprocess.DEVNULL)
+    return project / ".codex" / "skills" / "codex-ws-client" / "scripts" / "codex_ws_client.py"
+
+
+def without_bytecode_writes():
+    """The environment of a shell or CI image with PYTHONDONTWRITEBYTECODE=1: only shipped bytecode helps."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPYCACHEPREFIX"}
+    return dict(env, PYTHONDONTWRITEBYTECODE="1")
+
+
 def median(samples, index):
     return statistics.median(sample[index] for sample in samples)
 
@@ -75,12 +90,15 @@ def main():
     python = sys.executable
     try:
         exec_env = dict(os.environ, CODEX_HOME=str(home / "codex-home"))
+        installed = installed_copy()
         one_shot = interleaved({
             "client": [python, str(CODEX_SCRIPT), "--uri", server.uri, "--json", "hello"],
+            "installed": ([python, str(installed), "--uri", server.uri, "--json", "hello"], without_bytecode_writes()),
             "minimal": [python, str(MINIMAL), server.uri, "hello"],
             "codex exec": ([str(CODEX_BIN), "exec", "--skip-git-repo-check", "hello"], exec_env, str(home)),
         }, repetitions)
         client_wall, minimal_wall = median(one_shot["client"], 0), median(one_shot["minimal"], 0)
+        installed_wall = median(one_shot["installed"], 0)
         exec_wall = median(one_shot["codex exec"], 0)
         rows += [
             ("one-shot wall: client", f"{client_wall * 1000:.0f} ms", ""),
@@ -92,6 +110,9 @@ def main():
              f"<= 1.15 {verdict(client_wall / minimal_wall, 1.15)}"),
             ("ratio client / codex exec (wall)", f"{client_wall / exec_wall:.2f}",
              f"<= 0.60 {verdict(client_wall / exec_wall, 0.60)}"),
+            ("one-shot wall: installed, PYTHONDONTWRITEBYTECODE=1", f"{installed_wall * 1000:.0f} ms", ""),
+            ("ratio installed (no bytecode writes) / minimal", f"{installed_wall / minimal_wall:.2f}",
+             f"<= 1.10 {verdict(installed_wall / minimal_wall, 1.10)}"),
         ]
 
         repl = claude_turns.repl_turn_seconds([python, str(CODEX_SCRIPT), "--uri", server.uri], 10 if quick else 30)
