@@ -6,7 +6,7 @@ from tests.helpers import SKILLS
 CANONICAL = SKILLS / "codex-ws-client" / "scripts" / "codex_client"
 MIRROR = SKILLS / "claude-cli-client" / "scripts" / "claude_client"
 SHARED = ["outcome.py", "prompt_input.py", "trace.py", "render.py", "repl.py", "inbox.py", "shapes.py",
-          "call_limit.py"]
+          "call_limit.py", "turns.py", "driver.py"]
 
 
 @pytest.mark.parametrize("module", SHARED)

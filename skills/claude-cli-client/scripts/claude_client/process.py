@@ -13,15 +13,43 @@ from .outcome import ConnectionFailed
 # Set inside a Claude Code session; a nested claude started with them may refuse to run.
 NESTED_SESSION_VARIABLES = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SSE_PORT")
 STOP_GRACE_SECONDS = 3.0
+# A Session's keyword options that are claude's own.
+CLAUDE_OPTIONS = {
+    "model": "--model", "permission_mode": "--permission-mode", "system_prompt": "--system-prompt",
+    "append_system_prompt": "--append-system-prompt", "agent": "--agent", "effort": "--effort",
+    "fallback_model": "--fallback-model", "max_budget_usd": "--max-budget-usd", "setting_sources": "--setting-sources",
+    "add_dir": "--add-dir", "allowed_tools": "--allowedTools", "disallowed_tools": "--disallowedTools",
+    "mcp_config": "--mcp-config", "plugin_dir": "--plugin-dir", "settings": "--settings", "json_schema": "--json-schema",
+    "disable_slash_commands": "--disable-slash-commands", "no_session_persistence": "--no-session-persistence"}
 
 
 def find_claude(name):
     """The executable's path; `shutil.which` also finds Windows .cmd shims."""
     path = shutil.which(name)
     if path is None:
-        raise ConnectionFailed(f"claude CLI not found: {name!r} is not an executable on PATH "
-                               "(install Claude Code, or pass --claude-bin PATH)")
+        raise ConnectionFailed(f"claude CLI not found: {name!r} is not an executable on PATH (install Claude Code)",
+                               setting="claude_bin")
     return path
+
+
+def claude_arguments(options):
+    """claude's own options for a Session's keyword options: a value, a list (the option repeated),
+    a dict (as JSON) or True (a flag); None and False leave the option out."""
+    argv = []
+    for name, value in options.items():
+        if name not in CLAUDE_OPTIONS:
+            raise TypeError(f"unknown claude option {name!r}")
+        option = CLAUDE_OPTIONS[name]
+        if value is True:
+            argv.append(option)
+        elif isinstance(value, (list, tuple)):
+            for each in value:
+                argv += [option, str(each)]
+        elif isinstance(value, dict):
+            argv += [option, json.dumps(value)]
+        elif value is not None and value is not False:
+            argv += [option, str(value)]
+    return argv
 
 
 class ClaudeProcess:

@@ -10,7 +10,6 @@
 The command-line script is built on this module; see references/library.md.
 """
 import os
-import sys
 
 from .approvals import APPROVAL_KINDS, QUESTIONS, Answer, ApprovalPolicy, decision_of, describe, question_entries
 from .outcome import ClientError, ParseError, TurnFailed
@@ -215,13 +214,11 @@ class CodexClient:
             handle.finish_from(turn)
         return handle
 
-    def next_input_line(self, prompt="> "):
-        """The next line typed on stdin (None at its end), handling server messages meanwhile.
+    def next_input_line(self):
+        """The next line typed (None at the end of input), handling server messages meanwhile.
 
         Needs `inbox.read_lines_from(stream)` first.
         """
-        if prompt and sys.stdin.isatty():
-            print(prompt, end="", file=sys.stderr, flush=True)
         while True:
             kind, value = self.inbox.get(None, ("message", "line"))
             if kind == "line":
