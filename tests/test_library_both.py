@@ -26,7 +26,8 @@ def test_ask_codex_and_claude_in_one_process(tmp_path, monkeypatch, claude_env, 
         server.stop()
     for skill, envelope in envelopes.items():
         validate_envelope(envelope, skill)
-        assert (envelope["status"], envelope["exit_code"], envelope["text"]) == ("completed", 0, "echo: the same question")
+        assert envelope["status"] == "completed" and envelope["exit_code"] == 0
+        assert envelope["text"] == "echo: the same question"
         assert envelope["thread_id"] and envelope["turn_id"] and envelope["metrics"]["output_tokens"] > 0
     assert envelopes["claude-cli-client"]["session_id"] == envelopes["claude-cli-client"]["thread_id"]
 

@@ -3,16 +3,16 @@ import json
 import os
 import sys
 
-from .call_limit import CallLimit
-from .driver import add_option_hint, catch_stop_signals, wait_for
-from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.call_limit import CallLimit
+from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from .process import CLAUDE_OPTIONS
-from .prompt_input import check_text_arguments, read_prompt, read_text_file
-from .render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
-                     report_bad_command_line, seconds)
-from .repl import run_repl
+from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
+from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
+                                 report_bad_command_line, seconds)
+from agent_bridge.repl import run_repl
 from .session import CLIENT_NAME, Decision, Session
-from .trace import Tracer
+from agent_bridge.trace import Tracer
 from .turn import describe_tool
 
 PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]

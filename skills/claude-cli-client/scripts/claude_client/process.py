@@ -8,7 +8,7 @@ import signal
 import subprocess
 import threading
 
-from .outcome import ConnectionFailed
+from agent_bridge.outcome import ConnectionFailed, PeerExited
 
 # Set inside a Claude Code session; a nested claude started with them may refuse to run.
 NESTED_SESSION_VARIABLES = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SSE_PORT")
@@ -19,7 +19,8 @@ CLAUDE_OPTIONS = {
     "append_system_prompt": "--append-system-prompt", "agent": "--agent", "effort": "--effort",
     "fallback_model": "--fallback-model", "max_budget_usd": "--max-budget-usd", "setting_sources": "--setting-sources",
     "add_dir": "--add-dir", "allowed_tools": "--allowedTools", "disallowed_tools": "--disallowedTools",
-    "mcp_config": "--mcp-config", "plugin_dir": "--plugin-dir", "settings": "--settings", "json_schema": "--json-schema",
+    "mcp_config": "--mcp-config", "plugin_dir": "--plugin-dir", "settings": "--settings",
+    "json_schema": "--json-schema",
     "disable_slash_commands": "--disable-slash-commands", "no_session_persistence": "--no-session-persistence"}
 
 
@@ -84,7 +85,7 @@ class ClaudeProcess:
             self.process.stdin.write(line.encode("utf-8") + b"\n")
             self.process.stdin.flush()
         except (OSError, ValueError):
-            raise ConnectionFailed(self.exit_description()) from None
+            raise self.exited() from None
 
     def close_input(self):
         self.closing = True
@@ -115,18 +116,20 @@ class ClaudeProcess:
         except subprocess.TimeoutExpired:
             return False
 
-    def exit_description(self):
+    def exited(self):
+        """The PeerExited error for a claude that has ended, with its code and stderr tail."""
         code = self.process.wait() if self.process else None
         self.stderr_done.wait(2)
-        last = next((line for line in reversed(self.stderr_tail) if line.strip()), "")
-        return f"claude exited (code {code})" + (f": {last.strip()}" if last else " without a result")
+        tail = [line for line in self.stderr_tail if line.strip()]
+        message = f"claude exited (code {code})" + (f": {tail[-1].strip()}" if tail else " without a result")
+        return PeerExited(message, code, tail)
 
     def _read_line(self):
         line = self.process.stdout.readline()
         if not line:
             if self.closing:
                 raise EOFError   # we ended it: nothing to report
-            raise ConnectionFailed(self.exit_description())
+            raise self.exited()
         return line.decode("utf-8", errors="replace").rstrip("\r\n")
 
     def _read_stderr(self):

@@ -14,12 +14,12 @@ is answered here; the turn's lines are gathered in turn.py.
 import itertools
 from dataclasses import dataclass
 
-from .inbox import Inbox
-from .outcome import ConnectionFailed, TimedOut, TurnFailed
+from agent_bridge.inbox import Inbox
+from agent_bridge.outcome import ConnectionFailed, PeerExited, TimedOut, TurnFailed
 from .process import ClaudeProcess, claude_arguments, find_claude
 from .session_store import find_session_cwd
-from .shapes import as_dict, as_text, is_older, optional_text, parse_json_object
-from .trace import Tracer
+from agent_bridge.shapes import as_dict, as_text, is_older, optional_text, parse_json_object
+from agent_bridge.trace import Tracer
 from .turn import ClaudeTurn, describe_tool
 
 CLIENT_NAME = "claude-cli-client"
@@ -108,10 +108,10 @@ class Session:
         self.process.start(self.inbox)
         try:
             self._control("initialize", INITIALIZE_TIMEOUT_SECONDS)
-        except ConnectionFailed as error:
+        except PeerExited as error:
             self.abort()
-            # claude says so only in words on stderr: it gives no code for a session it cannot find.
-            if self.resume_id and "No conversation found" in str(error):
+            # claude says so only in words on stderr (exit code 1, like any failure): no structured signal.
+            if self.resume_id and any("No conversation found" in line for line in error.stderr_tail):
                 raise TurnFailed(f"{error} (claude finds a session only from the directory it was created in; "
                                  "without a cwd the client finds that directory)") from None
             raise

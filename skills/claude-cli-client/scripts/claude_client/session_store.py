@@ -8,7 +8,7 @@ import glob
 import json
 import os
 
-from .outcome import BadArguments, TurnFailed
+from agent_bridge.outcome import BadArguments, TurnFailed
 
 
 def claude_config_dir():

@@ -2,9 +2,9 @@
 import json
 import time
 
-from .outcome import Envelope
-from .shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
-from .turns import Turn
+from agent_bridge.outcome import Envelope
+from agent_bridge.shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
+from agent_bridge.turns import Turn
 
 
 def describe_tool(tool, tool_input):

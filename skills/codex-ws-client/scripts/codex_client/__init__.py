@@ -3,10 +3,10 @@ from .approvals import Answer, ApprovalPolicy
 from .client import CodexClient, ThreadOptions, TurnOptions
 from .session import Session
 from .turn import TurnHandle
-from .outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
-                      TimedOut, TurnFailed)
-from .trace import Tracer
+from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
+                                  PeerExited, TimedOut, TurnFailed)
+from agent_bridge.trace import Tracer
 
 __all__ = ["Answer", "ApprovalPolicy", "BadArguments", "ClientError", "CodexClient", "ConnectionFailed",
-           "Envelope", "Interrupted", "ParseError", "Session", "ThreadOptions", "TimedOut", "Tracer",
+           "Envelope", "Interrupted", "ParseError", "PeerExited", "Session", "ThreadOptions", "TimedOut", "Tracer",
            "TurnFailed", "TurnHandle", "TurnOptions"]

@@ -6,17 +6,17 @@ import subprocess
 import sys
 
 from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
-from .call_limit import CallLimit
+from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
-from .driver import add_option_hint, catch_stop_signals, wait_for
-from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
-from .prompt_input import check_text_arguments, read_prompt, read_text_file
-from .render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
-                     report_bad_command_line, seconds)
-from .shapes import as_dict, as_list, as_text
-from .repl import run_repl
+from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
+from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
+                                 report_bad_command_line, seconds)
+from agent_bridge.shapes import as_dict, as_list, as_text
+from agent_bridge.repl import run_repl
 from .session import Session
-from .trace import Tracer
+from agent_bridge.trace import Tracer
 
 TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
 URI_VARIABLE = "CODEX_APP_SERVER_URI"

@@ -12,11 +12,11 @@ The command-line script is built on this module; see references/library.md.
 import os
 
 from .approvals import APPROVAL_KINDS, QUESTIONS, Answer, ApprovalPolicy, decision_of, describe, question_entries
-from .outcome import ClientError, ParseError, TurnFailed
+from agent_bridge.outcome import ClientError, ParseError, TurnFailed
 from .rpc import RpcConnection, as_message, is_server_request
-from .inbox import Inbox
-from .shapes import as_dict, as_list, as_text, is_older, optional_text
-from .trace import Tracer
+from agent_bridge.inbox import Inbox
+from agent_bridge.shapes import as_dict, as_list, as_text, is_older, optional_text
+from agent_bridge.trace import Tracer
 from .transport import open_transport
 from .turn import TurnHandle, user_input
 from .turn_record import TurnRecord
@@ -209,7 +209,7 @@ class CodexClient:
         self.thread_id = thread_id
         turn = handle.read_back()
         if turn is None:
-            record.envelope.fail(ClientError(f"thread {thread_id} has no turn {turn_id or ''}".rstrip()))
+            record.envelope.fail(TurnFailed(f"thread {thread_id} has no turn {turn_id or ''}".rstrip()))
         elif turn.get("status") != "inProgress" and not record.finished:
             handle.finish_from(turn)
         return handle

@@ -8,15 +8,15 @@ import itertools
 import json
 import time
 
-from .outcome import ClientError, ParseError, TimedOut
-from .shapes import parse_json_object
+from agent_bridge.outcome import ParseError, TimedOut, TurnFailed
+from agent_bridge.shapes import parse_json_object
 
 OVERLOADED = -32001
 OVERLOAD_RETRIES = 4
 OVERLOAD_FIRST_PAUSE = 0.25     # seconds; doubled on each retry, with jitter
 
 
-class RpcError(ClientError):
+class RpcError(TurnFailed):
     """The server answered one of our requests with a JSON-RPC error."""
 
     def __init__(self, method, code, message):

@@ -8,7 +8,7 @@ and a stdio:// call works without websocket-client.
 import os
 import subprocess
 
-from .outcome import BadArguments, ConnectionFailed, ParseError
+from agent_bridge.outcome import BadArguments, ConnectionFailed, ParseError
 
 
 class NothingListening(ConnectionFailed):

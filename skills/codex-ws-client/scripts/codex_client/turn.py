@@ -2,10 +2,10 @@
 import copy
 import os
 
-from .outcome import TimedOut
-from .turns import Turn
+from agent_bridge.outcome import TimedOut
+from agent_bridge.turns import Turn
 from .rpc import as_message, is_server_request
-from .shapes import as_dict, as_list, as_text, optional_text
+from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
 
 INTERRUPT_GRACE_SECONDS = 5.0
 

@@ -47,6 +47,15 @@ class ConnectionFailed(ClientError):
     exit_code = EXIT_CONNECTION
 
 
+class PeerExited(ConnectionFailed):
+    """The peer's process ended: its exit status and the last lines it wrote on stderr."""
+
+    def __init__(self, message, returncode=None, stderr_tail=()):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr_tail = list(stderr_tail)
+
+
 class TimedOut(ClientError):
     status = "timeout"
     exit_code = EXIT_TIMEOUT
