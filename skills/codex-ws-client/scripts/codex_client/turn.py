@@ -4,7 +4,7 @@ import os
 
 from agent_bridge.outcome import TimedOut
 from agent_bridge.turns import Turn
-from .rpc import as_message, is_server_request
+from .rpc import is_server_request
 from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
 
 INTERRUPT_GRACE_SECONDS = 5.0
@@ -13,10 +13,11 @@ INTERRUPT_GRACE_SECONDS = 5.0
 class TurnHandle(Turn):
     """A running turn of one thread: iterate its messages, steer it, interrupt it, or wait for its envelope."""
 
-    def __init__(self, client, record, options):
+    def __init__(self, client, record, options, timeout):
         self.client = client
         self.record = record
         self.options = options
+        self.timeout = timeout            # for the next message; None: no limit
         self.reading_lines = options.steer_from_input
 
     @property
@@ -49,6 +50,8 @@ class TurnHandle(Turn):
                                      lambda result, error: error and self.client.tracer.warn(str(error)))
 
     def _close(self):
+        if self.finished:
+            self.client.rpc.router.forget(self.turn_id)
         return self.record.close()
 
     def finish_from(self, turn):
@@ -62,8 +65,6 @@ class TurnHandle(Turn):
         """Updates the envelope with one message (and answers it if it is a server request)."""
         client, record = self.client, self.record
         params = as_dict(message.get("params"))
-        if client.rpc.take_response(message):
-            return
         if is_server_request(message) or params.get("threadId", self.thread_id) != self.thread_id:
             client.handle_message(message, record)
             return
@@ -103,7 +104,7 @@ class TurnHandle(Turn):
 
     def _take_next(self, timeout=None, ask_on_silence=True):
         """Reads the next message and applies it; returns it (None if a typed line was used instead)."""
-        message = self._next_message(self.client._message_timeout() if timeout is None else timeout,
+        message = self._next_message(self.timeout if timeout is None else timeout,
                                      ask_on_silence)
         if message is not None:
             self.apply(message)
@@ -111,9 +112,8 @@ class TurnHandle(Turn):
 
     def _next_message(self, timeout, ask_on_silence=True):
         """The next server message, steering with typed lines meanwhile; None if a line was used."""
-        wanted = ("message", "line") if self.reading_lines else ("message",)
         try:
-            kind, value = self.client.inbox.get(timeout, wanted)
+            kind, value = self.client.rpc.router.next(timeout, turn_id=self.turn_id, lines=self.reading_lines)
         except TimedOut:
             if not ask_on_silence:
                 raise
@@ -125,12 +125,12 @@ class TurnHandle(Turn):
             elif value.strip():
                 self.steer(value)
             return None
-        return as_message(value)
+        return value
 
     def read_back(self):
         """This turn as thread/read reports it (the thread's last turn if the id is not known yet)."""
         answer = self.client.rpc.request("thread/read", {"threadId": self.thread_id, "includeTurns": True},
-                                         self.client.timeout, self.apply)
+                                         self.timeout, self.apply)
         turns = [as_dict(turn) for turn in as_list(as_dict(as_dict(answer).get("thread")).get("turns"))]
         if self.turn_id is None:
             turn = turns[-1] if turns else None
