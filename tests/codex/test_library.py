@@ -7,7 +7,7 @@ import pytest
 
 from tests.fakes import responses_api
 from tests.fakes.sse_server import hang, text, tool
-from tests.helpers import SKILLS
+from tests.helpers import CODEX_BIN, SKILLS
 
 sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
 from codex_client import Answer, CodexClient, ThreadOptions, TurnOptions  # noqa: E402
@@ -107,3 +107,13 @@ def test_when_the_connection_ends_every_waiting_turn_is_told_at_once(codex_serve
             codex_server.stop()
             envelopes = [wait.result(timeout=30) for wait in waits]   # not the 120 s message timeout
     assert [envelope.status for envelope in envelopes] == ["connection_failed"] * 3
+
+
+def test_a_stdio_app_server_that_exits_gives_its_code_and_stderr(tmp_path, monkeypatch):
+    from codex_client import PeerExited
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "missing"))   # the real codex refuses to start
+    with pytest.raises(PeerExited) as caught:
+        CodexClient.connect("stdio://", codex_bin=str(CODEX_BIN))
+    error = caught.value
+    assert error.exit_code == 3 and error.returncode != 0
+    assert "does not exist" in str(error) and any("does not exist" in line for line in error.stderr_tail)
