@@ -2,7 +2,8 @@
 See references/library.md."""
 from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
                                   PeerExited, TimedOut, TurnFailed)
-from .session import Decision, Session
+from .control import Decision
+from .session import Session
 from agent_bridge.trace import Tracer
 from .turn import ClaudeTurn
 

@@ -11,7 +11,8 @@ from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_te
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
 from agent_bridge.repl import run_repl
-from .session import CLIENT_NAME, Decision, Session
+from .control import Decision
+from .session import CLIENT_NAME, Session
 from agent_bridge.trace import Tracer
 from .turn import describe_tool
 
@@ -108,7 +109,7 @@ def _run(args, session, prompt, renderer, limit):
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
     if args.interactive_approvals:
-        session.decide = lambda tool, tool_input: _ask(session, tool, tool_input)
+        session.control.decide = lambda tool, tool_input: _ask(session, tool, tool_input)
     shown_id = [None]
 
     def run_turn(text):

@@ -11,32 +11,18 @@ is answered here; the turn's lines are gathered in turn.py.
     with Session(cwd="/path/to/repo", allowed_tools=["Read"]) as claude:
         print(claude.ask("Summarize this repo")["text"])
 """
-import itertools
-from dataclasses import dataclass
-
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ConnectionFailed, PeerExited, TimedOut, TurnFailed
+from .control import Control, deny_all
 from .process import ClaudeProcess, claude_arguments, find_claude
 from .session_store import find_session_cwd
-from agent_bridge.shapes import as_dict, as_text, is_older, optional_text, parse_json_object
+from agent_bridge.shapes import as_dict, is_older, optional_text, parse_json_object
 from agent_bridge.trace import Tracer
-from .turn import ClaudeTurn, describe_tool
+from .turn import ClaudeTurn
 
 CLIENT_NAME = "claude-cli-client"
 OLDEST_TESTED_CLAUDE = "2.1.197"       # the pinned claude the test suite runs; newer releases are tested too
 INITIALIZE_TIMEOUT_SECONDS = 60.0
-
-
-@dataclass
-class Decision:
-    """The answer to a tool permission request."""
-    allow: bool
-    decided_by: str = "policy"
-    message: str = "denied by claude-cli-client: no approval policy allows this tool"
-
-
-def deny_all(tool_name, tool_input):
-    return Decision(False)
 
 
 class Session:
@@ -58,11 +44,10 @@ class Session:
         self.session_id = session_id
         self.timeout = timeout or None
         self.resume_timeout = resume_timeout or None
-        self.decide = decide
+        self.control = Control(lambda message: self.process.send(message), self.tracer, decide)
         self.inbox = Inbox()
         self.process = None
         self.claude_version = None
-        self.request_ids = itertools.count(1)
         self.warned_version = False
         self.process_cost_usd = 0.0          # claude reports cost as a running total for its process
         self._start_process()
@@ -145,7 +130,7 @@ class Session:
                 return value
             self._outside_a_turn(self._parse(value))
 
-    # -- messages and the control protocol ---------------------------------------
+    # -- claude's lines ------------------------------------------------------------
 
     def next_message(self, timeout):
         try:
@@ -166,7 +151,7 @@ class Session:
 
     def _control(self, subtype, timeout):
         """Sends a control request and waits for its response (used before any turn)."""
-        request_id = self.send_control(subtype)
+        request_id = self.control.request(subtype)
         while True:
             message = self.next_message(timeout)
             response = as_dict(message.get("response"))
@@ -176,38 +161,12 @@ class Session:
                 return as_dict(response.get("response"))
             self._outside_a_turn(message)
 
-    def send_control(self, subtype):
-        request_id = f"req_{next(self.request_ids)}"
-        self.process.send({"type": "control_request", "request_id": request_id, "request": {"subtype": subtype}})
-        return request_id
-
     def answer_control_request(self, message, turn):
-        request = as_dict(message.get("request"))
-        request_id = message.get("request_id")
-        if request.get("subtype") != "can_use_tool":
-            self._respond(request_id, error=f"{CLIENT_NAME} does not support {request.get('subtype')!r}")
-            return
-        tool, tool_input = as_text(request.get("tool_name")), as_dict(request.get("input"))
-        decision = self.decide(tool, tool_input)
-        if decision.allow:
-            self._respond(request_id, {"behavior": "allow", "updatedInput": tool_input})
-        else:
-            self._respond(request_id, {"behavior": "deny", "message": decision.message})
-        entry = {"kind": "tool", "request": describe_tool(tool, tool_input),
-                 "decision": "accept" if decision.allow else "decline", "decided_by": decision.decided_by}
-        reason = claude_reason(request)
-        if reason:
-            entry["reason"] = reason
-        self.tracer.info(f"{entry['decision']} {entry['request']} ({entry['decided_by']})")
-        if turn is not None:
+        entry, tool_use_id = self.control.answer(message)
+        if entry is not None and turn is not None:
             turn.approvals.append(entry)
-            if not decision.allow:
-                turn.declined_tool_uses.add(optional_text(request.get("tool_use_id")))
-
-    def _respond(self, request_id, result=None, error=None):
-        response = {"subtype": "error", "request_id": request_id, "error": error} if error else \
-            {"subtype": "success", "request_id": request_id, "response": result}
-        self.process.send({"type": "control_response", "response": response})
+            if entry["decision"] == "decline":
+                turn.declined_tool_uses.add(tool_use_id)
 
     def note_system(self, message):
         if message.get("subtype") == "init":
@@ -221,14 +180,3 @@ class Session:
             self.warned_version = True
             self.tracer.warn(f"warning: claude {version or '(version unknown)'} is older than the oldest version "
                              f"this client is tested with ({OLDEST_TESTED_CLAUDE})")
-
-
-def claude_reason(request):
-    """Why claude asks before this tool use, in its own words, with the way out where there is one."""
-    reason = as_text(request.get("decision_reason"))
-    blocked = as_text(request.get("blocked_path"))
-    if blocked and blocked not in reason:
-        reason = f"{reason}: {blocked}" if reason else f"blocked path: {blocked}"
-    if request.get("decision_reason_type") == "workingDir" or blocked:
-        reason += " (allow the directory with --add-dir DIR)"
-    return reason

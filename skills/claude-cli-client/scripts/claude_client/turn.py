@@ -35,7 +35,7 @@ class ClaudeTurn(Turn):
         self.result_line = None
 
     def interrupt(self):
-        self.session.send_control("interrupt")
+        self.session.control.request("interrupt")
         self.session.tracer.info("interrupting the turn")
 
     def _take_next(self, timeout=None, ask_on_silence=True):
