@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.fakes import responses_api
-from tests.fakes.sse_server import hang, text, tool
+from fixtures.fakes import responses_api
+from fixtures.fakes.sse_server import hang, text, tool
 from tests.helpers import CODEX_BIN, SKILLS
 
 sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
