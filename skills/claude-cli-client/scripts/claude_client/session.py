@@ -116,9 +116,6 @@ class Session:
             self.process.stop()
             self.process = None
 
-    def current_id(self):
-        return self.session_id
-
     def turn_timeout(self):
         return self.resume_timeout if self.resume_id else self.timeout
 
