@@ -16,8 +16,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.fakes import anthropic_api  # noqa: E402
-from tests.helpers import CLAUDE_BIN, CLAUDE_SCRIPT, PEERS_BIN  # noqa: E402
+from fixtures.fakes import anthropic_api  # noqa: E402
+from fixtures.peers import CLAUDE_BIN, CLAUDE_SCRIPT, PEERS_BIN  # noqa: E402
 
 # The options the client starts claude with (claude_client/session.py).
 STREAM_JSON = ["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose",

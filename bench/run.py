@@ -16,9 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import claude_turns  # noqa: E402
-from tests.codex.conftest import CodexServer  # noqa: E402
-from tests.fakes import responses_api, sse_server  # noqa: E402
-from tests.helpers import CODEX_BIN, CODEX_SCRIPT  # noqa: E402
+from fixtures.fakes import responses_api, sse_server  # noqa: E402
+from fixtures.peers import CODEX_BIN, CODEX_SCRIPT, CodexServer  # noqa: E402
 
 MINIMAL = ROOT / "bench" / "minimal_client.py"
 RUSAGE = ROOT / "bench" / "rusage.py"

@@ -11,9 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.codex.conftest import CodexServer  # noqa: E402
-from tests.fakes import anthropic_api, responses_api  # noqa: E402
-from tests.helpers import CLAUDE_SCRIPT, CODEX_SCRIPT, PEERS_BIN, SKILLS  # noqa: E402
+from fixtures.fakes import anthropic_api, responses_api  # noqa: E402
+from fixtures.peers import CLAUDE_SCRIPT, CODEX_SCRIPT, SKILLS, CodexServer, PEERS_BIN  # noqa: E402
 
 BRAINSTORM_SCRIPT = SKILLS / "brainstorm" / "scripts" / "brainstorm.py"
 

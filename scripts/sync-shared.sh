@@ -1,10 +1,10 @@
 #!/bin/sh
-# Copies the modules both clients share from their canonical home (codex-ws-client)
+# Copies the package both clients share, agent_bridge, from its canonical home (codex-ws-client)
 # into claude-cli-client. tests/test_shared_modules.py fails when the copies differ.
 set -eu
 cd "$(dirname "$0")/.."
-from=skills/codex-ws-client/scripts/codex_client
-to=skills/claude-cli-client/scripts/claude_client
-for module in outcome.py prompt_input.py trace.py render.py repl.py inbox.py shapes.py call_limit.py doctor_report.py; do
-  cp "$from/$module" "$to/$module"
-done
+from=skills/codex-ws-client/scripts/agent_bridge
+to=skills/claude-cli-client/scripts/agent_bridge
+rm -rf "$to"
+mkdir "$to"
+cp "$from"/*.py "$to"/

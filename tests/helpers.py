@@ -3,20 +3,11 @@ import json
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import jsonschema
 
-ROOT = Path(__file__).resolve().parent.parent
-SKILLS = ROOT / "skills"
-# scripts/test.sh --peers latest sets TEST_PEERS=latest: the newest releases instead of the pinned ones.
-PEERS_DIR = ROOT / "tests" / ("peers-latest" if os.environ.get("TEST_PEERS") == "latest" else "peers")
-PEERS_BIN = PEERS_DIR / "node_modules" / ".bin"
-CODEX_BIN = PEERS_BIN / "codex"
-CLAUDE_BIN = PEERS_BIN / "claude"
-CODEX_SCRIPT = SKILLS / "codex-ws-client" / "scripts" / "codex_ws_client.py"
-CLAUDE_SCRIPT = SKILLS / "claude-cli-client" / "scripts" / "claude_cli_client.py"
+from fixtures.peers import (CLAUDE_BIN, CLAUDE_SCRIPT, CODEX_BIN, CODEX_SCRIPT, PEERS_BIN,  # noqa: F401
+                            PEERS_DIR, ROOT, SKILLS, wait_until)
 
 
 def installed_version(package):
@@ -52,17 +43,6 @@ def assert_clean_exit_when_stdout_closes(argv, env=None, cwd=None):
 
 def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def wait_until(condition, timeout=30.0, interval=0.02, what="condition"):
-    """Polls `condition()` until it returns something truthy, or fails after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def process_exists(pid):

@@ -8,8 +8,8 @@ import subprocess
 
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
-from tests.fakes import anthropic_api, responses_api
-from tests.fakes.sse_server import text, tool
+from fixtures.fakes import anthropic_api, responses_api
+from fixtures.fakes.sse_server import text, tool
 from tests.helpers import CLAUDE_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope
 from tests.install_helpers import run_install
 

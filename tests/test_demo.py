@@ -20,3 +20,10 @@ def test_demo_runs_both_clients_and_a_brainstorm_and_stops_what_it_started():
         raise AssertionError("the demo's codex app-server is still running")
     except ProcessLookupError:
         pass
+
+
+def test_demo_and_bench_run_without_the_tests():
+    """They import their fakes and peers from fixtures/, so running them needs neither tests/ nor pytest."""
+    for script in [ROOT / "scripts" / "demo.py", *sorted((ROOT / "bench").glob("*.py"))]:
+        imports = [line for line in script.read_text().splitlines() if line.startswith(("from ", "import "))]
+        assert not [line for line in imports if re.match(r"(from|import) (tests|pytest)\b", line)], script

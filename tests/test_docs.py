@@ -146,18 +146,37 @@ def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_pa
     assert fake_model.requests and fake_anthropic.requests
 
 
-def test_library_example_runs(fake_model, tmp_path):  # noqa: F811
-    library = (SKILLS / "codex-ws-client" / "references" / "library.md").read_text(encoding="utf-8")
-    code = re.search(r"```python\n(.*?)```", library, re.S).group(1)
+def _library_example(skill, replacements):
+    code = re.search(r"```python\n(.*?)```", (SKILLS / skill / "references" / "library.md").read_text(encoding="utf-8"),
+                     re.S).group(1)
+    for placeholder, value in replacements.items():
+        code = code.replace(placeholder, value)
+    return code
+
+
+def test_codex_library_example_runs(fake_model, tmp_path):  # noqa: F811
     server = CodexServer(tmp_path / "codex-home", fake_model)
-    code = (code.replace("/path/to/codex-ws-client/scripts", str(SKILLS / "codex-ws-client" / "scripts"))
-                .replace("/path/to/repo", str(tmp_path)).replace("ws://127.0.0.1:8765", server.uri))
+    code = _library_example("codex-ws-client", {"/path/to/codex-ws-client/scripts": str(SKILLS / "codex-ws-client"
+                                                                                          / "scripts"),
+                                                "/path/to/repo": str(tmp_path), "ws://127.0.0.1:8765": server.uri})
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     finally:
         server.stop()
     assert done.returncode == 0, done.stderr
     assert "completed 0" in done.stdout and "echo: Summarize this repo" in done.stdout
+    assert done.stdout.rstrip().endswith("completed") and "item agentMessage" in done.stdout
+
+
+def test_claude_library_example_runs(claude_env, fake_anthropic, tmp_path):  # noqa: F811
+    code = _library_example("claude-cli-client", {"/path/to/claude-cli-client/scripts": str(SKILLS / "claude-cli-client"
+                                                                                              / "scripts"),
+                                                  "/path/to/repo": str(tmp_path)})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=claude_env)
+    assert done.returncode == 0, done.stderr
+    assert "echo: Summarize this repo" in done.stdout and "completed 0 " in done.stdout
+    assert "assistant message" in done.stdout and done.stdout.rstrip().endswith("completed")
+    assert "sonnet" in fake_anthropic.requests[-1]["model"]   # the session's model option reached claude
 
 
 def test_help_lists_every_option_the_readme_names():

@@ -10,7 +10,7 @@ from contextlib import redirect_stderr, redirect_stdout
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from tests.fakes.ws_faults import FaultServer
+from fixtures.fakes.ws_faults import FaultServer
 from tests.helpers import SKILLS, validate_envelope
 
 sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))

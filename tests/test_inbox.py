@@ -1,4 +1,4 @@
-"""The Inbox both clients share (byte-identical copies): one queue for peer messages and typed lines."""
+"""The Inbox both clients share (agent_bridge): one queue for peer messages and typed lines."""
 import io
 import sys
 
@@ -7,11 +7,9 @@ import pytest
 from tests.helpers import SKILLS
 
 sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
-sys.path.insert(0, str(SKILLS / "claude-cli-client" / "scripts"))
-from claude_client import inbox as claude_inbox, outcome as claude_outcome  # noqa: E402
-from codex_client import inbox as codex_inbox, outcome as codex_outcome  # noqa: E402
+from agent_bridge import inbox, outcome  # noqa: E402
 
-COPIES = [(codex_inbox, codex_outcome), (claude_inbox, claude_outcome)]
+COPIES = [(inbox, outcome)]
 
 
 def _reader(*values):
@@ -26,7 +24,7 @@ def _reader(*values):
     return receive
 
 
-@pytest.fixture(params=COPIES, ids=["codex", "claude"])
+@pytest.fixture(params=COPIES, ids=["agent_bridge"])
 def copy(request):
     return request.param
 

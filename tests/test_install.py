@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.codex.conftest import CodexServer
-from tests.fakes import responses_api
+from fixtures.fakes import responses_api
 from tests.helpers import CODEX_BIN, ROOT, SKILLS, validate_envelope
 from tests.install_helpers import (
     INSTALL_PS1, INSTALL_SH, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, install_command,

@@ -1,12 +1,20 @@
-"""The modules both clients share must stay identical: one canonical copy, one mirror."""
+"""The package both clients share, agent_bridge, must stay identical: one canonical copy, one mirror.
+Identical copies under one name are what let a program import both clients and get one
+ClientError and one Envelope."""
+import subprocess
+import sys
+
 import pytest
 
 from tests.helpers import SKILLS
 
-CANONICAL = SKILLS / "codex-ws-client" / "scripts" / "codex_client"
-MIRROR = SKILLS / "claude-cli-client" / "scripts" / "claude_client"
-SHARED = ["outcome.py", "prompt_input.py", "trace.py", "render.py", "repl.py", "inbox.py", "shapes.py",
-          "call_limit.py", "doctor_report.py"]
+CANONICAL = SKILLS / "codex-ws-client" / "scripts" / "agent_bridge"
+MIRROR = SKILLS / "claude-cli-client" / "scripts" / "agent_bridge"
+SHARED = sorted(path.name for path in CANONICAL.glob("*.py"))
+
+
+def test_both_skills_carry_the_same_modules():
+    assert SHARED == sorted(path.name for path in MIRROR.glob("*.py")) and "outcome.py" in SHARED
 
 
 @pytest.mark.parametrize("module", SHARED)
@@ -20,3 +28,21 @@ def test_shared_modules_import_only_each_other():
         for line in (CANONICAL / module).read_text().splitlines():
             if line.startswith("from ."):
                 assert line.split()[1][1:] + ".py" in SHARED, f"{module}: {line}"
+            assert not line.startswith(("from codex_client", "from claude_client")), f"{module}: {line}"
+
+
+def test_one_error_hierarchy_for_both_clients_in_one_process():
+    """Run apart from the test process, whose sys.path already holds one skill's scripts."""
+    code = f"""
+import sys
+sys.path[:0] = [{str(SKILLS / "codex-ws-client" / "scripts")!r}, {str(SKILLS / "claude-cli-client" / "scripts")!r}]
+import claude_client, codex_client
+assert claude_client.ClientError is codex_client.ClientError and claude_client.Envelope is codex_client.Envelope
+try:
+    claude_client.Session(claude_bin="no-such-claude")
+except codex_client.ConnectionFailed as error:
+    print(type(error).__name__, error.exit_code, error.setting)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ConnectionFailed", "3", "claude_bin"]

@@ -5,8 +5,8 @@ import re
 import time
 from pathlib import Path
 
-from tests.fakes import anthropic_api, responses_api
-from tests.fakes.sse_server import error, text
+from fixtures.fakes import anthropic_api, responses_api
+from fixtures.fakes.sse_server import error, text
 
 TOPIC = "Should the parser keep its own tokenizer?"
 

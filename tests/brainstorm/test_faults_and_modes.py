@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
-from tests.fakes import anthropic_api
-from tests.fakes.sse_server import hang, text
+from fixtures.fakes import anthropic_api
+from fixtures.fakes.sse_server import hang, text
 from tests.helpers import SKILLS, wait_until
 
 TOPIC = "Monorepo or many repositories?"

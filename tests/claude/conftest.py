@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.fakes import anthropic_api
+from fixtures.fakes import anthropic_api
 from tests.helpers import CLAUDE_BIN, CLAUDE_SCRIPT, PEERS_BIN, json_lines, run_script, validate_envelope, wait_until
 
 

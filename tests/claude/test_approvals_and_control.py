@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from tests.claude.conftest import start_client, started_argv, wait_for_text_in_trace
-from tests.fakes.sse_server import hang, text, tool
+from fixtures.fakes.sse_server import hang, text, tool
 from tests.helpers import CLAUDE_SCRIPT, json_lines, start_as_background_job, validate_envelope
 
 

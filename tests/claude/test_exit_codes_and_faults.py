@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from tests.claude.conftest import start_client, wait_for_text_in_trace
-from tests.fakes.sse_server import error, hang
+from fixtures.fakes.sse_server import error, hang
 from tests.helpers import assert_one_error_line, json_lines, validate_envelope
 
 

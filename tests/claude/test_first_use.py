@@ -5,7 +5,7 @@ import sys
 import time
 
 from tests.claude.conftest import started_argv
-from tests.fakes.sse_server import error, hang, text, tool
+from fixtures.fakes.sse_server import error, hang, text, tool
 from tests.helpers import CLAUDE_SCRIPT, assert_clean_exit_when_stdout_closes, validate_envelope
 
 

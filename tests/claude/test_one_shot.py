@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 from tests.claude.conftest import argv_recording_claude, started_argv
-from tests.fakes.anthropic_api import last_user_text
-from tests.fakes.sse_server import text
+from fixtures.fakes.anthropic_api import last_user_text
+from fixtures.fakes.sse_server import text
 from tests.helpers import CLAUDE_SCRIPT, installed_version
 
 

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from tests.claude.conftest import started_argv
-from tests.fakes.sse_server import text
+from fixtures.fakes.sse_server import text
 from tests.helpers import installed_version
 
 

@@ -2,7 +2,7 @@
 import re
 
 from tests.claude.conftest import started_argv
-from tests.fakes.anthropic_api import all_user_texts, last_user_text
+from fixtures.fakes.anthropic_api import all_user_texts, last_user_text
 
 
 def test_resume_sends_the_earlier_turn_to_the_model(claude):

@@ -1,17 +1,14 @@
 """Fixtures that run the real pinned `codex app-server` against the fake Responses API."""
 import json
-import os
-import re
-import signal
 import subprocess
-import threading
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from tests.fakes import responses_api
-from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
+from fixtures.fakes import responses_api
+from fixtures.peers import CONFIG, CodexServer  # noqa: F401 - tests import them from here
+from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope
 
 
 def fault_run(server, *args, timeout=60):
@@ -22,83 +19,6 @@ def fault_run(server, *args, timeout=60):
         server.stop()
     result.envelope = validate_envelope(json_lines(result.stdout)[-1], "codex-ws-client")
     return result
-
-CONFIG = """model = "mock-model"
-model_provider = "mock"
-approval_policy = "on-request"
-sandbox_mode = "read-only"
-
-[model_providers.mock]
-name = "mock"
-base_url = "http://127.0.0.1:{port}/v1"
-wire_api = "responses"
-requires_openai_auth = false
-request_max_retries = 0
-stream_max_retries = 0
-"""
-
-
-class CodexServer:
-    """A real `codex app-server` on a free loopback port with its own CODEX_HOME."""
-
-    def __init__(self, home, fake, extra_args=(), extra_env=None, port=0, extra_config=""):
-        self.home = home
-        self.fake = fake
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "config.toml").write_text(CONFIG.format(port=fake.port) + extra_config)
-        self.process = subprocess.Popen(
-            [str(CODEX_BIN), "app-server", "--listen", f"ws://127.0.0.1:{port}", *extra_args],
-            env=dict(os.environ, CODEX_HOME=str(home), RUST_LOG="warn", **(extra_env or {})),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)   # its own process group: npm's launcher and the native server
-        self.log = []
-        self.uri = self._wait_for_listening_line()
-
-    def _wait_for_listening_line(self):
-        found = threading.Event()
-        address = {}
-
-        def read_stderr():
-            for line in self.process.stderr:
-                self.log.append(line)
-                match = re.search(r"listening on: (ws://127\.0\.0\.1:\d+)", line)
-                if match and not found.is_set():
-                    address["uri"] = match.group(1)
-                    found.set()
-
-        threading.Thread(target=read_stderr, daemon=True).start()
-        if not found.wait(30):
-            self.stop()
-            raise AssertionError("codex app-server did not start:\n" + "".join(self.log))
-        return address["uri"]
-
-    def kill(self, sig=signal.SIGKILL):
-        """Signals the whole server (the npm launcher and the native binary it runs)."""
-        try:
-            os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def stop(self):
-        """Stops the server and waits until its whole process group has gone (KILL after 10 s)."""
-        self.kill(signal.SIGTERM)
-        try:
-            # poll() reaps the launcher: a zombie would still count as a member of the group.
-            wait_until(lambda: self.process.poll() is not None and not group_alive(self.process.pid),
-                       timeout=10, what="app-server to stop")
-        except AssertionError:
-            self.kill()
-        if self.process.poll() is None:
-            self.process.wait()
-
-
-def group_alive(pgid):
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
 
 @pytest.fixture
 def fake_model():

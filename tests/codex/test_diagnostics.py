@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from tests.fakes.sse_server import hang, text, tool
+from fixtures.fakes.sse_server import hang, text, tool
 from tests.helpers import CODEX_SCRIPT, installed_version, json_lines, wait_until
 
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from tests.codex.conftest import fault_run
-from tests.fakes.sse_server import error, hang, text
-from tests.fakes.ws_faults import FaultServer, delta
+from fixtures.fakes.sse_server import error, hang, text
+from fixtures.fakes.ws_faults import FaultServer, delta
 from tests.helpers import CODEX_SCRIPT, assert_one_error_line, json_lines, run_script, validate_envelope, wait_until
 
 

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from tests.codex.conftest import fault_run
-from tests.fakes.sse_server import hang
-from tests.fakes.ws_faults import FaultServer, delta, frame
+from fixtures.fakes.sse_server import hang
+from fixtures.fakes.ws_faults import FaultServer, delta, frame
 from tests.helpers import CODEX_SCRIPT, assert_one_error_line, json_lines, run_script, validate_envelope, wait_until
 
 

@@ -4,8 +4,8 @@ import time
 import pytest
 
 from tests.codex.conftest import fault_run
-from tests.fakes.sse_server import text
-from tests.fakes.ws_faults import FaultServer, delta
+from fixtures.fakes.sse_server import text
+from fixtures.fakes.ws_faults import FaultServer, delta
 
 
 def _completed(status="completed", answer="the answer"):

@@ -6,7 +6,7 @@ import sys
 import time
 
 from tests.codex.conftest import CodexServer
-from tests.fakes.sse_server import hang, text, tool
+from fixtures.fakes.sse_server import hang, text, tool
 from tests.helpers import (CODEX_SCRIPT, assert_clean_exit_when_stdout_closes, assert_one_error_line, json_lines,
                            validate_envelope, wait_until)
 

@@ -1,10 +1,13 @@
 """The skill's scripts/ folder is an importable library; the CLI is built on it."""
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.fakes.sse_server import hang, text, tool
-from tests.helpers import SKILLS
+from fixtures.fakes import responses_api
+from fixtures.fakes.sse_server import hang, text, tool
+from tests.helpers import CODEX_BIN, SKILLS
 
 sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
 from codex_client import Answer, CodexClient, ThreadOptions, TurnOptions  # noqa: E402
@@ -71,3 +74,46 @@ def test_keep_deltas_off_still_gives_the_final_text(codex_server):
     assert "".join(pieces) == "streamed only once"
     assert envelope.text == "streamed only once"      # from turn/completed, not from a second copy
     assert handle.record.envelope._pieces == []
+
+
+def test_ten_turns_on_ten_threads_of_one_connection_at_once(codex_server):
+    all_asked = threading.Barrier(10)
+
+    def answer_once_all_ten_are_asked(body):
+        all_asked.wait(60)   # the model answers only when the ten turns are running together
+        return responses_api.echo(body)
+
+    codex_server.fake.default = answer_once_all_ten_are_asked
+    with CodexClient.connect(codex_server.uri) as client:
+        thread_ids = [client.start_thread() for _ in range(10)]
+
+        def ask(number):
+            return client.start_turn(f"question {number}", thread_id=thread_ids[number]).result()
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            envelopes = list(pool.map(ask, range(10)))
+    for number, envelope in enumerate(envelopes):
+        assert envelope.status == "completed", envelope.error
+        assert envelope.text == f"echo: question {number}" and envelope.ids["thread_id"] == thread_ids[number]
+    assert len({envelope.ids["turn_id"] for envelope in envelopes}) == 10
+
+
+def test_when_the_connection_ends_every_waiting_turn_is_told_at_once(codex_server):
+    codex_server.fake.default = lambda body: hang()
+    with CodexClient.connect(codex_server.uri, timeout=120) as client:
+        handles = [client.start_turn("hang", thread_id=client.start_thread()) for _ in range(3)]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            waits = [pool.submit(handle.result) for handle in handles]
+            codex_server.stop()
+            envelopes = [wait.result(timeout=30) for wait in waits]   # not the 120 s message timeout
+    assert [envelope.status for envelope in envelopes] == ["connection_failed"] * 3
+
+
+def test_a_stdio_app_server_that_exits_gives_its_code_and_stderr(tmp_path, monkeypatch):
+    from codex_client import PeerExited
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "missing"))   # the real codex refuses to start
+    with pytest.raises(PeerExited) as caught:
+        CodexClient.connect("stdio://", codex_bin=str(CODEX_BIN))
+    error = caught.value
+    assert error.exit_code == 3 and error.returncode != 0
+    assert "does not exist" in str(error) and any("does not exist" in line for line in error.stderr_tail)

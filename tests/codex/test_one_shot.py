@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from tests.fakes.sse_server import huge, text
+from fixtures.fakes.sse_server import huge, text
 from tests.helpers import CODEX_SCRIPT, installed_version
 
 

@@ -37,7 +37,7 @@ def test_output_schema_reaches_the_model(codex, tmp_path):
               "required": ["answer"], "additionalProperties": False}
     path = tmp_path / "schema.json"
     path.write_text(json.dumps(schema))
-    codex.fake.add(__import__("tests.fakes.sse_server", fromlist=["text"]).text('{"answer": "42"}'))
+    codex.fake.add(__import__("fixtures.fakes.sse_server", fromlist=["text"]).text('{"answer": "42"}'))
     result = codex("--json", "--output-schema", str(path), "x")
     assert _sent(result, "turn/start")["outputSchema"] == schema
     assert codex.fake.requests[-1]["text"]["format"]["schema"] == schema

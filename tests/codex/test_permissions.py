@@ -10,8 +10,8 @@ import pytest
 
 from tests.codex.conftest import CodexServer
 from tests.codex.test_server_requests import _answers
-from tests.fakes.responses_api import last_function_output
-from tests.fakes.sse_server import text, tool
+from fixtures.fakes.responses_api import last_function_output
+from fixtures.fakes.sse_server import text, tool
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_repl_thread_command_prints_the_id_in_text_mode(codex):
 
 
 def test_repl_goes_on_after_a_failed_turn(codex):
-    from tests.fakes.sse_server import error
+    from fixtures.fakes.sse_server import error
     codex.fake.add(error(500))
     result = codex("--repl", "--json", stdin="will fail\nworks\n")
     failed, ok = result.envelopes

@@ -4,8 +4,8 @@ import json
 import jsonschema
 import pytest
 
-from tests.fakes.sse_server import text, tool
-from tests.fakes.ws_faults import FaultServer
+from fixtures.fakes.sse_server import text, tool
+from fixtures.fakes.ws_faults import FaultServer
 from tests.helpers import CODEX_SCRIPT, run_script, wait_until
 
 

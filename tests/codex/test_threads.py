@@ -1,8 +1,8 @@
 """Threads: persisted by default, resumed with --thread-id, ephemeral on request."""
 import re
 
-from tests.fakes.responses_api import last_user_text
-from tests.fakes.sse_server import text
+from fixtures.fakes.responses_api import last_user_text
+from fixtures.fakes.sse_server import text
 
 
 def _all_user_texts(body):

@@ -5,7 +5,7 @@ import zlib
 
 import pytest
 
-from tests.fakes.sse_server import text, tool
+from fixtures.fakes.sse_server import text, tool
 from tests.helpers import installed_version
 
 

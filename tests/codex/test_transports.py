@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.codex.conftest import CONFIG, CodexServer
-from tests.fakes.ws_faults import FaultServer
+from fixtures.fakes.ws_faults import FaultServer
 from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
 
 

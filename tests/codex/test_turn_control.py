@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from tests.fakes.sse_server import hang, text
-from tests.fakes.ws_faults import FaultServer, delta
+from fixtures.fakes.sse_server import hang, text
+from fixtures.fakes.ws_faults import FaultServer, delta
 from tests.helpers import CODEX_SCRIPT, json_lines, start_as_background_job, validate_envelope, wait_until
 
 

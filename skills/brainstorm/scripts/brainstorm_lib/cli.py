@@ -60,8 +60,9 @@ def build_parser():
                         help="the Markdown transcript (default: a new file in .brainstorm/); the state goes "
                              "beside it as FILE.json")
     codex = parser.add_argument_group("codex (as codex-ws-client)")
-    codex.add_argument("--uri", default=os.environ.get(URI_VARIABLE) or DEFAULT_URI,
-                       help=f"app-server address (default ${URI_VARIABLE}, else {DEFAULT_URI})")
+    codex.add_argument("--uri", default=os.environ.get(URI_VARIABLE) or None,
+                       help=f"app-server address (default ${URI_VARIABLE}, else a server at {DEFAULT_URI}, "
+                            "else the codex app-server daemon, started if need be)")
     codex.add_argument("--token-file", metavar="FILE", help=f"bearer token (or ${TOKEN_VARIABLE})")
     codex.add_argument("--spawn", action="store_true", help="start `codex app-server` at --uri if nothing answers")
     codex.add_argument("--codex-bin", default="codex", help="codex executable for --spawn and stdio://")
@@ -185,7 +186,8 @@ def _sides(args, record):
         sides[args.as_peer] = CallerSide(args.as_peer, text)
     cwd = os.path.abspath(args.cwd) if args.cwd else None
     if "codex" not in sides:
-        sides["codex"] = CodexPeer({"uri": args.uri, "token": _token(args), "spawn": args.spawn,
+        uri = args.uri or (DEFAULT_URI if args.spawn else None)   # None: the default server or the daemon
+        sides["codex"] = CodexPeer({"uri": uri, "token": _token(args), "spawn": args.spawn,
                                     "codex_bin": args.codex_bin, "connect_timeout": args.connect_timeout,
                                     "timeout": args.timeout, "cwd": cwd, "approve": args.approve,
                                     "thread_id": record["codex_thread_id"]})

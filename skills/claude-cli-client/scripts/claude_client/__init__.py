@@ -1,1 +1,11 @@
-"""claude_client: a client for the local `claude` CLI in stream-json mode (library and CLI)."""
+"""claude_client: a client for the local `claude` CLI in stream-json mode (library and CLI).
+See references/library.md."""
+from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
+                                  PeerExited, TimedOut, TurnFailed)
+from .control import Decision
+from .session import Session
+from agent_bridge.trace import Tracer
+from .turn import ClaudeTurn
+
+__all__ = ["BadArguments", "ClaudeTurn", "ClientError", "ConnectionFailed", "Decision", "Envelope", "Interrupted",
+           "ParseError", "PeerExited", "Session", "TimedOut", "Tracer", "TurnFailed"]

@@ -1,28 +1,22 @@
 """Command line: arguments, the one-shot and REPL flows, exit codes."""
 import json
 import os
-import signal
 import sys
 
-from .call_limit import CallLimit
-from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
-from .process import find_claude
-from .prompt_input import check_text_arguments, read_prompt, read_text_file
-from .render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
-                     report_bad_command_line, seconds)
-from .repl import run_repl
-from .session import CLIENT_NAME, ClaudeSession, Decision, SessionOptions, describe_tool
-from .session_store import find_session_cwd
-from .trace import Tracer
+from agent_bridge.call_limit import CallLimit
+from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from .process import CLAUDE_OPTIONS
+from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
+from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
+                                 report_bad_command_line, seconds)
+from agent_bridge.repl import run_repl
+from .control import Decision
+from .session import CLIENT_NAME, Session
+from agent_bridge.trace import Tracer
+from .turn import describe_tool
 
 PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]
-# Our option -> claude's option, for options passed through with a value.
-PASS_THROUGH = {"model": "--model", "permission_mode": "--permission-mode", "system_prompt": "--system-prompt",
-                "append_system_prompt": "--append-system-prompt", "agent": "--agent", "effort": "--effort",
-                "fallback_model": "--fallback-model", "max_budget_usd": "--max-budget-usd",
-                "setting_sources": "--setting-sources"}
-REPEATED = {"add_dir": "--add-dir", "allowed_tools": "--allowedTools", "disallowed_tools": "--disallowedTools",
-            "mcp_config": "--mcp-config", "plugin_dir": "--plugin-dir", "settings": "--settings"}
 
 
 def build_parser():
@@ -88,9 +82,7 @@ def main(argv=None):
     if args.doctor:
         from .doctor import run_doctor
         return run_doctor(args)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    catch_stop_signals()
     renderer = renderer_for(CLIENT_NAME, args)
     limit = CallLimit(args.max_time)
     tracer = None
@@ -102,7 +94,10 @@ def main(argv=None):
         prompt = None
         if not args.repl or args.prompt is not None or args.prompt_file is not None:
             prompt = read_prompt(args.prompt, args.prompt_file)
-        session = ClaudeSession(_session_options(args, tracer), tracer)
+        # The options claude takes as its own are named here as in the library.
+        session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
+                          resume_timeout=args.resume_timeout, tracer=tracer,
+                          **{name: getattr(args, name) for name in CLAUDE_OPTIONS})
         return _run(args, session, prompt, renderer, limit)
     except ClientError as error:
         return _report(error, args, renderer, limit)
@@ -120,12 +115,11 @@ def _run(args, session, prompt, renderer, limit):
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
     if args.interactive_approvals:
-        session.decide = lambda tool, tool_input: _ask(session, tool, tool_input)
-    session.start()
+        session.control.decide = lambda tool, tool_input: _ask(session, tool, tool_input)
     shown_id = [None]
 
     def run_turn(text):
-        envelope = limit.judge(session.run_turn(text, renderer.delta))
+        envelope = add_option_hint(limit.judge(wait_for(session.start(text, on_text=renderer.delta))))
         renderer.turn_done(envelope)
         if args.print_session_id and session.session_id and session.session_id != shown_id[0]:
             shown_id[0] = session.session_id
@@ -160,35 +154,6 @@ def _ask(session, tool, tool_input):
     return Decision(answer.strip().lower() in ("y", "yes"), "user", "denied by the user")
 
 
-def _session_options(args, tracer):
-    claude_path = find_claude(args.claude_bin)
-    cwd = args.cwd
-    if args.session_id and not cwd:
-        cwd = find_session_cwd(args.session_id)
-        tracer.info(f"resuming session {args.session_id} in its own directory {cwd}")
-    return SessionOptions(claude_path=claude_path, cwd=cwd, resume_id=args.session_id,
-                          extra_args=_pass_through(args), timeout=args.timeout or None,
-                          resume_timeout=args.resume_timeout or None)
-
-
-def _pass_through(args):
-    extra = []
-    for name, option in PASS_THROUGH.items():
-        value = getattr(args, name)
-        if value is not None:
-            extra += [option, value]
-    for name, option in REPEATED.items():
-        for value in getattr(args, name):
-            extra += [option, value]
-    if args.json_schema is not None:
-        extra += ["--json-schema", args.json_schema_text]
-    if args.disable_slash_commands:
-        extra.append("--disable-slash-commands")
-    if args.no_session_persistence:
-        extra.append("--no-session-persistence")
-    return extra
-
-
 def _load_json_schema(value):
     """The schema as one line of JSON, from the option's text or the file it names."""
     # Inline JSON starts with a brace; anything else names a file.
@@ -202,7 +167,7 @@ def _load_json_schema(value):
 def _report(error, args, renderer, limit):
     envelope = Envelope(session_id=args.session_id, thread_id=args.session_id, turn_id=None)
     envelope.fail(error)
-    renderer.turn_done(limit.judge(envelope))
+    renderer.turn_done(add_option_hint(limit.judge(envelope)))
     return envelope.exit_code
 
 
@@ -216,8 +181,4 @@ def _check_arguments(args):
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     check_output_options(args)
     if args.json_schema is not None:
-        args.json_schema_text = _load_json_schema(args.json_schema)
-
-
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt
+        args.json_schema = _load_json_schema(args.json_schema)

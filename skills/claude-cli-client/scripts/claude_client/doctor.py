@@ -10,8 +10,8 @@ import shutil
 import subprocess
 
 from .session import CLIENT_NAME, OLDEST_TESTED_CLAUDE
-from .doctor_report import report
-from .shapes import is_older
+from agent_bridge.doctor_report import report
+from agent_bridge.shapes import is_older
 
 CLIENT_VERSION = "1.1.0"   # released with scripts/install.py's VERSION (tests/test_plugins.py checks)
 

@@ -8,7 +8,7 @@ import glob
 import json
 import os
 
-from .outcome import BadArguments, TurnFailed
+from agent_bridge.outcome import BadArguments, TurnFailed
 
 
 def claude_config_dir():
@@ -18,7 +18,7 @@ def claude_config_dir():
 def find_session_cwd(session_id):
     """The directory session `session_id` was created in; TurnFailed if no such session exists."""
     if not session_id or any(c in session_id for c in "/\\*?[]"):
-        raise BadArguments(f"--session-id {session_id!r} is not a session id")
+        raise BadArguments(f"{session_id!r} is not a session id", setting="session_id")
     pattern = os.path.join(glob.escape(claude_config_dir()), "projects", "*", f"{session_id}.jsonl")
     for path in glob.glob(pattern):
         cwd = _cwd_recorded_in(path)

@@ -6,7 +6,7 @@ permission request is declined. `approve` names kinds to accept without asking;
 (`item/tool/requestUserInput`) are answered by `ask_question`, or left unanswered.
 """
 
-from .shapes import as_dict, as_list, as_text
+from agent_bridge.shapes import as_dict, as_list, as_text
 
 COMMAND, FILE_CHANGE, PERMISSIONS = "command", "file_change", "permissions"
 

@@ -2,20 +2,21 @@
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 
 from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
-from .call_limit import CallLimit
-from .client import CLIENT_NAME, DEFAULT_URI, CodexClient, ThreadOptions, TurnOptions
-from .outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
-from .prompt_input import check_text_arguments, read_prompt, read_text_file
-from .render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
-                     report_bad_command_line, seconds)
-from .shapes import as_dict, as_list, as_text
-from .repl import run_repl
-from .trace import Tracer
+from agent_bridge.call_limit import CallLimit
+from .client import CLIENT_NAME, DEFAULT_URI
+from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
+from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
+                                 report_bad_command_line, seconds)
+from agent_bridge.shapes import as_dict, as_list, as_text
+from agent_bridge.repl import run_repl
+from .session import Session
+from agent_bridge.trace import Tracer
 
 TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
 URI_VARIABLE = "CODEX_APP_SERVER_URI"
@@ -111,9 +112,7 @@ def main(argv=None):
     if args.doctor:
         from .doctor import run_doctor
         return run_doctor(args)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    # Started in the background (`cmd &`), Python inherits SIGINT ignored and never sets its own handler.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    catch_stop_signals()
     # The tools and --detach print JSON whatever the output options (the ids are the point).
     renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach))
     limit = CallLimit(args.max_time)
@@ -143,25 +142,27 @@ def _run(args, tracer, renderer, connected, limit):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return _start_supervisor(args.command_line, prompt)
-    client = _connect(args, tracer, connected)
-    with client:
+    session = _connect(args, tracer, connected)
+    with session:
         if tool:
-            renderer.print_json(_tool_answer(args, client, connected))
+            renderer.print_json(_tool_answer(args, session.client, connected))
             return 0
         if args.result:
             # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
-            handle = client.wait_for_turn(args.thread_id, args.turn_id)
-            return _finish(handle.result(interrupt_turn=False), renderer, connected, limit)
-        _open_thread(client, args)
+            handle = session.client.wait_for_turn(args.thread_id, args.turn_id)
+            return _finish(wait_for(handle, interrupt_turn=False), renderer, connected, limit)
+        session.open_thread()
+        _announce(session, args)
         if args.detach:
-            return _detach(client.start_turn(prompt, _turn_options(args, renderer)), args, renderer, connected)
+            return _detach(session.start(prompt, **_turn_options(args, renderer)), args, renderer, connected)
         exit_code = 0
         if prompt is not None:
-            exit_code = _finish(client.run(prompt, _turn_options(args, renderer)), renderer, connected, limit)
+            exit_code = _finish(wait_for(session.start(prompt, **_turn_options(args, renderer))), renderer, connected,
+                                limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
-        return run_repl(_ReplSession(client, args, renderer, limit), client.next_input_line, "/thread", "thread_id",
-                        args.json) or exit_code
+        return run_repl(_ReplSession(session, args, renderer, limit), lambda: _next_line(session), "/thread",
+                        "thread_id", args.json) or exit_code
 
 
 def _start_supervisor(command_line, prompt):
@@ -192,7 +193,7 @@ def _detach(handle, args, renderer, connected):
     if args.supervise_fd is None or exit_code != 0:
         return exit_code
     _let_go_of_caller(args.supervise_fd, exit_code)
-    return handle.result().exit_code
+    return wait_for(handle).exit_code
 
 
 def _let_go_of_caller(ready_fd, exit_code):
@@ -205,24 +206,26 @@ def _let_go_of_caller(ready_fd, exit_code):
 
 
 def _connect(args, tracer, connected):
-    def connect(uri=None):
-        return CodexClient.connect(
-            uri or args.uri, token=_token(args), headers=_headers(args.header), connect_timeout=args.connect_timeout,
-            ca_file=args.ca_file, codex_bin=args.codex_bin, tracer=tracer,
+    def connect(uri=args.uri):
+        return Session(
+            uri, thread_id=args.thread_id, cwd=args.cwd, model=args.model, sandbox=args.sandbox,
+            instructions=args.instructions, personality=args.personality, approval_policy=args.approval_policy,
+            ephemeral=args.ephemeral, token=_token(args), headers=_headers(args.header),
+            connect_timeout=args.connect_timeout, ca_file=args.ca_file, codex_bin=args.codex_bin, tracer=tracer,
             timeout=args.timeout, resume_timeout=args.resume_timeout)
 
     tracer.info(f"connecting to {args.uri or 'the default server'}")
     if args.spawn:
         from .spawn import connect_or_spawn   # kept off the start-up path of ordinary calls
-        client, started = connect_or_spawn(connect, args.uri, args.codex_bin, tracer, args.connect_timeout or 30)
+        session, started = connect_or_spawn(connect, args.uri, args.codex_bin, tracer, args.connect_timeout or 30)
         if started:
             connected["spawned"] = started
-    elif args.uri is None:
-        from .default_server import connect_default
-        client, connected["connection"] = connect_default(connect, args.codex_bin, tracer)
-        args.uri = connected["connection"]["uri"]
     else:
-        client = connect()
+        session = connect()
+        if session.connection:   # no --uri: the server Session found or started
+            connected["connection"] = session.connection
+            args.uri = session.connection["uri"]
+    client = session.client
     if args.repl or args.interactive_approvals:
         client.inbox.read_lines_from(sys.stdin)
     interactive = args.interactive_approvals
@@ -231,54 +234,45 @@ def _connect(args, tracer, connected):
         for_session=args.approve_for_session,
         ask=(lambda kind, description: _ask(client, kind, description)) if interactive else None,
         ask_question=(lambda question: _ask_question(client, question)) if interactive else None)
-    return client
+    return session
 
 
-def _open_thread(client, args):
-    options = ThreadOptions(cwd=args.cwd, model=args.model, sandbox=args.sandbox, instructions=args.instructions,
-                            personality=args.personality, approval_policy=args.approval_policy,
-                            ephemeral=args.ephemeral)
-    if args.thread_id:
-        client.resume_thread(args.thread_id, options)
-    else:
-        client.start_thread(options)
-    _announce(client, args)
-
-
-def _announce(client, args):
+def _announce(session, args):
     if args.print_thread_id:
-        print(f"THREAD_ID={client.thread_id}", file=sys.stderr, flush=True)
+        print(f"THREAD_ID={session.thread_id}", file=sys.stderr, flush=True)
 
 
 def _turn_options(args, renderer, steer=False):
-    return TurnOptions(images=args.image, output_schema=args.output_schema_json,
-                       effort=args.effort, on_text=renderer.delta, steer_from_input=steer,
-                       keep_deltas=renderer.needs_text())
+    return dict(images=args.image, output_schema=args.output_schema_json, effort=args.effort, on_text=renderer.delta,
+                steer_from_input=steer, keep_deltas=renderer.needs_text())
+
+
+def _next_line(session):
+    if sys.stdin.isatty():
+        print("> ", end="", file=sys.stderr, flush=True)
+    return session.client.next_input_line()
 
 
 class _ReplSession:
     """The client as the REPL loop sees it."""
 
-    def __init__(self, client, args, renderer, limit):
-        self.client, self.args, self.renderer, self.limit = client, args, renderer, limit
+    def __init__(self, session, args, renderer, limit):
+        self.session, self.args, self.renderer, self.limit = session, args, renderer, limit
 
     def run_turn(self, prompt):
         # Typed lines steer the running turn; piped lines are the next prompts.
         steer = sys.stdin.isatty()
-        envelope = self.limit.judge(self.client.run(prompt, _turn_options(self.args, self.renderer, steer=steer)))
+        turn = self.session.start(prompt, **_turn_options(self.args, self.renderer, steer=steer))
+        envelope = add_option_hint(self.limit.judge(wait_for(turn)))
         self.renderer.turn_done(envelope)
         return envelope
 
     def current_id(self):
-        return self.client.thread_id
+        return self.session.thread_id
 
     def start_new(self):
-        self.client.start_thread(ThreadOptions(cwd=self.args.cwd, model=self.args.model, sandbox=self.args.sandbox,
-                                               instructions=self.args.instructions,
-                                               personality=self.args.personality,
-                                               approval_policy=self.args.approval_policy,
-                                               ephemeral=self.args.ephemeral))
-        _announce(self.client, self.args)
+        self.session.start_new()
+        _announce(self.session, self.args)
 
 
 def _ask(client, kind, description):
@@ -310,7 +304,7 @@ def _finish(envelope, renderer, connected, limit=None):
     envelope.extra.update(connected)
     if limit:
         limit.judge(envelope)
-    renderer.turn_done(envelope)
+    renderer.turn_done(add_option_hint(envelope))
     return envelope.exit_code
 
 
@@ -397,6 +391,3 @@ def _headers(specs):
         headers.append(f"{name.strip()}: {value.strip()}")
     return headers
 
-
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt

@@ -10,14 +10,13 @@
 The command-line script is built on this module; see references/library.md.
 """
 import os
-import sys
 
 from .approvals import APPROVAL_KINDS, QUESTIONS, Answer, ApprovalPolicy, decision_of, describe, question_entries
-from .outcome import ClientError, ParseError, TurnFailed
-from .rpc import RpcConnection, as_message, is_server_request
-from .inbox import Inbox
-from .shapes import as_dict, as_list, as_text, is_older, optional_text
-from .trace import Tracer
+from agent_bridge.outcome import ClientError, ParseError, TurnFailed
+from .rpc import RpcConnection, is_server_request
+from agent_bridge.inbox import Inbox
+from agent_bridge.shapes import as_dict, as_list, as_text, is_older, optional_text
+from agent_bridge.trace import Tracer
 from .transport import open_transport
 from .turn import TurnHandle, user_input
 from .turn_record import TurnRecord
@@ -174,13 +173,15 @@ class CodexClient:
         """Runs a turn to its end and returns its Envelope (errors are in the envelope too)."""
         return self.start_turn(prompt, options).result()
 
-    def start_turn(self, prompt, options=None):
-        """Starts a turn and returns its TurnHandle at once."""
+    def start_turn(self, prompt, options=None, thread_id=None):
+        """Starts a turn, on the current thread unless `thread_id` is given; returns its TurnHandle at once.
+        Turns of different threads may run at the same time, each waited for on its own thread."""
         options = options or TurnOptions()
-        record = TurnRecord(self.thread_id, self.user_agent, expect_json=options.output_schema is not None,
+        thread_id = thread_id or self.thread_id
+        record = TurnRecord(thread_id, self.user_agent, expect_json=options.output_schema is not None,
                             keep_deltas=options.keep_deltas)
-        handle = TurnHandle(self, record, options)
-        params = {"threadId": self.thread_id, "input": user_input(prompt, options.images)}
+        handle = TurnHandle(self, record, options, self._message_timeout())
+        params = {"threadId": thread_id, "input": user_input(prompt, options.images)}
         if options.output_schema is not None:
             params["outputSchema"] = options.output_schema
         if options.effort:
@@ -205,30 +206,26 @@ class CodexClient:
         """
         record = TurnRecord(thread_id, self.user_agent)
         record.envelope.ids["turn_id"] = turn_id
-        handle = TurnHandle(self, record, TurnOptions())
+        handle = TurnHandle(self, record, TurnOptions(), self.timeout)
         self.rpc.request("thread/resume", {"threadId": thread_id}, self.timeout, handle.apply)
         self.thread_id = thread_id
         turn = handle.read_back()
         if turn is None:
-            record.envelope.fail(ClientError(f"thread {thread_id} has no turn {turn_id or ''}".rstrip()))
+            record.envelope.fail(TurnFailed(f"thread {thread_id} has no turn {turn_id or ''}".rstrip()))
         elif turn.get("status") != "inProgress" and not record.finished:
             handle.finish_from(turn)
         return handle
 
-    def next_input_line(self, prompt="> "):
-        """The next line typed on stdin (None at its end), handling server messages meanwhile.
+    def next_input_line(self):
+        """The next line typed (None at the end of input), handling server messages meanwhile.
 
         Needs `inbox.read_lines_from(stream)` first.
         """
-        if prompt and sys.stdin.isatty():
-            print(prompt, end="", file=sys.stderr, flush=True)
         while True:
-            kind, value = self.inbox.get(None, ("message", "line"))
+            kind, value = self.rpc.router.next(None, lines=True)
             if kind == "line":
                 return value
-            message = as_message(value)
-            if not self.rpc.take_response(message):
-                self.handle_message(message, None)
+            self.handle_message(value, None)
 
     def _message_timeout(self):
         return self.resume_timeout if self.resumed else self.timeout

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from .client import DEFAULT_URI
-from .outcome import ConnectionFailed, TimedOut
+from agent_bridge.outcome import ConnectionFailed, TimedOut
 from .transport import NothingListening, default_control_socket, reason_of
 
 LISTENING, DAEMON, STARTED_DAEMON = "listening", "daemon", "started-daemon"

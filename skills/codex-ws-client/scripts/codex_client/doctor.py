@@ -11,9 +11,9 @@ import subprocess
 
 from .client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
 from .default_server import DAEMON, LISTENING, daemon_uri
-from .outcome import ClientError
-from .doctor_report import report
-from .shapes import as_dict, is_older
+from agent_bridge.outcome import ClientError
+from agent_bridge.doctor_report import report
+from agent_bridge.shapes import as_dict, is_older
 from .transport import NothingListening
 
 

@@ -8,15 +8,16 @@ import itertools
 import json
 import time
 
-from .outcome import ClientError, ParseError, TimedOut
-from .shapes import parse_json_object
+from agent_bridge.outcome import ParseError, TurnFailed
+from agent_bridge.shapes import parse_json_object
+from .router import Router
 
 OVERLOADED = -32001
 OVERLOAD_RETRIES = 4
 OVERLOAD_FIRST_PAUSE = 0.25     # seconds; doubled on each retry, with jitter
 
 
-class RpcError(ClientError):
+class RpcError(TurnFailed):
     """The server answered one of our requests with a JSON-RPC error."""
 
     def __init__(self, method, code, message):
@@ -29,11 +30,12 @@ class RpcError(ClientError):
 class RpcConnection:
     def __init__(self, transport, inbox, tracer):
         self.transport = transport
-        self.inbox = inbox
         self.tracer = tracer
         self.ids = itertools.count(1)
         self.callbacks = {}          # id of a request not waited for -> callback(result, error)
+        self.waiting = set()         # ids of requests whose caller waits for the answer
         self.answered = set()        # ids of server requests answered, as JSON text
+        self.router = Router(inbox, self._take_callback)
         inbox.read_messages_from(self._read_message)
 
     def request(self, method, params, timeout, on_message):
@@ -55,33 +57,38 @@ class RpcConnection:
                 time.sleep(pause)
 
     def _request_once(self, method, params, timeout, on_message):
-        request_id = self._send_request(method, params)
-        while True:
-            message = self.receive(timeout)
-            if is_response(message) and message["id"] == request_id:
-                if "error" in message:
-                    raise _rpc_error(method, message["error"])
-                return message.get("result")
-            if not self.take_response(message):
+        request_id = next(self.ids)
+        self.waiting.add(request_id)
+        try:
+            self._send({"id": request_id, "method": method, "params": params})
+            while True:
+                kind, message = self.router.next(timeout, request_id=request_id)
+                if kind == "response":
+                    if "error" in message:
+                        raise _rpc_error(method, message["error"])
+                    return message.get("result")
                 on_message(message)
+        finally:
+            self.waiting.discard(request_id)
 
     def send_request(self, method, params, on_answer=None):
         """Sends a request without waiting; `on_answer(result, error)` runs when its answer arrives."""
-        request_id = self._send_request(method, params)
+        request_id = next(self.ids)
         self.callbacks[request_id] = (method, on_answer)
+        self._send({"id": request_id, "method": method, "params": params})
         return request_id
 
-    def take_response(self, message):
-        """Handles a response to a request not waited for; False if `message` is not a response."""
-        if not is_response(message):
+    def _take_callback(self, response):
+        """Handles a response to a request not waited for; False if a caller waits for it."""
+        key = response["id"] if isinstance(response["id"], (int, str)) else None
+        if key in self.waiting:
             return False
-        key = message["id"] if isinstance(message["id"], (int, str)) else None
         method, on_answer = self.callbacks.pop(key, (None, None))
         if method is None:
-            self.tracer.info(f"ignored a response to unknown request id {message['id']!r}")
+            self.tracer.info(f"ignored a response to unknown request id {response['id']!r}")
         elif on_answer:
-            error = _rpc_error(method, message["error"]) if "error" in message else None
-            on_answer(message.get("result"), error)
+            error = _rpc_error(method, response["error"]) if "error" in response else None
+            on_answer(response.get("result"), error)
         return True
 
     def notify(self, method, params=None):
@@ -106,14 +113,6 @@ class RpcConnection:
     def respond_error(self, request_id, code, message):
         self._send({"id": request_id, "error": {"code": code, "message": message}})
 
-    def receive(self, timeout):
-        """The next server message as a dict."""
-        try:
-            _, value = self.inbox.get(timeout, ("message",))
-        except TimedOut:
-            raise TimedOut(f"no message from the server for {timeout:g}s") from None
-        return as_message(value)
-
     def _read_message(self):
         """Runs on the reader thread. Parsing there lets each raw text go before the next one is
         read, so a message of many megabytes is never held as text and as a dict at once."""
@@ -121,12 +120,7 @@ class RpcConnection:
         try:
             return parse_json_object(raw, self.tracer, "the server sent")
         except ParseError as error:
-            return error    # raised by as_message in its turn; the messages after it are still read
-
-    def _send_request(self, method, params):
-        request_id = next(self.ids)
-        self._send({"id": request_id, "method": method, "params": params})
-        return request_id
+            return error    # raised by the router in its turn; the messages after it are still read
 
     def _send(self, message):
         raw = json.dumps(message, ensure_ascii=False)
@@ -134,19 +128,8 @@ class RpcConnection:
         self.transport.send(raw)
 
 
-def as_message(value):
-    """A message taken from the inbox, or the ParseError of one that could not be read."""
-    if isinstance(value, ParseError):
-        raise value
-    return value
-
-
 def is_server_request(message):
     return "method" in message and "id" in message
-
-
-def is_response(message):
-    return "method" not in message and "id" in message
 
 
 def _rpc_error(method, error):

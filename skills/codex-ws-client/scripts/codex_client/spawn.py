@@ -9,7 +9,7 @@ import tempfile
 import time
 from urllib.parse import urlsplit
 
-from .outcome import BadArguments, ConnectionFailed, TimedOut
+from agent_bridge.outcome import BadArguments, ConnectionFailed, TimedOut
 from .transport import NothingListening
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

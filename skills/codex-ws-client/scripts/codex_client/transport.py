@@ -8,7 +8,8 @@ and a stdio:// call works without websocket-client.
 import os
 import subprocess
 
-from .outcome import BadArguments, ConnectionFailed, ParseError
+from agent_bridge.child import StderrTail, exited, kill_group, own_process_group, read_line
+from agent_bridge.outcome import BadArguments, ConnectionFailed, ParseError
 
 
 class NothingListening(ConnectionFailed):
@@ -21,10 +22,10 @@ def default_control_socket():
     return os.path.join(home, "app-server-control", "app-server-control.sock")
 
 
-def open_transport(uri, headers=(), connect_timeout=None, ca_file=None, codex_bin="codex", stderr=None):
+def open_transport(uri, headers=(), connect_timeout=None, ca_file=None, codex_bin="codex"):
     """Connects to `uri` (ws://, wss://, unix://[PATH], stdio://) and returns the transport."""
     if uri.startswith("stdio://"):
-        transport = StdioTransport(codex_bin, stderr)
+        transport = StdioTransport(codex_bin)
     elif uri.startswith("unix://"):
         path = uri[len("unix://"):] or default_control_socket()
         transport = _websocket_transport()(uri, headers, connect_timeout, unix_path=path)
@@ -50,20 +51,20 @@ def _websocket_transport():
 class StdioTransport:
     """A private `codex app-server --listen stdio://` for this call only: JSON lines on its pipes."""
 
-    def __init__(self, codex_bin, stderr=None):
+    def __init__(self, codex_bin):
         self.codex_bin = codex_bin
-        self.stderr = stderr
         self.process = None
+        self.stderr_tail = None
         self.uri = "stdio://"
 
     def connect(self):
         try:
             self.process = subprocess.Popen(
                 [self.codex_bin, "app-server", "--listen", "stdio://"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr or subprocess.DEVNULL,
-                start_new_session=True)
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **own_process_group())
         except OSError as error:
             raise ConnectionFailed(f"cannot start {self.codex_bin} app-server: {reason_of(error)}") from None
+        self.stderr_tail = StderrTail(self.process.stderr)
 
     def send(self, text):
         try:
@@ -73,9 +74,9 @@ class StdioTransport:
             raise ConnectionFailed(f"lost the stdio app-server: {reason_of(error)}") from None
 
     def receive(self):
-        line = self.process.stdout.readline()
+        line = read_line(self.process.stdout, "the stdio app-server")
         if not line:
-            raise ConnectionFailed(f"the stdio app-server exited (code {self.process.wait()})")
+            raise exited(self.process, self.stderr_tail, "the stdio app-server")
         try:
             return line.decode("utf-8").rstrip("\n")
         except UnicodeDecodeError:
@@ -91,7 +92,7 @@ class StdioTransport:
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            kill_group(self.process)   # what it started too
             self.process.wait()
         # Only now: closing stdout blocks while the reader thread waits on it for a server still running.
         self.process.stdout.close()

@@ -1,50 +1,36 @@
 """A running turn: its messages, its envelope, steering and interrupting it."""
 import copy
 import os
-import time
 
-from .outcome import ClientError, Interrupted, TimedOut
-from .rpc import as_message, is_server_request
-from .shapes import as_dict, as_list, as_text, optional_text
+from agent_bridge.outcome import TimedOut
+from agent_bridge.turns import Turn
+from .rpc import is_server_request
+from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
 
 INTERRUPT_GRACE_SECONDS = 5.0
 
 
-class TurnHandle:
-    """A running turn: iterate its messages, steer it, interrupt it, or wait for its envelope."""
+class TurnHandle(Turn):
+    """A running turn of one thread: iterate its messages, steer it, interrupt it, or wait for its envelope."""
 
-    def __init__(self, client, record, options):
+    def __init__(self, client, record, options, timeout):
         self.client = client
         self.record = record
         self.options = options
+        self.timeout = timeout            # for the next message; None: no limit
         self.reading_lines = options.steer_from_input
+
+    @property
+    def envelope(self):
+        return self.record.envelope
+
+    @property
+    def thread_id(self):
+        return self.record.envelope.ids["thread_id"]
 
     @property
     def turn_id(self):
         return self.record.turn_id
-
-    def events(self):
-        """Yields each message of the turn as it arrives, already applied to the envelope."""
-        while not self.record.finished:
-            message = self._take_next()
-            if message is not None:
-                yield message
-            message = None   # a multi-megabyte message is let go before the next one is read
-
-    def result(self, interrupt_turn=True):
-        """Waits for the turn to end. Ctrl-C interrupts it (twice: stop waiting at once), or with
-        `interrupt_turn` False only stops waiting, the turn going on."""
-        try:
-            while not self.record.finished:
-                self._take_next()
-        except KeyboardInterrupt:
-            if interrupt_turn:
-                self._interrupt_and_wait()
-            else:
-                self.record.envelope.fail(Interrupted("stopped waiting; the turn is still running"))
-        except ClientError as error:
-            self.record.envelope.fail(error)
-        return self.record.close()
 
     def detach(self):
         """The envelope of a turn left running: it says inProgress. The handle can still wait for the end."""
@@ -54,13 +40,19 @@ class TurnHandle:
         return envelope
 
     def interrupt(self):
-        self.client.rpc.send_request("turn/interrupt", {"threadId": self.client.thread_id, "turnId": self.turn_id})
+        self.client.tracer.info(f"interrupting turn {self.turn_id}")
+        self.client.rpc.send_request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.turn_id})
 
     def steer(self, text):
         self.client.tracer.info(f"steering turn {self.turn_id}: {text}")
-        self.client.rpc.send_request("turn/steer", {"threadId": self.client.thread_id, "expectedTurnId": self.turn_id,
+        self.client.rpc.send_request("turn/steer", {"threadId": self.thread_id, "expectedTurnId": self.turn_id,
                                                     "input": user_input(text, ())},
                                      lambda result, error: error and self.client.tracer.warn(str(error)))
+
+    def _close(self):
+        if self.finished:
+            self.client.rpc.router.forget(self.turn_id)
+        return self.record.close()
 
     def finish_from(self, turn):
         """Fills the envelope from a turn object read back with thread/read."""
@@ -73,9 +65,7 @@ class TurnHandle:
         """Updates the envelope with one message (and answers it if it is a server request)."""
         client, record = self.client, self.record
         params = as_dict(message.get("params"))
-        if client.rpc.take_response(message):
-            return
-        if is_server_request(message) or params.get("threadId", client.thread_id) != client.thread_id:
+        if is_server_request(message) or params.get("threadId", self.thread_id) != self.thread_id:
             client.handle_message(message, record)
             return
         method = message.get("method")
@@ -114,7 +104,7 @@ class TurnHandle:
 
     def _take_next(self, timeout=None, ask_on_silence=True):
         """Reads the next message and applies it; returns it (None if a typed line was used instead)."""
-        message = self._next_message(self.client._message_timeout() if timeout is None else timeout,
+        message = self._next_message(self.timeout if timeout is None else timeout,
                                      ask_on_silence)
         if message is not None:
             self.apply(message)
@@ -122,9 +112,8 @@ class TurnHandle:
 
     def _next_message(self, timeout, ask_on_silence=True):
         """The next server message, steering with typed lines meanwhile; None if a line was used."""
-        wanted = ("message", "line") if self.reading_lines else ("message",)
         try:
-            kind, value = self.client.inbox.get(timeout, wanted)
+            kind, value = self.client.rpc.router.next(timeout, turn_id=self.turn_id, lines=self.reading_lines)
         except TimedOut:
             if not ask_on_silence:
                 raise
@@ -136,12 +125,12 @@ class TurnHandle:
             elif value.strip():
                 self.steer(value)
             return None
-        return as_message(value)
+        return value
 
     def read_back(self):
         """This turn as thread/read reports it (the thread's last turn if the id is not known yet)."""
-        answer = self.client.rpc.request("thread/read", {"threadId": self.client.thread_id, "includeTurns": True},
-                                         self.client.timeout, self.apply)
+        answer = self.client.rpc.request("thread/read", {"threadId": self.thread_id, "includeTurns": True},
+                                         self.timeout, self.apply)
         turns = [as_dict(turn) for turn in as_list(as_dict(as_dict(answer).get("thread")).get("turns"))]
         if self.turn_id is None:
             turn = turns[-1] if turns else None
@@ -158,23 +147,8 @@ class TurnHandle:
             self.client.tracer.info(f"turn {self.turn_id} had ended; its end was read back with thread/read")
             self.finish_from(turn)
             return None
-        option = "--resume-timeout" if self.client.resumed else "--timeout"
-        raise TimedOut(f"no message from the server for {timeout:g}s ({option}); the turn is still running")
-
-    def _interrupt_and_wait(self):
-        envelope = self.record.envelope
-        if self.turn_id is None:
-            envelope.fail(Interrupted("interrupted by the user"))
-            return
-        deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
-        try:
-            self.interrupt()
-            self.client.tracer.info(f"interrupting turn {self.turn_id}")
-            while not self.record.finished:
-                self._take_next(max(0.01, deadline - time.monotonic()), ask_on_silence=False)
-        except (KeyboardInterrupt, ClientError):
-            pass
-        envelope.fail(Interrupted("interrupted by the user"))
+        raise TimedOut(f"no message from the server for {timeout:g}s; the turn is still running",
+                       setting="resume_timeout" if self.client.resumed else "timeout")
 
 
 def user_input(prompt, images):

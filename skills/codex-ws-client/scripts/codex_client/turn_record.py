@@ -2,8 +2,8 @@
 import json
 import time
 
-from .outcome import Envelope, ParseError
-from .shapes import as_dict, as_list, as_text, as_int, optional_int, optional_text
+from agent_bridge.outcome import Envelope, ParseError
+from agent_bridge.shapes import as_dict, as_list, as_text, as_int, optional_int, optional_text
 
 
 class TurnRecord:

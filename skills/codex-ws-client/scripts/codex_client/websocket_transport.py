@@ -11,7 +11,7 @@ import ssl
 
 import websocket
 
-from .outcome import ConnectionFailed, ParseError, TimedOut
+from agent_bridge.outcome import ConnectionFailed, ParseError, TimedOut
 from .transport import NothingListening, reason_of
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA

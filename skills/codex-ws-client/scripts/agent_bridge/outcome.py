@@ -22,10 +22,15 @@ TURN_STATUS_EXIT = {
 
 
 class ClientError(Exception):
-    """An error that ends the call; `status` and `exit_code` go in the envelope."""
+    """An error that ends the call; `status` and `exit_code` go in the envelope. `setting` names
+    the library option behind it (e.g. "timeout"), for a caller that wants to point at it."""
 
     status = "failed"
     exit_code = EXIT_TURN_FAILED
+
+    def __init__(self, message="", setting=None):
+        super().__init__(message)
+        self.setting = setting
 
 
 class TurnFailed(ClientError):
@@ -40,6 +45,15 @@ class BadArguments(ClientError):
 class ConnectionFailed(ClientError):
     status = "connection_failed"
     exit_code = EXIT_CONNECTION
+
+
+class PeerExited(ConnectionFailed):
+    """The peer's process ended: its exit status and the last lines it wrote on stderr."""
+
+    def __init__(self, message, returncode=None, stderr_tail=()):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr_tail = list(stderr_tail)
 
 
 class TimedOut(ClientError):
@@ -69,6 +83,7 @@ class Envelope:
         self.status = "inProgress"
         self.exit_code = None
         self.error = None
+        self.failure = None             # the ClientError that ended the call, if one did
         self.notifications = []
         self.metrics = {}
         self.extra = {}                 # client-specific fields
@@ -106,6 +121,7 @@ class Envelope:
         self.status = error.status
         self.exit_code = error.exit_code
         self.error = str(error)
+        self.failure = error
 
     def to_dict(self):
         result = {key: value for key, value in self.ids.items()}

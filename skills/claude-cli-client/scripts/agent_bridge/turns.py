@@ -1,0 +1,56 @@
+"""The turn both clients hand out: its events, its envelope, interrupting or stopping it.
+
+Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
+codex-ws-client, and a test proves the claude copy is identical. A client's turn
+supplies `envelope`, `interrupt()` and `_take_next(timeout=None, ask_on_silence=True)`,
+which reads the next message from the peer, applies it and returns it (None when
+nothing the caller needs to see arrived).
+"""
+import time
+
+from .outcome import ClientError, Interrupted
+
+INTERRUPT_GRACE_SECONDS = 5.0
+
+
+class Turn:
+    @property
+    def finished(self):
+        return self.envelope.exit_code is not None
+
+    def events(self):
+        """Yields each message of the turn as it arrives, already applied to the envelope."""
+        while not self.finished:
+            message = self._take_next()
+            if message is not None:
+                yield message
+            message = None   # a multi-megabyte message is let go before the next one is read
+
+    def result(self):
+        """Waits for the turn to end and returns its Envelope; an error that ends the wait is in it."""
+        try:
+            while not self.finished:
+                self._take_next()
+        except ClientError as error:
+            self._fail(error)
+        return self._close()
+
+    def stop(self, grace=INTERRUPT_GRACE_SECONDS):
+        """Interrupts the turn, gives the peer `grace` seconds to end it, and returns the envelope
+        (interrupted, with the text so far)."""
+        deadline = time.monotonic() + grace
+        try:
+            self.interrupt()
+            while not self.finished:
+                self._take_next(max(0.01, deadline - time.monotonic()), ask_on_silence=False)
+        except ClientError:
+            pass   # the peer did not end the turn in time: it is left (codex) or stopped (claude)
+        return self.abandon(Interrupted("interrupted by the user"))
+
+    def abandon(self, error):
+        """Stops waiting for the turn; the envelope says why."""
+        self._fail(error)
+        return self._close()
+
+    def _fail(self, error):
+        self.envelope.fail(error)

@@ -1,0 +1,67 @@
+"""Session: one connection to `codex app-server` and its current thread, behind the interface
+claude_client.Session shares: `ask(prompt) -> envelope dict`, `start(prompt) -> turn`, `close()`.
+
+    from codex_client import Session
+
+    with Session("ws://127.0.0.1:8765", cwd="/path/to/repo") as codex:
+        print(codex.ask("Summarize this repo")["text"])
+"""
+from agent_bridge.trace import Tracer
+
+from .client import CLIENT_NAME, CodexClient, ThreadOptions, TurnOptions
+
+
+class Session:
+    def __init__(self, uri=None, *, thread_id=None, cwd=None, model=None, sandbox=None, instructions=None,
+                 personality=None, approval_policy=None, ephemeral=False, **connect_options):
+        """Connects (`connect_options` as CodexClient.connect takes them: token, headers, timeout, ...).
+        Without `uri`: a server at the default address, else the per-user daemon, started if need be
+        (`connection` then says which). The thread is started, or `thread_id` resumed, by the first turn
+        or by `open_thread()`."""
+        self.thread_options = ThreadOptions(cwd=cwd, model=model, sandbox=sandbox, instructions=instructions,
+                                            personality=personality, approval_policy=approval_policy,
+                                            ephemeral=ephemeral)
+        self.resume_id = thread_id
+        self.connection = None
+        if uri is None:
+            from .default_server import connect_default   # kept off the start-up path of calls given a URI
+            self.client, self.connection = connect_default(
+                lambda found: CodexClient.connect(found, **connect_options),
+                connect_options.get("codex_bin", "codex"), connect_options.get("tracer") or Tracer(CLIENT_NAME))
+        else:
+            self.client = CodexClient.connect(uri, **connect_options)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def thread_id(self):
+        return self.client.thread_id
+
+    def open_thread(self):
+        """Resumes the thread the session was given, else starts one; returns its id."""
+        if self.resume_id:
+            return self.client.resume_thread(self.resume_id, self.thread_options)
+        return self.client.start_thread(self.thread_options)
+
+    def start_new(self):
+        """Starts a fresh thread with the same options; later turns go there."""
+        self.resume_id = None
+        return self.open_thread()
+
+    def start(self, prompt, **turn_options):
+        """Starts a turn and returns its TurnHandle at once. `turn_options`: images, output_schema,
+        effort, on_text, steer_from_input, keep_deltas (see TurnOptions)."""
+        if self.client.thread_id is None:
+            self.open_thread()
+        return self.client.start_turn(prompt, TurnOptions(**turn_options))
+
+    def ask(self, prompt, **turn_options):
+        """Runs a turn to its end; returns the envelope `--json` prints (errors are in it, not raised)."""
+        return self.start(prompt, **turn_options).result().to_dict()
+
+    def close(self):
+        self.client.close()
