@@ -278,7 +278,7 @@ def test_a_refused_token_is_exit_3_and_says_so(token_server, tmp_path):
     missing = run_script(CODEX_SCRIPT, ["--uri", server.uri, "--json", "x"])
     assert refused.returncode == 3 and "token was refused" in _envelope(refused)["error"]
     assert "not-the-token" not in refused.stdout + refused.stderr
-    assert missing.returncode == 3 and "needs a token" in _envelope(missing)["error"]
+    assert missing.returncode == 3 and "needs a bearer token (--token-file)" in _envelope(missing)["error"]
 
 
 def test_the_token_is_not_shown_when_the_server_refuses_with_another_status(token_server, tmp_path):

@@ -32,7 +32,7 @@ def open_transport(uri, headers=(), connect_timeout=None, ca_file=None, codex_bi
     elif uri.startswith(("ws://", "wss://")):
         transport = _websocket_transport()(uri, headers, connect_timeout, ca_file=ca_file)
     else:
-        raise BadArguments(f"--uri {uri} is not ws://, wss://, unix://[PATH] or stdio://")
+        raise BadArguments(f"{uri} is not ws://, wss://, unix://[PATH] or stdio://", setting="uri")
     transport.connect()
     return transport
 

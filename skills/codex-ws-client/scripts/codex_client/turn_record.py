@@ -89,7 +89,8 @@ class TurnRecord:
         try:
             self.envelope.extra["output"] = json.loads(self.envelope.text)
         except ValueError as error:
-            self.envelope.fail(ParseError(f"the answer is not the JSON --output-schema asked for: {error}"))
+            self.envelope.fail(ParseError(f"the answer is not the JSON its output schema asked for: {error}",
+                                          setting="output_schema"))
 
     def _tokens(self, which):
         return sum(self.usage[key][which] for key in {None, self.turn_id} if key in self.usage)

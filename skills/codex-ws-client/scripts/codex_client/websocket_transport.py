@@ -47,7 +47,8 @@ class WebSocketTransport:
         except websocket.WebSocketBadStatusException as error:
             raise _refused(self.uri, error.status_code, self.headers) from None
         except (socket.timeout, websocket.WebSocketTimeoutException):
-            raise TimedOut(f"no answer from {self.uri} within --connect-timeout {self.connect_timeout:g}s") from None
+            raise TimedOut(f"no answer from {self.uri} within {self.connect_timeout:g}s",
+                           setting="connect_timeout") from None
         except ssl.SSLError as error:
             raise ConnectionFailed(f"TLS with {self.uri} failed: {error.reason or error}") from None
         except (ConnectionRefusedError, FileNotFoundError) as error:
@@ -156,6 +157,6 @@ class WebSocketTransport:
 def _refused(uri, status, headers):
     if status == 401:
         sent_token = any(h.lower().startswith("authorization:") for h in headers)
-        reason = "the token was refused" if sent_token else "it needs a token (--token-file or CODEX_APP_SERVER_TOKEN)"
-        return ConnectionFailed(f"{uri} refused the WebSocket handshake with HTTP 401: {reason}")
+        reason = "the token was refused" if sent_token else "it needs a bearer token"
+        return ConnectionFailed(f"{uri} refused the WebSocket handshake with HTTP 401: {reason}", setting="token_file")
     return ConnectionFailed(f"{uri} refused the WebSocket handshake: HTTP {status}")
