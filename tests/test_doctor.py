@@ -39,6 +39,7 @@ def test_codex_doctor_with_a_server_and_a_provider_that_needs_no_login(codex_ser
     assert [line.split(":")[0] for line in lines] == ["codex", "server", "login", "skill"]
 
 
+@pytest.mark.xdist_group("default-port")   # it relies on what answers at the default port
 def test_codex_doctor_without_login_is_exit_3_and_starts_nothing(tmp_path):
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", 8765)) == 0:

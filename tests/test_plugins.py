@@ -10,7 +10,10 @@ import subprocess
 import pytest
 
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
-from tests.codex.conftest import CodexServer, fake_model, protocol_schema  # noqa: F401
+from tests.codex.conftest import CONFIG, CodexServer, fake_model, protocol_schema  # noqa: F401
+from fixtures.fakes import anthropic_api
+from fixtures.fakes.sse_server import text, tool
+from tests.codex.test_default_server import DEFAULT_PORT, port_is_free, stop_daemon
 from tests.helpers import CLAUDE_BIN, CODEX_BIN, PEERS_BIN, ROOT, SKILLS, validate_envelope
 from tests.install_helpers import SkillsClient, bare_venv, clean_python_env
 
@@ -101,6 +104,35 @@ def test_the_claude_plugins_codex_skill_runs_a_turn_with_plain_python(claude_plu
         server.stop()
     assert result.returncode == 0, result.stderr
     assert validate_envelope(json.loads(result.stdout), "codex-ws-client")["text"] == "echo: from the plugin"
+
+
+@pytest.mark.xdist_group("default-port")   # the client finds or starts its own server
+def test_claude_code_asks_codex_through_the_plugin_with_no_other_step(claude_plugin, claude_env, fake_anthropic,
+                                                                      fake_model, tmp_path):  # noqa: F811
+    """Nothing started by hand: the real claude runs the plugin's codex script with Bash, and the
+    script starts the codex app-server daemon itself (plain python3, no pip)."""
+    if not port_is_free(DEFAULT_PORT):
+        pytest.skip(f"something else answers at 127.0.0.1:{DEFAULT_PORT}")
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    (codex_home / "config.toml").write_text(CONFIG.format(port=fake_model.port))
+    env = {key: value for key, value in claude_env.items() if key != "CODEX_APP_SERVER_URI"}
+    env["CODEX_HOME"] = str(codex_home)
+    script = os.path.join(claude_plugin, "skills", "codex-ws-client", "scripts", "codex_ws_client.py")
+    fake_model.add(text("codex says: 42"))
+    fake_anthropic.add(tool("Bash", {"command": f"python3 {script} --json 'question for codex'",
+                                     "description": "Ask Codex"}))
+    fake_anthropic.default = lambda body: text("claude relays: " + anthropic_api.last_tool_result(body))
+    try:
+        done = run([CLAUDE_BIN, "-p", "ask codex", "--output-format", "stream-json", "--verbose",
+                    "--allowedTools", "Bash"], env=env, cwd=tmp_path, timeout=240)
+    finally:
+        stop_daemon(env, codex_home)
+    relayed = anthropic_api.last_tool_result(fake_anthropic.requests[-1])
+    envelope = validate_envelope(json.loads(relayed.strip().splitlines()[-1]), "codex-ws-client")
+    assert envelope["text"] == "codex says: 42" and envelope["connection"]["via"] == "started-daemon"
+    result = [json.loads(line) for line in done.stdout.splitlines() if '"type":"result"' in line][-1]
+    assert "codex says: 42" in result["result"]
 
 
 # ----------------------------------------------------------------------------- Codex

@@ -12,6 +12,8 @@ from tests.codex.conftest import CONFIG, CodexServer
 from tests.helpers import CODEX_BIN, CODEX_SCRIPT, process_exists, run_script, validate_envelope, wait_until
 
 DEFAULT_PORT = 8765
+# Every test that relies on what answers at the default port runs on one worker, one at a time.
+pytestmark = pytest.mark.xdist_group("default-port")
 
 
 def port_is_free(port):
@@ -30,8 +32,13 @@ def daemon_env(tmp_path, fake_model):
     env = dict(os.environ, HOME=str(tmp_path), CODEX_HOME=str(codex_home))
     env.pop("CODEX_APP_SERVER_URI", None)
     yield env
+    stop_daemon(env, codex_home)
+
+
+def stop_daemon(env, codex_home):
+    """Stops the daemon of codex_home, and its helper (pid-update-loop), which outlives a stop."""
     subprocess.run([str(CODEX_BIN), "app-server", "daemon", "stop"], env=env, capture_output=True, timeout=60)
-    for pid in processes_mentioning(str(codex_home)):   # its helper (pid-update-loop) outlives a stop
+    for pid in processes_mentioning(str(codex_home)):
         os.kill(pid, 15)
         wait_until(lambda: not process_exists(pid), what=f"process {pid} to end")
 
