@@ -6,15 +6,16 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CONFIG, CodexServer, fake_model, protocol_schema  # noqa: F401
-from fixtures.fakes import anthropic_api
+from fixtures.fakes import anthropic_api, responses_api
 from fixtures.fakes.sse_server import text, tool
 from tests.codex.test_default_server import DEFAULT_PORT, port_is_free, stop_daemon
-from tests.helpers import CLAUDE_BIN, CODEX_BIN, PEERS_BIN, ROOT, SKILLS, validate_envelope
+from tests.helpers import CLAUDE_BIN, CODEX_BIN, CODEX_SCRIPT, PEERS_BIN, ROOT, SKILLS, validate_envelope
 from tests.install_helpers import SkillsClient, bare_venv, clean_python_env
 
 MARKETPLACE = json.loads((ROOT / ".claude-plugin" / "marketplace.json").read_text())["name"]
@@ -178,3 +179,30 @@ def test_the_codex_plugins_claude_skill_runs_a_turn_with_plain_python(codex_plug
     assert result.returncode == 0, result.stderr
     envelope = validate_envelope(json.loads(result.stdout.splitlines()[-1]), "claude-cli-client")
     assert envelope["text"] == "echo: from the codex plugin"
+
+
+def test_codex_asks_claude_through_the_plugin_with_no_other_step(codex_plugin, fake_model, claude_env, tmp_path,
+                                                                 monkeypatch):  # noqa: F811
+    """The real app-server, with the plugin installed by `codex plugin add`, runs the plugin's claude
+    script with exec_command (plain python3, no pip)."""
+    codex_home, folder = codex_plugin
+    monkeypatch.setenv("HOME", str(tmp_path))
+    script = folder / "skills" / "claude-cli-client" / "scripts" / "claude_cli_client.py"
+    claude_side = {key: claude_env[key] for key in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY",
+                                                    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "PATH")}
+    server = CodexServer(codex_home, fake_model, extra_env=claude_side,
+                         extra_config="\n" + (codex_home / "config.toml").read_text())
+    try:
+        # login=False: a login shell would reset PATH, and claude is found through the server's PATH.
+        fake_model.add(tool("exec_command", {"cmd": f"python3 {script} --json 'question for claude'", "login": False,
+                                             "sandbox_permissions": "require_escalated", "justification": "ask Claude"}))
+        fake_model.default = lambda body: text("codex relays: " + responses_api.last_function_output(body))
+        result = subprocess.run([sys.executable, str(CODEX_SCRIPT), "--uri", server.uri, "--json", "--approve",
+                                 "commands", "--cwd", str(tmp_path), "ask claude"], capture_output=True, text=True,
+                                timeout=180)
+    finally:
+        server.stop()
+    envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
+    assert envelope["status"] == "completed", result.stderr
+    assert envelope["commands"][0]["exit_code"] == 0 and str(script) in envelope["commands"][0]["command"]
+    assert "echo: question for claude" in envelope["text"]
