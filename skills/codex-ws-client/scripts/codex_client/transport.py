@@ -71,7 +71,11 @@ class StdioTransport:
             self.process.stdin.write(text.encode("utf-8") + b"\n")
             self.process.stdin.flush()
         except OSError as error:
-            raise ConnectionFailed(f"lost the stdio app-server: {reason_of(error)}") from None
+            try:
+                self.process.wait(2)   # a server that closed its input is usually exiting: say how and why
+            except subprocess.TimeoutExpired:
+                raise ConnectionFailed(f"lost the stdio app-server: {reason_of(error)}") from None
+            raise exited(self.process, self.stderr_tail, "the stdio app-server") from None
 
     def receive(self):
         line = read_line(self.process.stdout, "the stdio app-server")
