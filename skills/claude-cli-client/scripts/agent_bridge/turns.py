@@ -26,11 +26,14 @@ class Turn:
                 yield message
             message = None   # a multi-megabyte message is let go before the next one is read
 
-    def result(self):
-        """Waits for the turn to end and returns its Envelope; an error that ends the wait is in it."""
+    def result(self, on_message=None):
+        """Waits for the turn to end and returns its Envelope; an error that ends the wait is in it.
+        `on_message` sees each message of the turn once it is applied."""
         try:
             while not self.finished:
-                self._take_next()
+                message = self._take_next()
+                if on_message and message is not None:
+                    on_message(message)
         except ClientError as error:
             self._fail(error)
         return self._close()

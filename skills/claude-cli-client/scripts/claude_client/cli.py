@@ -1,16 +1,21 @@
-"""Command line: arguments, the one-shot and REPL flows, exit codes."""
+"""Command line: arguments, the one-shot, REPL and background-job flows, exit codes."""
+import argparse
 import json
 import os
 import sys
 
 from agent_bridge.call_limit import CallLimit
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.job_commands import (cancel_job, newest_job_of, recorded_envelope, show_jobs, stop_leftover_peer,
+                                       wait_for_job)
+from agent_bridge.jobs import LOST, process_identity
+from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
 from .process import CLAUDE_OPTIONS
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
 from agent_bridge.repl import run_repl
+from agent_bridge.supervisor import Job, let_go_of_caller, start_supervisor, supervise
 from .control import Decision
 from .session import CLIENT_NAME, Session
 from agent_bridge.trace import Tracer
@@ -54,6 +59,17 @@ def build_parser():
     session.add_argument("--repl", action="store_true", help="read prompts line by line from stdin, one claude process")
     session.add_argument("--interactive-approvals", action="store_true",
                          help="ask on stderr/stdin before a tool claude wants to use is allowed")
+    session.add_argument("--detach", action="store_true",
+                         help="start the turn as a background job, print session_id and job_id with status "
+                              "inProgress, and exit 0 (POSIX)")
+    session.add_argument("--result", nargs="?", const=True, metavar="JOB_ID",
+                         help="wait for a background job (or the newest of --session-id) and print its envelope")
+    session.add_argument("--jobs", action="store_true",
+                         help="this project's background jobs (of both clients), newest first")
+    session.add_argument("--limit", type=int, default=10, metavar="N", help="with --jobs: how many (default 10)")
+    session.add_argument("--cancel", metavar="JOB_ID", help="interrupt a background job's turn and print its envelope")
+    # Internal: the detached process that stays with the turn reports on this pipe that it has started.
+    session.add_argument("--supervise-fd", type=int, help=argparse.SUPPRESS)
 
     add_output_options(parser)
 
@@ -63,6 +79,8 @@ def build_parser():
                         help="the same, in a resumed session (default 600)")
     timing.add_argument("--max-time", type=seconds, default=0.0, metavar="SECONDS",
                         help="limit on the whole call: then claude is stopped, exit 4 (default none)")
+    timing.add_argument("--stall-after", type=seconds, default=300.0, metavar="SECONDS",
+                        help="with --detach: mark the job stalled after this long without a line (default 300)")
 
     debug = parser.add_argument_group("diagnostics")
     debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw lines")
@@ -82,8 +100,10 @@ def main(argv=None):
     if args.doctor:
         from .doctor import run_doctor
         return run_doctor(args)
+    args.command_line = sys.argv[1:] if argv is None else list(argv)
     catch_stop_signals()
-    renderer = renderer_for(CLIENT_NAME, args)
+    # --detach prints JSON whatever the output options (the ids are the point).
+    renderer = renderer_for(CLIENT_NAME, args, always_json=args.detach)
     limit = CallLimit(args.max_time)
     tracer = None
     session = None
@@ -91,13 +111,23 @@ def main(argv=None):
         limit.start()
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
+        if args.jobs:
+            return show_jobs(renderer, args.cwd, args.limit, args.json)
+        if args.result or args.cancel:
+            return _answer_from_job_record(args, renderer)
         prompt = None
-        if not args.repl or args.prompt is not None or args.prompt_file is not None:
+        if args.supervise_fd is not None:
+            prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
+        elif not args.repl or args.prompt is not None or args.prompt_file is not None:
             prompt = read_prompt(args.prompt, args.prompt_file)
+        if args.detach and args.supervise_fd is None:
+            return start_supervisor(_script_path(), args.command_line, prompt)
         # The options claude takes as its own are named here as in the library.
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
                           resume_timeout=args.resume_timeout, tracer=tracer,
                           **{name: getattr(args, name) for name in CLAUDE_OPTIONS})
+        if args.detach:
+            return _supervise(args, session, prompt, renderer, limit)
         return _run(args, session, prompt, renderer, limit)
     except ClientError as error:
         return _report(error, args, renderer, limit)
@@ -131,6 +161,53 @@ def _run(args, session, prompt, renderer, limit):
         return exit_code
     return run_repl(_ReplSession(session, run_turn), session.next_input_line, "/session", "session_id",
                     args.json) or exit_code
+
+
+def _script_path():
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "claude_cli_client.py")
+
+
+def _supervise(args, session, prompt, renderer, limit):
+    """The supervisor of --detach: starts the turn, prints the inProgress envelope once claude
+    has named the session, lets the caller go, and stays with the turn as its job."""
+    turn = session.start(prompt)
+    for _ in turn.events():
+        if session.session_id:
+            break
+    policy = {"permission_mode": args.permission_mode, "allowed_tools": args.allowed_tools,
+              "max_time": args.max_time or None, "stall_after": args.stall_after or None}
+    peer_pid = session.process.pid
+    job = Job(CLIENT_NAME, args.cwd, prompt, policy, session_id=session.session_id, thread_id=session.session_id,
+              turn_id=None, peer_pid=peer_pid, peer_identity=process_identity(peer_pid))
+    started = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
+    started.exit_code = 0
+    started.extra["job_id"] = job.job_id
+    renderer.turn_done(started)
+    let_go_of_caller(args.supervise_fd, 0)
+    session.timeout = session.resume_timeout = None   # a long silence marks the job stalled; it does not end it
+    envelope = add_option_hint(limit.judge(supervise(turn, job, args.stall_after)))
+    envelope.extra["job_id"] = job.job_id
+    renderer.turn_done(envelope)   # stdout has gone to the caller's end; this still writes --out
+    job.finish(envelope.to_dict())
+    return envelope.exit_code
+
+
+def _answer_from_job_record(args, renderer):
+    """--result [JOB_ID] and --cancel JOB_ID: the job's envelope, from its record."""
+    job_id = args.cancel or (args.result if isinstance(args.result, str) else newest_job_of(args.session_id))
+    timeout = args.timeout or None
+    record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)
+    if record["status"] == LOST:
+        stop_leftover_peer(record)
+        envelope = Envelope(session_id=record["session_id"], thread_id=record["session_id"], turn_id=None)
+        envelope.fail(ConnectionFailed(
+            f"the supervisor of job {job_id} (pid {record['supervisor_pid']}) died before the turn ended, and claude "
+            f"with it; continue with --session-id {record['session_id']}"))
+        envelope.extra["job_id"] = job_id
+    else:
+        envelope = recorded_envelope(record)
+    renderer.turn_done(envelope)
+    return envelope.exit_code
 
 
 class _ReplSession:
@@ -173,6 +250,20 @@ def _report(error, args, renderer, limit):
 
 def _check_arguments(args):
     check_text_arguments(args)
+    if sum(map(bool, (args.repl, args.detach, args.result, args.jobs, args.cancel))) > 1:
+        raise BadArguments("--repl, --detach, --result, --jobs and --cancel are separate modes: pick one")
+    if (args.result or args.jobs or args.cancel) and (args.prompt is not None or args.prompt_file is not None):
+        raise BadArguments("--result, --jobs and --cancel take no prompt")
+    if args.result is True and not args.session_id:
+        raise BadArguments("--result needs a JOB_ID, or --session-id for the newest job of that session")
+    if isinstance(args.result, str) and args.session_id:
+        raise BadArguments("--result takes a JOB_ID or --session-id, not both")
+    if args.limit < 1:
+        raise BadArguments("--limit must be 1 or more")
+    if args.detach and os.name != "posix":
+        raise BadArguments("--detach needs a POSIX system (Linux, macOS): bound the call with --max-time instead")
+    if args.detach and args.interactive_approvals:
+        raise BadArguments("--detach runs unattended: --interactive-approvals needs a person at the terminal")
     if args.no_session_persistence and args.session_id:
         raise BadArguments("--no-session-persistence sessions cannot be resumed: drop one of it and --session-id")
     if args.cwd and not os.path.isdir(args.cwd):

@@ -76,6 +76,10 @@ class ClaudeProcess:
         self.stderr_tail = StderrTail(self.process.stderr, self._on_stderr)
         inbox.read_messages_from(self._read_line)
 
+    @property
+    def pid(self):
+        return self.process.pid
+
     def send(self, message):
         line = json.dumps(message, ensure_ascii=False)
         self.tracer.sent(line)

@@ -15,11 +15,12 @@ def catch_stop_signals():
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def wait_for(turn, interrupt_turn=True):
+def wait_for(turn, interrupt_turn=True, on_message=None):
     """The turn's envelope. Ctrl-C (or --max-time) interrupts the turn, a second one stops
-    waiting at once; with `interrupt_turn` False it only stops the wait, the turn going on."""
+    waiting at once; with `interrupt_turn` False it only stops the wait, the turn going on.
+    `on_message` sees each message of the turn."""
     try:
-        return turn.result()
+        return turn.result(on_message)
     except KeyboardInterrupt:
         pass
     if not interrupt_turn:

@@ -2,13 +2,14 @@
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.job_commands import cancel_job, recorded_envelope, show_jobs, wait_for_job
+from agent_bridge.jobs import LOST
 from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
@@ -16,6 +17,7 @@ from agent_bridge.render import (ArgumentParser, add_output_options, check_outpu
 from agent_bridge.shapes import as_dict, as_list, as_text
 from agent_bridge.repl import run_repl
 from .session import Session
+from agent_bridge.supervisor import Job, let_go_of_caller, start_supervisor, supervise
 from agent_bridge.trace import Tracer
 
 TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
@@ -72,16 +74,22 @@ def build_parser():
     session.add_argument("--approve-for-session", action="store_true",
                          help="when accepting, accept for the whole session where the server offers it")
     session.add_argument("--detach", action="store_true",
-                         help="start the turn, print its ids with status inProgress, and exit 0")
-    session.add_argument("--result", action="store_true",
-                         help="wait for a turn of --thread-id (the last, or --turn-id) and print its envelope")
-    session.add_argument("--turn-id", help="with --result: which turn")
+                         help="start the turn as a background job, print its ids and job_id with status "
+                              "inProgress, and exit 0")
+    session.add_argument("--result", nargs="?", const=True, metavar="JOB_ID",
+                         help="wait for a job, or for a turn of --thread-id (the last, or --turn-id), and print its "
+                              "envelope")
+    session.add_argument("--turn-id", help="with --result --thread-id: which turn")
+    session.add_argument("--jobs", action="store_true",
+                         help="this project's background jobs (of both clients), newest first")
+    session.add_argument("--cancel", metavar="JOB_ID", help="interrupt a background job's turn and print its envelope")
     # Internal: the detached process that stays with the turn reports on this pipe that it has started.
     session.add_argument("--supervise-fd", type=int, help=argparse.SUPPRESS)
 
     tools = parser.add_argument_group("thread and server tools (print JSON)")
     tools.add_argument("--threads", action="store_true", help="recent threads: id, preview, updated, cwd")
-    tools.add_argument("--limit", type=int, default=10, metavar="N", help="with --threads: how many (default 10)")
+    tools.add_argument("--limit", type=int, default=10, metavar="N",
+                       help="with --threads or --jobs: how many (default 10)")
     tools.add_argument("--read-thread", metavar="ID", help="a thread with its turns")
     tools.add_argument("--models", action="store_true", help="the models the server offers")
     tools.add_argument("--check", action="store_true", help="connect, initialize, print server info (exit 0 or 3)")
@@ -96,10 +104,13 @@ def build_parser():
                         help="wait for the next message on a resumed thread (default 600)")
     timing.add_argument("--max-time", type=seconds, default=0.0, metavar="SECONDS",
                         help="limit on the whole call: then the turn is interrupted, exit 4 (default none)")
+    timing.add_argument("--stall-after", type=seconds, default=300.0, metavar="SECONDS",
+                        help="with --detach: mark the job stalled after this long without a message (default 300)")
 
     debug = parser.add_argument_group("diagnostics")
     debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw JSON-RPC")
     debug.add_argument("--ndjson-file", metavar="FILE", help="append every message sent and received")
+    parser.set_defaults(job_id=None)
     return parser
 
 
@@ -134,27 +145,32 @@ def main(argv=None):
 
 
 def _run(args, tracer, renderer, connected, limit):
+    if args.jobs:
+        return show_jobs(renderer, args.cwd, args.limit, args.json)
+    if args.cancel or isinstance(args.result, str):
+        exit_code = _answer_from_job_record(args, renderer)
+        if exit_code is not None:
+            return exit_code
     tool = _tool_request(args)
     prompt = None
     if args.supervise_fd is not None:
         prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
-    elif not (tool or args.result) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
+    elif not (tool or args.result or args.cancel) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
-        return _start_supervisor(args.command_line, prompt)
+        return start_supervisor(_script_path(), args.command_line, prompt)
     session = _connect(args, tracer, connected)
     with session:
         if tool:
             renderer.print_json(_tool_answer(args, session.client, connected))
             return 0
-        if args.result:
-            # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
-            handle = session.client.wait_for_turn(args.thread_id, args.turn_id)
-            return _finish(wait_for(handle, interrupt_turn=False), renderer, connected, limit)
+        if args.result or args.cancel:
+            return _finish(_collect_from_server(session, args), renderer, connected, limit)
         session.open_thread()
         _announce(session, args)
         if args.detach:
-            return _detach(session.start(prompt, **_turn_options(args, renderer)), args, renderer, connected)
+            return _detach(session.start(prompt, **_turn_options(args, renderer)), prompt, args, renderer, connected,
+                           limit)
         exit_code = 0
         if prompt is not None:
             exit_code = _finish(wait_for(session.start(prompt, **_turn_options(args, renderer))), renderer, connected,
@@ -165,44 +181,57 @@ def _run(args, tracer, renderer, connected, limit):
                         "thread_id", args.json) or exit_code
 
 
-def _start_supervisor(command_line, prompt):
-    """--detach: runs this same call in a process of its own that stays with the turn.
-
-    That process answers approvals by the policy of this call and enforces --max-time, so the
-    turn does not wait for an answer nobody gives. It prints the inProgress envelope, reports
-    its exit code on a pipe, and lets go of this call's stdout and stderr; then this call ends.
-    """
-    ready_read, ready_write = os.pipe()
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
-    supervisor = subprocess.Popen([sys.executable, script, *command_line, "--supervise-fd", str(ready_write)],
-                                  stdin=subprocess.PIPE, pass_fds=(ready_write,), start_new_session=True)
-    os.close(ready_write)
-    try:
-        supervisor.stdin.write(prompt.encode("utf-8"))
-        supervisor.stdin.close()
-        with os.fdopen(ready_read, "rb") as ready:
-            reported = ready.read()
-    except BaseException:
-        supervisor.kill()
-        raise
-    return int(reported) if reported else supervisor.wait()
+def _script_path():
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
 
 
-def _detach(handle, args, renderer, connected):
-    exit_code = _finish(handle.detach(), renderer, connected)
-    if args.supervise_fd is None or exit_code != 0:
+def _detach(handle, prompt, args, renderer, connected, limit):
+    """Prints the inProgress envelope; as the supervisor (POSIX), then stays with the turn as its job."""
+    envelope = handle.detach()
+    if args.supervise_fd is None:
+        return _finish(envelope, renderer, connected)
+    policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
+              "max_time": args.max_time or None, "stall_after": args.stall_after or None}
+    job = Job(CLIENT_NAME, args.cwd, prompt, policy, thread_id=handle.thread_id, turn_id=handle.turn_id,
+              uri=args.uri)
+    envelope.extra["job_id"] = job.job_id
+    exit_code = _finish(envelope, renderer, connected)
+    if exit_code != 0:
+        job.finish(envelope.to_dict())
         return exit_code
-    _let_go_of_caller(args.supervise_fd, exit_code)
-    return wait_for(handle).exit_code
+    let_go_of_caller(args.supervise_fd, exit_code)
+    handle.timeout = None   # a long silence marks the job stalled; it does not end the turn
+    final = supervise(handle, job, args.stall_after)
+    final.extra["job_id"] = job.job_id
+    exit_code = _finish(final, renderer, connected, limit)
+    job.finish(final.to_dict())
+    return exit_code
 
 
-def _let_go_of_caller(ready_fd, exit_code):
-    os.write(ready_fd, str(exit_code).encode())
-    os.close(ready_fd)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-        os.dup2(devnull, stream.fileno())
+def _answer_from_job_record(args, renderer):
+    """--result JOB_ID and --cancel JOB_ID, answered from the job's record. When its supervisor
+    is lost, returns None with the turn's ids in `args`: then the server is asked instead."""
+    job_id = args.cancel or args.result
+    timeout = args.timeout or None
+    record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)
+    if record["status"] != LOST:
+        return _finish(recorded_envelope(record), renderer, {})
+    args.thread_id, args.turn_id, args.job_id = record.get("thread_id"), record.get("turn_id"), job_id
+    args.uri = args.uri or record.get("uri")
+    return None
+
+
+def _collect_from_server(session, args):
+    """--result (or --cancel of a job whose supervisor is lost): the turn's envelope, as the server has it."""
+    handle = session.client.wait_for_turn(args.thread_id, args.turn_id)
+    if args.cancel and not handle.finished:
+        envelope = handle.stop()
+    else:
+        # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
+        envelope = wait_for(handle, interrupt_turn=False)
+    if args.job_id:
+        envelope.extra["job_id"] = args.job_id
+    return envelope
 
 
 def _connect(args, tracer, connected):
@@ -335,15 +364,19 @@ def _check_arguments(args):
     check_text_arguments(args)
     if args.ephemeral and args.thread_id:
         raise BadArguments("--ephemeral threads cannot be resumed: drop --ephemeral or --thread-id")
-    if sum(map(bool, (args.repl, args.detach, args.result, _tool_request(args)))) > 1:
-        raise BadArguments("--repl, --detach, --result and the tools (--threads, --read-thread, --models, --check) "
-                           "are separate modes: pick one")
-    if args.result and not args.thread_id:
-        raise BadArguments("--result needs --thread-id (and optionally --turn-id)")
-    if args.turn_id and not args.result:
-        raise BadArguments("--turn-id goes with --result")
-    if (args.result or _tool_request(args)) and (args.prompt is not None or args.prompt_file is not None):
-        raise BadArguments("--result and the tools (--threads, --read-thread, --models, --check) take no prompt")
+    if sum(map(bool, (args.repl, args.detach, args.result, args.jobs, args.cancel, _tool_request(args)))) > 1:
+        raise BadArguments("--repl, --detach, --result, --jobs, --cancel and the tools (--threads, --read-thread, "
+                           "--models, --check) are separate modes: pick one")
+    if args.result is True and not args.thread_id:
+        raise BadArguments("--result needs a JOB_ID, or --thread-id (and optionally --turn-id)")
+    if isinstance(args.result, str) and args.thread_id:
+        raise BadArguments("--result takes a JOB_ID or --thread-id, not both")
+    if args.turn_id and args.result is not True:
+        raise BadArguments("--turn-id goes with --result --thread-id")
+    if (args.result or args.jobs or args.cancel or _tool_request(args)) and (
+            args.prompt is not None or args.prompt_file is not None):
+        raise BadArguments("--result, --jobs, --cancel and the tools (--threads, --read-thread, --models, --check) "
+                           "take no prompt")
     if args.limit < 1:
         raise BadArguments("--limit must be 1 or more")
     if args.cwd and not os.path.isdir(args.cwd):
