@@ -6,8 +6,8 @@ import sys
 
 from agent_bridge.call_limit import CallLimit
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.job_commands import (cancel_job, newest_job_of, recorded_envelope, show_jobs, stop_leftover_peer,
-                                       wait_for_job)
+from agent_bridge.job_commands import (cancel_job, newest_job_of, recorded_envelope, show_envelope, show_jobs,
+                                       stop_leftover_peer, wait_for_job)
 from agent_bridge.jobs import LOST, process_identity
 from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
 from .process import CLAUDE_OPTIONS
@@ -206,8 +206,7 @@ def _answer_from_job_record(args, renderer):
         envelope.extra["job_id"] = job_id
     else:
         envelope = recorded_envelope(record)
-    renderer.turn_done(envelope)
-    return envelope.exit_code
+    return show_envelope(renderer, envelope)
 
 
 class _ReplSession:

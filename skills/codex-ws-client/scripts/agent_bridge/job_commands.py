@@ -85,6 +85,13 @@ def recorded_envelope(record):
     return envelope
 
 
+def show_envelope(renderer, envelope):
+    """Prints an envelope read back from a record as the turn itself printed it; returns its exit code."""
+    renderer.delta(envelope.text)   # in stream mode the text goes out as it would have streamed
+    renderer.turn_done(envelope)
+    return envelope.exit_code
+
+
 def envelope_from(fields):
     """An Envelope that prints `fields` (an envelope as --json printed it) again."""
     fields = dict(fields)

@@ -1,0 +1,111 @@
+"""Background jobs of claude-cli-client: --detach starts a supervisor that stays with claude and
+keeps a job record; --jobs, --result and --cancel read it from other processes."""
+import json
+import os
+import signal
+import time
+
+from fixtures.fakes.sse_server import hang, text
+from tests.helpers import assert_one_error_line, process_exists, wait_until
+
+
+def _record(store, job_id):
+    return json.loads((store / f"{job_id}.json").read_text())
+
+
+def _jobs(claude):
+    listed = claude("--jobs", "--json", trace=False)
+    assert listed.returncode == 0, listed.stderr
+    return json.loads(listed.stdout)
+
+
+def test_detached_turn_finishes_and_result_returns_it_from_another_process(claude, private_job_store):
+    claude.fake.add(text("finished in the background", delay=3))
+    started_at = time.monotonic()
+    detached = claude("--json", "--detach", "long work")
+    assert detached.returncode == 0, detached.stderr
+    assert time.monotonic() - started_at < 30
+    started = detached.envelope
+    assert started["status"] == "inProgress" and started["exit_code"] == 0 and started["text"] == ""
+    assert started["session_id"] and started["session_id"] == started["thread_id"] and started["job_id"]
+    record = _record(private_job_store, started["job_id"])
+    assert record["client"] == "claude-cli-client" and record["status"] == "running"
+    assert record["project"] == os.path.realpath(claude.workdir) and record["prompt_preview"] == "long work"
+
+    result = claude("--json", "--result", started["job_id"], "--timeout", "60", trace=False)
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["status"] == "completed" and result.envelope["text"] == "finished in the background"
+    assert result.envelope["session_id"] == started["session_id"] and result.envelope["job_id"] == started["job_id"]
+    by_session = claude("--json", "--result", "--session-id", started["session_id"], trace=False)
+    assert by_session.returncode == 0 and by_session.envelope == result.envelope
+    plain = claude("--result", started["job_id"], trace=False)   # without --json: the answer, as a turn prints it
+    assert plain.returncode == 0 and plain.stdout == "finished in the background\n"
+    assert not process_exists(record["peer_pid"]) or _record(private_job_store, started["job_id"])["status"]
+
+
+def test_cancel_interrupts_claude_and_ends_the_job_interrupted(claude, private_job_store):
+    claude.fake.add(hang("words so far"))
+    job_id = claude("--json", "--detach", "long work").envelope["job_id"]
+    claude.fake.wait_for_requests(1)
+    cancelled = claude("--json", "--cancel", job_id, "--timeout", "30", trace=False)
+    assert cancelled.returncode == 130, cancelled.stderr
+    assert cancelled.envelope["status"] == "interrupted" and cancelled.envelope["job_id"] == job_id
+    record = _record(private_job_store, job_id)
+    assert record["status"] == "interrupted"
+    wait_until(lambda: not process_exists(record["supervisor_pid"]), what="the supervisor to exit")
+    wait_until(lambda: not process_exists(record["peer_pid"]), what="claude to exit")
+
+
+def test_a_killed_supervisor_leaves_a_lost_job_and_no_claude(claude, private_job_store):
+    claude.fake.add(hang("half"))
+    job_id = claude("--json", "--detach", "long work").envelope["job_id"]
+    claude.fake.wait_for_requests(1)
+    record = _record(private_job_store, job_id)
+    os.kill(record["supervisor_pid"], signal.SIGKILL)
+    wait_until(lambda: _jobs(claude)["jobs"][0]["status"] == "lost", timeout=20, what="the job to read as lost")
+
+    result = claude("--json", "--result", job_id, trace=False)
+    assert result.returncode == 3
+    assert "supervisor" in result.envelope["error"] and "died" in result.envelope["error"]
+    assert result.envelope["session_id"] == record["session_id"]
+    wait_until(lambda: not process_exists(record["peer_pid"]), what="the orphaned claude to be stopped")
+
+
+def test_a_silent_claude_is_marked_stalled_and_max_time_ends_it(claude, private_job_store):
+    claude.fake.add(hang())
+    job_id = claude("--json", "--detach", "--stall-after", "1", "--max-time", "8", "long work").envelope["job_id"]
+    wait_until(lambda: _record(private_job_store, job_id)["status"] == "stalled", timeout=20,
+               what="the job to be marked stalled")
+    result = claude("--json", "--result", job_id, "--timeout", "30", trace=False)
+    assert result.returncode == 4 and result.envelope["status"] == "timeout", result.stderr
+
+
+def test_jobs_lists_this_projects_jobs_newest_first(claude, tmp_path):
+    claude.fake.add(text("first"), text("second"))
+    first = claude("--json", "--detach", "one").envelope["job_id"]
+    assert claude("--json", "--result", first, "--timeout", "60", trace=False).returncode == 0
+    second = claude("--json", "--detach", "two").envelope["job_id"]
+    assert claude("--json", "--result", second, "--timeout", "60", trace=False).returncode == 0
+
+    listed = _jobs(claude)
+    assert listed["project"] == os.path.realpath(claude.workdir)
+    assert [job["job_id"] for job in listed["jobs"]] == [second, first]
+    job = listed["jobs"][0]
+    assert job["status"] == "completed" and job["exit_code"] == 0 and job["elapsed_seconds"] >= 0
+    assert job["client"] == "claude-cli-client" and job["session_id"] and job["started_at"]
+    assert set(job["last_activity"]) == {"at", "what"} and "envelope" not in job
+    assert [j["job_id"] for j in json.loads(claude("--jobs", "--json", "--limit", "1", trace=False).stdout)["jobs"]] \
+        == [second]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert json.loads(claude("--jobs", "--json", "--cwd", str(elsewhere), trace=False).stdout)["jobs"] == []
+    table = claude("--jobs", trace=False)
+    assert table.returncode == 0 and second in table.stdout.splitlines()[0] and "completed" in table.stdout
+
+
+def test_bad_job_requests_are_exit_2_with_one_line(claude):
+    for args in (["--result", "nope"], ["--cancel", "0123456789"], ["--result"], ["--detach", "--repl", "x"],
+                 ["--result", "--session-id", "no-such-session"]):
+        result = claude(*args, trace=False)
+        assert result.returncode == 2, args
+        assert_one_error_line(result, "claude-cli-client")
