@@ -52,18 +52,20 @@ def _run(command, cwd, env):
 
 def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder):
     client = f"python3 .codex/skills/{skill}/scripts/{entry}"
-    last_id = None
+    last_ids = {placeholder: None, "JOB_ID": None}
     ran = []
     for command in documented_commands(doc):
         runnable = command.replace("CLIENT", client)
-        if placeholder in runnable:
-            runnable = runnable.replace(placeholder, last_id)
+        for name, value in last_ids.items():
+            runnable = runnable.replace(name, str(value))
         done = _run(runnable, project, env)
         envelopes = [e for e in json_lines(done.stdout) if "status" in e]
         for envelope in envelopes:
             validate_envelope(envelope, skill)
             assert envelope["exit_code"] == 0, (command, envelope)
-        last_id = envelopes[-1][id_field] if envelopes else last_id
+        if envelopes:
+            last_ids[placeholder] = envelopes[-1][id_field]
+            last_ids["JOB_ID"] = envelopes[-1].get("job_id", last_ids["JOB_ID"])
         ran.append(command)
     return ran
 
