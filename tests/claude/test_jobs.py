@@ -40,7 +40,7 @@ def test_detached_turn_finishes_and_result_returns_it_from_another_process(claud
     assert by_session.returncode == 0 and by_session.envelope == result.envelope
     plain = claude("--result", started["job_id"], trace=False)   # without --json: the answer, as a turn prints it
     assert plain.returncode == 0 and plain.stdout == "finished in the background\n"
-    assert not process_exists(record["peer_pid"]) or _record(private_job_store, started["job_id"])["status"]
+    wait_until(lambda: not process_exists(record["peer_pid"]), what="claude to exit once the job has ended")
 
 
 def test_cancel_interrupts_claude_and_ends_the_job_interrupted(claude, private_job_store):
@@ -109,3 +109,17 @@ def test_bad_job_requests_are_exit_2_with_one_line(claude):
         result = claude(*args, trace=False)
         assert result.returncode == 2, args
         assert_one_error_line(result, "claude-cli-client")
+
+
+def test_silence_marks_a_job_stalled_and_running_again_but_never_ends_it(claude, private_job_store):
+    claude.fake.add(text("slow words arriving one by one", chunks=8, delay=4, gap=0.4))
+    job_id = claude("--json", "--detach", "--timeout", "1", "--stall-after", "1", "slow work").envelope["job_id"]
+
+    def status_is(wanted):
+        return _record(private_job_store, job_id)["status"] == wanted
+
+    wait_until(lambda: status_is("stalled"), timeout=20, what="the job to be marked stalled")
+    wait_until(lambda: status_is("running"), timeout=20, what="the job to run again once words arrive")
+    result = claude("--json", "--result", job_id, "--timeout", "60", trace=False)
+    assert result.returncode == 0, result.stderr   # --timeout 1 did not end the supervised turn
+    assert result.envelope["text"] == "slow words arriving one by one"

@@ -9,9 +9,9 @@ from tests.codex.conftest import CodexServer
 from tests.helpers import CODEX_SCRIPT, assert_one_error_line, json_lines, process_exists, run_script, wait_until
 
 
-def _exec(cmd):
+def _exec(cmd, delay):
     return tool("exec_command", {"cmd": cmd, "sandbox_permissions": "require_escalated",
-                                 "justification": "the test asks for it"})
+                                 "justification": "the test asks for it"}, delay=delay)
 
 
 def _record(store, job_id):
@@ -26,7 +26,7 @@ def _jobs(codex, *args):
 
 def test_detached_job_runs_its_command_unattended_and_result_returns_it(codex, tmp_path, private_job_store):
     marker = tmp_path / "ran-unattended"
-    codex.fake.add(_exec(f"touch {marker}"), text("done while detached", delay=1))
+    codex.fake.add(_exec(f"touch {marker}", delay=2), text("done while detached"))   # asks once the caller has gone
     detached = codex("--json", "--detach", "--approve", "commands", "--cwd", str(tmp_path), "work alone")
     assert detached.returncode == 0, detached.stderr
     started = detached.envelope
@@ -44,7 +44,7 @@ def test_detached_job_runs_its_command_unattended_and_result_returns_it(codex, t
     assert result.envelope["approvals"][0]["decision"] == "accept"
     record = _record(private_job_store, started["job_id"])
     assert record["status"] == "completed" and record["envelope"]["text"] == "done while detached"
-    assert not process_exists(record["supervisor_pid"]) or record["status"] != "running"
+    wait_until(lambda: not process_exists(record["supervisor_pid"]), what="the supervisor to exit")
 
 
 def test_result_of_a_running_job_is_exit_4_and_says_in_progress(codex):

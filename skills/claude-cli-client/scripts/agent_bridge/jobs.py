@@ -97,7 +97,7 @@ def list_records(project=None):
         return []
     records = []
     for name in names:
-        if JOB_ID_PATTERN.fullmatch(name[:-len(".json")]) and name.endswith(".json"):
+        if name.endswith(".json") and JOB_ID_PATTERN.fullmatch(name[:-len(".json")]):
             record = _load(os.path.join(store_dir(), name))
             if record is not None and (project is None or record.get("project") == project):
                 records.append(_with_liveness(record))

@@ -88,6 +88,8 @@ class Job:
         interval = min(WATCH_INTERVAL_SECONDS, stall_after / 2) if stall_after else WATCH_INTERVAL_SECONDS
         while not self._ended.wait(interval):
             with self._lock:
+                if self._ended.is_set():
+                    return   # finish() has written the final record
                 changed = self._note_activity()
                 silent = time.monotonic() - self._last_seen
                 status = STALLED if stall_after and silent >= stall_after else RUNNING
@@ -97,11 +99,6 @@ class Job:
 
     def stop_watching(self):
         self._ended.set()
-
-    def update(self, **fields):
-        with self._lock:
-            self.record.update(fields, updated_at=time_text())
-            write_record(self.record)
 
     def finish(self, envelope):
         """Writes the final envelope (a dict, as --json prints it); the job's status follows it."""
