@@ -123,3 +123,12 @@ def test_silence_marks_a_job_stalled_and_running_again_but_never_ends_it(claude,
     result = claude("--json", "--result", job_id, "--timeout", "60", trace=False)
     assert result.returncode == 0, result.stderr   # --timeout 1 did not end the supervised turn
     assert result.envelope["text"] == "slow words arriving one by one"
+
+
+def test_a_lost_job_of_the_other_client_is_exit_2(claude, private_job_store):
+    private_job_store.mkdir(parents=True)
+    lost = {"job_id": "00000000ab", "client": "codex-ws-client", "project": str(claude.workdir), "status": "running",
+            "supervisor_pid": 0, "thread_id": "t", "turn_id": "u", "started_at": "2026-01-01T00:00:00+00:00"}
+    (private_job_store / "00000000ab.json").write_text(json.dumps(lost))
+    result = claude("--json", "--result", "00000000ab", trace=False)
+    assert result.returncode == 2 and "ask codex-ws-client" in result.envelope["error"]

@@ -6,8 +6,8 @@ import sys
 
 from agent_bridge.call_limit import CallLimit
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.job_commands import (cancel_job, newest_job_of, recorded_envelope, show_envelope, show_jobs,
-                                       stop_leftover_peer, wait_for_job)
+from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, recorded_envelope,
+                                       show_envelope, show_jobs, stop_leftover_peer, wait_for_job)
 from agent_bridge.jobs import LOST, process_identity
 from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
 from .process import CLAUDE_OPTIONS
@@ -197,12 +197,13 @@ def _answer_from_job_record(args, renderer):
     job_id = args.cancel or (args.result if isinstance(args.result, str) else newest_job_of(args.session_id))
     timeout = args.timeout or None
     record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)
+    check_lost_job_is_own(record, CLIENT_NAME)
     if record["status"] == LOST:
         stop_leftover_peer(record)
         envelope = Envelope(session_id=record["session_id"], thread_id=record["session_id"], turn_id=None)
         envelope.fail(ConnectionFailed(
-            f"the supervisor of job {job_id} (pid {record['supervisor_pid']}) died before the turn ended, and claude "
-            f"with it; continue with --session-id {record['session_id']}"))
+            f"the supervisor of job {job_id} (pid {record['supervisor_pid']}) died before the turn ended, so claude "
+            f"was stopped; continue with --session-id {record['session_id']}"))
         envelope.extra["job_id"] = job_id
     else:
         envelope = recorded_envelope(record)

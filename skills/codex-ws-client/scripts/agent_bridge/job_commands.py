@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from .jobs import ACTIVE, elapsed_seconds, is_alive, list_records, project_of, read_record
+from .jobs import ACTIVE, LOST, elapsed_seconds, is_alive, list_records, project_of, read_record
 from .outcome import EXIT_TIMEOUT, BadArguments, Envelope
 
 ID_FIELDS = ("session_id", "thread_id", "turn_id")
@@ -53,6 +53,13 @@ def cancel_job(job_id, timeout):
         os.kill(record["supervisor_pid"], signal.SIGTERM)
         record = wait_for_job(job_id, timeout)
     return record
+
+
+def check_lost_job_is_own(record, client):
+    """Only the client that started a job can recover it once its supervisor is lost."""
+    if record["status"] == LOST and record.get("client") != client:
+        raise BadArguments(f"job {record['job_id']} of {record.get('client')} has lost its supervisor: ask "
+                           f"{record.get('client')} (--result or --cancel {record['job_id']})")
 
 
 def newest_job_of(session_id):

@@ -8,7 +8,8 @@ from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.job_commands import cancel_job, recorded_envelope, show_envelope, show_jobs, wait_for_job
+from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, recorded_envelope, show_envelope, show_jobs,
+                                       wait_for_job)
 from agent_bridge.jobs import LOST
 from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
@@ -214,6 +215,7 @@ def _answer_from_job_record(args, renderer):
     job_id = args.cancel or args.result
     timeout = args.timeout or None
     record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)
+    check_lost_job_is_own(record, CLIENT_NAME)
     if record["status"] != LOST:
         return show_envelope(renderer, recorded_envelope(record))
     args.thread_id, args.turn_id, args.job_id = record.get("thread_id"), record.get("turn_id"), job_id
