@@ -107,6 +107,8 @@ def test_a_killed_supervisor_leaves_a_lost_job_that_result_collects_from_the_ser
     assert result.returncode == 0, result.stderr
     assert result.envelope["status"] == "completed" and result.envelope["text"] == "finished without its supervisor"
     assert result.envelope["job_id"] == job_id and result.envelope["turn_id"] == detached.envelope["turn_id"]
+    plain = codex("--result", "--thread-id", detached.envelope["thread_id"], trace=False)   # no --json: the text
+    assert plain.returncode == 0 and plain.stdout == "finished without its supervisor\n"
 
 
 def test_cancel_of_a_lost_job_interrupts_the_turn_itself(codex, private_job_store):

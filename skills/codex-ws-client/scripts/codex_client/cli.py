@@ -166,7 +166,9 @@ def _run(args, tracer, renderer, connected, limit):
             renderer.print_json(_tool_answer(args, session.client, connected))
             return 0
         if args.result or args.cancel:
-            return _finish(_collect_from_server(session, args), renderer, connected, limit)
+            envelope = _collect_from_server(session, args)
+            renderer.delta(envelope.text)   # read back, not streamed: in stream mode the text is printed now
+            return _finish(envelope, renderer, connected, limit)
         session.open_thread()
         _announce(session, args)
         if args.detach:
