@@ -15,6 +15,7 @@ from agent_bridge.render import (ArgumentParser, add_output_options, check_outpu
                                  report_bad_command_line, seconds)
 from agent_bridge.shapes import as_dict, as_list, as_text
 from agent_bridge.repl import run_repl
+from agent_bridge.review import UNCOMMITTED, add_review_options, review_request_from
 from .session import Session
 from agent_bridge.trace import Tracer
 
@@ -62,6 +63,7 @@ def build_parser():
     thread.add_argument("--output-schema", metavar="FILE", help="JSON Schema file the final answer must follow")
 
     add_output_options(parser)
+    add_review_options(parser)
 
     session = parser.add_argument_group("session")
     session.add_argument("--repl", action="store_true", help="read prompts line by line from stdin")
@@ -136,9 +138,9 @@ def main(argv=None):
 def _run(args, tracer, renderer, connected, limit):
     tool = _tool_request(args)
     prompt = None
-    if args.supervise_fd is not None:
+    if args.supervise_fd is not None and not args.review_request:
         prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
-    elif not (tool or args.result) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
+    elif not (tool or args.result or args.review_request) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return _start_supervisor(args.command_line, prompt)
@@ -154,11 +156,10 @@ def _run(args, tracer, renderer, connected, limit):
         session.open_thread()
         _announce(session, args)
         if args.detach:
-            return _detach(session.start(prompt, **_turn_options(args, renderer)), args, renderer, connected)
+            return _detach(_start_turn(session, args, prompt, renderer), args, renderer, connected)
         exit_code = 0
-        if prompt is not None:
-            exit_code = _finish(wait_for(session.start(prompt, **_turn_options(args, renderer))), renderer, connected,
-                                limit)
+        if prompt is not None or args.review_request:
+            exit_code = _finish(wait_for(_start_turn(session, args, prompt, renderer)), renderer, connected, limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
         return run_repl(_ReplSession(session, args, renderer, limit), lambda: _next_line(session), "/thread",
@@ -178,7 +179,7 @@ def _start_supervisor(command_line, prompt):
                                   stdin=subprocess.PIPE, pass_fds=(ready_write,), start_new_session=True)
     os.close(ready_write)
     try:
-        supervisor.stdin.write(prompt.encode("utf-8"))
+        supervisor.stdin.write((prompt or "").encode("utf-8"))
         supervisor.stdin.close()
         with os.fdopen(ready_read, "rb") as ready:
             reported = ready.read()
@@ -240,6 +241,15 @@ def _connect(args, tracer, connected):
 def _announce(session, args):
     if args.print_thread_id:
         print(f"THREAD_ID={session.thread_id}", file=sys.stderr, flush=True)
+
+
+def _start_turn(session, args, prompt, renderer):
+    """The call's one turn: the review it asks for, else the prompt."""
+    request = args.review_request
+    if request:
+        return session.review(request.kind == UNCOMMITTED, request.base, request.commit, request.instructions,
+                              request.style, on_text=renderer.delta, keep_deltas=renderer.needs_text())
+    return session.start(prompt, **_turn_options(args, renderer))
 
 
 def _turn_options(args, renderer, steer=False):
@@ -344,6 +354,11 @@ def _check_arguments(args):
         raise BadArguments("--turn-id goes with --result")
     if (args.result or _tool_request(args)) and (args.prompt is not None or args.prompt_file is not None):
         raise BadArguments("--result and the tools (--threads, --read-thread, --models, --check) take no prompt")
+    args.review_request = review_request_from(args)
+    if args.review_request and (args.repl or args.result or _tool_request(args)):
+        raise BadArguments("a review is one turn of its own: not with --repl, --result or the tools")
+    if args.review_request and (args.image or args.output_schema or args.effort):
+        raise BadArguments("a review takes no --image, --output-schema or --effort")
     if args.limit < 1:
         raise BadArguments("--limit must be 1 or more")
     if args.cwd and not os.path.isdir(args.cwd):
