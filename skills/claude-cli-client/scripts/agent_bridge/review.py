@@ -163,7 +163,7 @@ def format_review(review):
         blocks = [review["text"]]
     else:
         overall = review.get("overall") or {}
-        verdict = " ".join(part for part in (overall.get("correctness"), overall.get("explanation")) if part)
+        verdict = ": ".join(part for part in (overall.get("correctness"), overall.get("explanation")) if part)
         blocks = [verdict] if verdict else []
         blocks += [_format_finding(finding) for finding in review["findings"]] or ["No findings."]
     if review.get("note"):
