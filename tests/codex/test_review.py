@@ -48,6 +48,14 @@ def test_review_of_uncommitted_changes_maps_codex_findings(codex, repo):
     assert started["cwd"] == str(repo) and started["sandbox"] == "read-only" and started["model"] == "mock-model"
 
 
+def test_a_reviewed_thread_can_be_continued(codex, repo):
+    review = codex("--json", "--review", "--cwd", str(repo))
+    # codex lists the review's inner turn as still running when the thread is resumed.
+    follow_up = codex("--json", "--thread-id", review.envelope["thread_id"], "Now propose a fix")
+    assert follow_up.returncode == 0, follow_up.envelope
+    assert follow_up.envelope["text"] == "echo: Now propose a fix"
+
+
 def test_a_plain_answer_is_the_reviews_text(codex, repo):
     codex.fake.add(text("Nothing stands out; the change looks fine."))
     result = codex("--json", "--review", "--cwd", str(repo))

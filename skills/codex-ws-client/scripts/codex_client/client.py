@@ -142,7 +142,10 @@ class CodexClient:
         """Resumes a thread for a new turn; ThreadBusy if a turn of it is still running."""
         params = dict((options or ThreadOptions()).params(resuming=True), threadId=thread_id)
         thread = as_dict(as_dict(self.request("thread/resume", params, timeout=self.resume_timeout)).get("thread"))
-        running = [turn for turn in map(as_dict, as_list(thread.get("turns"))) if turn.get("status") == "inProgress"]
+        # A review's inner turn (its rootTurnId names the review's turn) stays listed as inProgress after
+        # the review ends: only a turn of its own counts.
+        running = [turn for turn in map(as_dict, as_list(thread.get("turns")))
+                   if turn.get("status") == "inProgress" and turn.get("rootTurnId") in (None, turn.get("id"))]
         if running:
             # A new turn/start would be merged into the running turn, and its answer never seen apart.
             raise ThreadBusy(thread_id, optional_text(running[-1].get("id")))
