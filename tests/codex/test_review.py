@@ -141,3 +141,13 @@ def test_not_a_repository_and_nothing_to_review_are_exit_2(codex, tmp_path, repo
     assert clean.envelope["error"].startswith("nothing to review: no uncommitted changes in")
     assert_one_error_line(clean, "codex-ws-client")
     assert not codex.fake.requests
+
+
+def test_a_review_can_be_detached_and_collected(codex, repo):
+    codex.fake.add(text(json.dumps(review_output(repo))))
+    started = codex("--json", "--detach", "--review", "--cwd", str(repo))
+    assert started.returncode == 0 and started.envelope["status"] == "inProgress", started.stderr
+    done = codex("--json", "--result", "--thread-id", started.envelope["thread_id"])
+    assert done.returncode == 0, done.envelope
+    assert done.envelope["turn_id"] == started.envelope["turn_id"]
+    assert "Full review comments:" in done.envelope["text"]   # the background review ran to its end

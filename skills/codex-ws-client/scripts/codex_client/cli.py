@@ -138,9 +138,10 @@ def main(argv=None):
 def _run(args, tracer, renderer, connected, limit):
     tool = _tool_request(args)
     prompt = None
-    if args.supervise_fd is not None and not args.review_request:
+    needs_prompt = not (tool or args.result or args.review_request)
+    if args.supervise_fd is not None and needs_prompt:
         prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
-    elif not (tool or args.result or args.review_request) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
+    elif needs_prompt and (not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return _start_supervisor(args.command_line, prompt)
