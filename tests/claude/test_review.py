@@ -94,6 +94,14 @@ def test_adversarial_style_reaches_claude(claude, repo):
     assert result.envelope["review"]["style"] == "adversarial"
 
 
+def test_instructions_alone_are_a_custom_review_without_a_diff(claude, workdir):
+    result = claude("--json", "--review-instructions", "Check calc.py for overflow.")   # workdir: no repository
+    assert result.returncode == 0, result.stderr
+    asked, = review_requests(claude.fake)
+    assert asked.endswith("Check calc.py for overflow.") and "<diff>" not in asked
+    assert result.envelope["review"]["target"] == {"type": "custom", "instructions": "Check calc.py for overflow."}
+
+
 def test_a_huge_diff_is_cut_with_a_note(claude, repo):
     (repo / "big.txt").write_text("line of a big file\n" * 20000)   # 380,000 characters
     result = claude("--json", "--review", "--cwd", str(repo))
