@@ -51,6 +51,15 @@ def test_review_sends_every_kind_of_uncommitted_change_and_maps_the_answer(claud
                                  "confidence": 0.8}
 
 
+def test_a_review_from_a_subdirectory_covers_the_whole_repository(claude, repo):
+    (repo / "sub").mkdir()
+    result = claude("--json", "--review", "--cwd", str(repo / "sub"))
+    assert result.returncode == 0, result.stderr
+    asked, = review_requests(claude.fake)
+    assert f"in the repository at {repo}." in asked   # diffs name files from there: the model can make them absolute
+    assert "+UNTRACKED_MARKER = 3" in asked and "+STAGED_MARKER = 1" in asked
+
+
 def test_a_plain_answer_is_the_reviews_text(claude, repo):
     claude.fake.add(*[text("Nothing stands out.")] * 3)   # claude may ask once more for the structured answer
     result = claude("--json", "--review", "--cwd", str(repo))
@@ -132,7 +141,7 @@ def test_not_a_repository_and_nothing_to_review_are_exit_2(claude, workdir, repo
     git(repo, "commit", "-q", "-m", "everything")
     clean = claude("--json", "--review", "--cwd", str(repo))
     assert outside.returncode == clean.returncode == 2
-    assert f"{workdir} is not a git repository" in outside.envelope["error"]
+    assert f"{workdir} is not in a git repository" in outside.envelope["error"]
     assert "nothing to review" in clean.envelope["error"]
     assert not any(r.get("event") == "start" for r in outside.trace + clean.trace)
 

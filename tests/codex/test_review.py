@@ -137,7 +137,7 @@ def test_not_a_repository_and_nothing_to_review_are_exit_2(codex, tmp_path, repo
     git(repo, "commit", "-q", "-m", "everything")
     clean = codex("--json", "--review", "--cwd", str(repo))
     assert outside.returncode == clean.returncode == 2
-    assert "is not a git repository" in outside.envelope["error"]
+    assert "is not in a git repository" in outside.envelope["error"]
     assert clean.envelope["error"].startswith("nothing to review: no uncommitted changes in")
     assert_one_error_line(clean, "codex-ws-client")
     assert not codex.fake.requests

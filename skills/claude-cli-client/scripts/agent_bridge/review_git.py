@@ -1,4 +1,4 @@
-"""The changes a review is about, read with git in the directory under review: checked before
+"""The changes a review is about, read with git in the repository under review: checked before
 any peer is asked (not a repository, an unknown branch or commit, nothing to review), and, for
 a peer that cannot read them itself, written out as one diff.
 
@@ -15,63 +15,65 @@ GIT_TIMEOUT_SECONDS = 60
 MAX_DIFF_CHARACTERS = 200_000     # about 50,000 tokens: room for the review in any model's context
 
 
-def check_changes(cwd, request):
-    """Raises BadArguments unless `cwd` is a git repository with something for `request` to review.
-    Returns the base branch's merge base (None for other targets)."""
-    if request.kind == CUSTOM:
-        return None
-    _git(cwd, "rev-parse", "--git-dir", problem=f"{cwd} is not a git repository", setting="cwd")
-    if request.kind == UNCOMMITTED:
-        if not _git(cwd, "status", "--porcelain", "--untracked-files=all").strip():
-            raise BadArguments(f"nothing to review: no uncommitted changes in {cwd}", setting="review")
-        return None
-    if request.kind == COMMIT:
-        _git(cwd, "rev-parse", "--verify", "--quiet", f"{request.commit}^{{commit}}",
-             problem=f"no commit {request.commit!r} in {cwd}", setting="review_commit")
-        return None
-    _git(cwd, "rev-parse", "--verify", "--quiet", f"{request.base}^{{commit}}",
-         problem=f"no branch {request.base!r} in {cwd}", setting="review_base")
-    merge_base = _git(cwd, "merge-base", "HEAD", request.base,
-                      problem=f"HEAD and {request.base!r} have no common ancestor", setting="review_base").strip()
-    if not _git(cwd, "diff", merge_base).strip():
-        raise BadArguments(f"nothing to review: no changes against {request.base!r}", setting="review_base")
-    return merge_base
+class Changes:
+    """What `request` reviews in the git repository around `cwd`; BadArguments on creation unless
+    there is something to review. A custom review names its own subject: nothing is checked."""
 
+    def __init__(self, cwd, request):
+        self.request = request
+        self.root = cwd          # the repository's top directory: git's diffs name files from there
+        self.merge_base = None   # of HEAD and the base branch
+        if request.kind != CUSTOM:
+            self.root = _git(cwd, "rev-parse", "--show-toplevel", problem=f"{cwd} is not in a git repository",
+                             setting="cwd").strip()
+            self._check()
 
-def changes_diff(cwd, request, limit=MAX_DIFF_CHARACTERS):
-    """(the changes as diff text, a note when they were cut to `limit` characters, else None)."""
-    merge_base = check_changes(cwd, request)
-    if request.kind == CUSTOM:
-        return "", None
-    if request.kind == COMMIT:
-        diff = _git(cwd, "show", "--format=commit %H%nAuthor: %an%n%n%B", request.commit)
-    else:
-        # As codex reviews them. Uncommitted: staged and unstaged changes against HEAD (before the
-        # first commit: the index, then the work tree) and the untracked files. A base branch:
-        # everything since the merge base, uncommitted changes to tracked files included.
-        since = merge_base or ("HEAD" if _has_commits(cwd) else None)
-        parts = [_git(cwd, "diff", since)] if since else [_git(cwd, "diff", "--cached"), _git(cwd, "diff")]
+    def _check(self):
+        request = self.request
         if request.kind == UNCOMMITTED:
-            parts += [_new_file_diff(cwd, path) for path in _untracked(cwd)]
-        diff = "".join(parts)
-    if len(diff) <= limit:
-        return diff, None
-    return diff[:limit], (f"the diff was cut to its first {limit} of {len(diff)} characters; "
-                          "narrow the review (e.g. a commit) to see the rest reviewed")
+            if not self._git("status", "--porcelain", "--untracked-files=all").strip():
+                raise BadArguments(f"nothing to review: no uncommitted changes in {self.root}", setting="review")
+        elif request.kind == COMMIT:
+            self._git("rev-parse", "--verify", "--quiet", f"{request.commit}^{{commit}}",
+                      problem=f"no commit {request.commit!r} in {self.root}", setting="review_commit")
+        elif request.kind == BASE_BRANCH:
+            self._git("rev-parse", "--verify", "--quiet", f"{request.base}^{{commit}}",
+                      problem=f"no branch {request.base!r} in {self.root}", setting="review_base")
+            self.merge_base = self._git("merge-base", "HEAD", request.base, setting="review_base",
+                                        problem=f"HEAD and {request.base!r} have no common ancestor").strip()
+            if not self._git("diff", self.merge_base).strip():
+                raise BadArguments(f"nothing to review: no changes against {request.base!r}", setting="review_base")
 
+    def diff(self, limit=MAX_DIFF_CHARACTERS):
+        """(the changes as diff text, a note when they were cut to `limit` characters, else None)."""
+        kind = self.request.kind
+        if kind == CUSTOM:
+            return "", None
+        if kind == COMMIT:
+            diff = self._git("show", "--format=commit %H%nAuthor: %an%n%n%B", self.request.commit)
+        elif kind == BASE_BRANCH:
+            diff = self._git("diff", self.merge_base)   # as codex reviews it: uncommitted changes included
+        else:
+            diff = self._uncommitted_diff()
+        if len(diff) <= limit:
+            return diff, None
+        return diff[:limit], (f"the diff was cut to its first {limit} of {len(diff)} characters; "
+                              "narrow the review (e.g. a commit) to see the rest reviewed")
 
-def _untracked(cwd):
-    return [path for path in _git(cwd, "ls-files", "--others", "--exclude-standard", "-z").split("\0") if path]
+    def _uncommitted_diff(self):
+        """Staged and unstaged changes against HEAD (before the first commit: the index, then the
+        work tree), then each untracked file as a diff that adds it."""
+        has_commits = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=self.root,
+                                     capture_output=True, timeout=GIT_TIMEOUT_SECONDS).returncode == 0
+        parts = [self._git("diff", "HEAD")] if has_commits else [self._git("diff", "--cached"), self._git("diff")]
+        untracked = self._git("ls-files", "--others", "--exclude-standard", "-z").split("\0")
+        # git says "Binary files ... differ" for a binary file, so only its name is sent.
+        parts += [self._git("diff", "--no-index", "--", os.devnull, path, ok_codes=(0, 1))
+                  for path in untracked if path]
+        return "".join(parts)
 
-
-def _has_commits(cwd):
-    return subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=cwd, capture_output=True,
-                          timeout=GIT_TIMEOUT_SECONDS).returncode == 0
-
-
-def _new_file_diff(cwd, path):
-    """An untracked file as a diff that adds it (git says "Binary files ... differ" for a binary one)."""
-    return _git(cwd, "diff", "--no-index", "--", os.devnull, path, ok_codes=(0, 1))
+    def _git(self, *args, **options):
+        return _git(self.root, *args, **options)
 
 
 def _git(cwd, *args, problem=None, setting=None, ok_codes=(0,)):

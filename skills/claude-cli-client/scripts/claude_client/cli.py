@@ -12,7 +12,7 @@ from agent_bridge.render import (ArgumentParser, add_output_options, check_outpu
                                  report_bad_command_line, seconds)
 from agent_bridge.repl import run_repl
 from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, add_review_options, review_request_from
-from agent_bridge.review_git import check_changes
+from agent_bridge.review_git import Changes
 from .control import Decision
 from .session import CLIENT_NAME, Session
 from agent_bridge.trace import Tracer
@@ -97,7 +97,7 @@ def main(argv=None):
         prompt = None
         if args.review_request:
             # Checked before claude starts: a repository with nothing to review ends the call here.
-            check_changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)
+            Changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)
             args.json_schema = REVIEW_OUTPUT_SCHEMA   # claude starts with the schema the review needs
         elif not args.repl or args.prompt is not None or args.prompt_file is not None:
             prompt = read_prompt(args.prompt, args.prompt_file)

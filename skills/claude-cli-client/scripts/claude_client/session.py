@@ -17,7 +17,7 @@ import os
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ConnectionFailed, PeerExited, TimedOut, TurnFailed
 from agent_bridge.review import CUSTOM, DEFAULT_STYLE, REVIEW_GUIDE, REVIEW_OUTPUT_SCHEMA, ReviewRequest
-from agent_bridge.review_git import changes_diff
+from agent_bridge.review_git import Changes
 from .control import Control, deny_all
 from .process import ClaudeProcess, claude_arguments, find_claude
 from .session_store import find_session_cwd
@@ -77,11 +77,11 @@ class Session:
         The diff is read with git in the session's directory first (BadArguments: not a repository,
         nothing to review, ...) and sent with the review prompt; claude answers in the review schema."""
         request = ReviewRequest(uncommitted, base, commit, instructions, style)
-        cwd = os.path.abspath(self.cwd or os.getcwd())
-        diff, note = changes_diff(cwd, request)
+        changes = Changes(os.path.abspath(self.cwd or os.getcwd()), request)
+        diff, note = changes.diff()
         self._use_json_schema(REVIEW_OUTPUT_SCHEMA)
         return self._send(ClaudeTurn(self, on_text, review=request, review_note=note),
-                          review_prompt(request, cwd, diff))
+                          review_prompt(request, changes.root, diff))
 
     def _send(self, turn, prompt):
         try:
@@ -217,10 +217,10 @@ class Session:
                              f"this client is tested with ({OLDEST_TESTED_CLAUDE})")
 
 
-def review_prompt(request, cwd, diff):
+def review_prompt(request, root, diff):
     """What claude is asked for a review: the guide to the review output, what to review, the
     instructions of the style and the caller, and the diff (none for a custom review)."""
-    parts = [REVIEW_GUIDE, f"Review {request.description()} in the repository at {cwd}."]
+    parts = [REVIEW_GUIDE, f"Review {request.description()} in the repository at {root}."]
     if request.instructions_text():
         parts.append(request.instructions_text())
     if request.kind != CUSTOM:
