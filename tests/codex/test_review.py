@@ -140,7 +140,7 @@ def test_not_a_repository_and_nothing_to_review_are_exit_2(codex, tmp_path, repo
     assert "is not in a git repository" in outside.envelope["error"]
     assert clean.envelope["error"].startswith("nothing to review: no uncommitted changes in")
     assert_one_error_line(clean, "codex-ws-client")
-    assert not codex.fake.requests
+    assert json.loads(codex("--threads").stdout) == []   # decided before connecting: no thread was started
 
 
 def test_a_review_can_be_detached_and_collected(codex, repo):

@@ -16,6 +16,7 @@ from agent_bridge.render import (ArgumentParser, add_output_options, check_outpu
 from agent_bridge.shapes import as_dict, as_list, as_text
 from agent_bridge.repl import run_repl
 from agent_bridge.review import UNCOMMITTED, add_review_options, review_request_from
+from agent_bridge.review_git import Changes
 from .session import Session
 from agent_bridge.trace import Tracer
 
@@ -360,6 +361,8 @@ def _check_arguments(args):
         raise BadArguments("a review is one turn of its own: not with --repl, --result or the tools")
     if args.review_request and (args.image or args.output_schema or args.effort):
         raise BadArguments("a review takes no --image, --output-schema or --effort")
+    if args.review_request and (args.cwd or not args.thread_id):
+        Changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)   # checked before connecting
     if args.limit < 1:
         raise BadArguments("--limit must be 1 or more")
     if args.cwd and not os.path.isdir(args.cwd):
