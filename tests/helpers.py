@@ -66,3 +66,37 @@ def start_as_background_job(argv, **popen):
     shell = subprocess.Popen(["bash", "-c", '"$@" & echo $!; wait $!', "bash", *argv], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, **popen)
     return shell, int(shell.stdout.readline())
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def repository_with_changes(path):
+    """A git repository with one commit on `main`, then a staged new file, an unstaged change and an
+    untracked file: every kind of uncommitted change a review covers."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "tests@example.invalid")
+    git(path, "config", "user.name", "Tests")
+    (path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    git(path, "add", "calc.py")
+    git(path, "commit", "-q", "-m", "Add calc")
+    (path / "staged.py").write_text("STAGED_MARKER = 1\n")
+    git(path, "add", "staged.py")
+    (path / "calc.py").write_text("def add(a, b):\n    return a - b  # UNSTAGED_MARKER\n")
+    (path / "untracked.py").write_text("UNTRACKED_MARKER = 3\n")
+    return path
+
+
+def review_output(repo):
+    """An answer in codex's review-output format, with two findings."""
+    return {"findings": [
+        {"title": "[P1] add subtracts", "body": "add returns a - b.\nEvery caller gets the wrong sum.",
+         "confidence_score": 0.9, "priority": 1,
+         "code_location": {"absolute_file_path": str(repo / "calc.py"), "line_range": {"start": 2, "end": 2}}},
+        {"title": "[P3] Unused constant", "body": "UNTRACKED_MARKER is never read.", "confidence_score": 0.4,
+         "priority": 3,
+         "code_location": {"absolute_file_path": str(repo / "untracked.py"), "line_range": {"start": 1, "end": 1}}}],
+        "overall_correctness": "patch is incorrect", "overall_explanation": "add is broken.",
+        "overall_confidence_score": 0.8}

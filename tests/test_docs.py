@@ -41,6 +41,8 @@ def project(tmp_path, claude_env):  # noqa: F811
     folder.mkdir()
     done = run_install("--project", folder, "--target", "codex", cwd=folder, home=claude_env["HOME"])
     assert done.returncode == 0, done.stderr
+    # A repository whose files are all uncommitted, for the documented reviews.
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
     return folder
 
 

@@ -32,7 +32,7 @@ def start_supervisor(script, command_line, prompt):
                                   stdin=subprocess.PIPE, pass_fds=(ready_write,), start_new_session=True)
     os.close(ready_write)
     try:
-        supervisor.stdin.write(prompt.encode("utf-8"))
+        supervisor.stdin.write((prompt or "").encode("utf-8"))   # a review has none
         supervisor.stdin.close()
         with os.fdopen(ready_read, "rb") as ready:
             reported = ready.read()

@@ -15,6 +15,8 @@ from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_te
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
 from agent_bridge.repl import run_repl
+from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, add_review_options, review_request_from
+from agent_bridge.review_git import Changes
 from agent_bridge.supervisor import Job, let_go_of_caller, start_supervisor, supervise
 from .control import Decision
 from .session import CLIENT_NAME, Session
@@ -72,6 +74,7 @@ def build_parser():
     session.add_argument("--supervise-fd", type=int, help=argparse.SUPPRESS)
 
     add_output_options(parser)
+    add_review_options(parser)
 
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
     timing.add_argument("--timeout", type=seconds, default=300.0, help="wait for claude's next line (default 300)")
@@ -116,7 +119,11 @@ def main(argv=None):
         if args.result or args.cancel:
             return _answer_from_job_record(args, renderer)
         prompt = None
-        if args.supervise_fd is not None:
+        if args.review_request:
+            # Checked before claude starts: a repository with nothing to review ends the call here.
+            Changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)
+            args.json_schema = REVIEW_OUTPUT_SCHEMA   # claude starts with the schema the review needs
+        elif args.supervise_fd is not None:
             prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
         elif not args.repl or args.prompt is not None or args.prompt_file is not None:
             prompt = read_prompt(args.prompt, args.prompt_file)
@@ -149,14 +156,14 @@ def _run(args, session, prompt, renderer, limit):
     shown_id = [None]
 
     def run_turn(text):
-        envelope = add_option_hint(limit.judge(wait_for(session.start(text, on_text=renderer.delta))))
+        envelope = add_option_hint(limit.judge(wait_for(_start_turn(session, args, text, renderer))))
         renderer.turn_done(envelope)
         if args.print_session_id and session.session_id and session.session_id != shown_id[0]:
             shown_id[0] = session.session_id
             print(f"SESSION_ID={session.session_id}", file=sys.stderr, flush=True)
         return envelope
 
-    exit_code = run_turn(prompt).exit_code if prompt is not None else 0
+    exit_code = run_turn(prompt).exit_code if prompt is not None or args.review_request else 0
     if not args.repl or exit_code not in (0, 1):
         return exit_code
     return run_repl(_ReplSession(session, run_turn), session.next_input_line, "/session", "session_id",
@@ -170,7 +177,7 @@ def _script_path():
 def _supervise(args, session, prompt, renderer, limit):
     """The supervisor of --detach: starts the turn, prints the inProgress envelope once claude
     has named the session, lets the caller go, and stays with the turn as its job."""
-    turn = session.start(prompt)
+    turn = _start_turn(session, args, prompt, renderer)
     for _ in turn.events():
         if session.session_id:
             break
@@ -208,6 +215,15 @@ def _answer_from_job_record(args, renderer):
     else:
         envelope = recorded_envelope(record)
     return show_envelope(renderer, envelope)
+
+
+def _start_turn(session, args, prompt, renderer):
+    """A turn of the call: the review it asks for, else the prompt."""
+    request = args.review_request
+    if request:
+        return session.review(request.kind == UNCOMMITTED, request.base, request.commit, request.instructions,
+                              request.style, on_text=renderer.delta)
+    return session.start(prompt, on_text=renderer.delta)
 
 
 class _ReplSession:
@@ -270,6 +286,10 @@ def _check_arguments(args):
         raise BadArguments(f"--cwd {args.cwd} is not a directory")
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
+    args.review_request = review_request_from(args)
+    if args.review_request and (args.repl or args.result or args.jobs or args.cancel or args.json_schema is not None):
+        raise BadArguments("a review is one turn with its own JSON schema: not with --repl, --result, --jobs, "
+                           "--cancel or --json-schema")
     check_output_options(args)
     if args.json_schema is not None:
         args.json_schema = _load_json_schema(args.json_schema)

@@ -1,5 +1,6 @@
 """Session: a claude process in bidirectional stream-json mode, behind the interface
-codex_client.Session shares: `ask(prompt) -> envelope dict`, `start(prompt) -> turn`, `close()`.
+codex_client.Session shares: `ask(prompt) -> envelope dict`, `start(prompt) -> turn`, `review(...) -> turn`,
+`close()`.
 
 One process serves every turn of a session (one-shot or REPL). Each turn is a
 `user` line in; streamed events, tool permission requests (`can_use_tool`) and a
@@ -11,8 +12,12 @@ is answered here; the turn's lines are gathered in turn.py.
     with Session(cwd="/path/to/repo", allowed_tools=["Read"]) as claude:
         print(claude.ask("Summarize this repo")["text"])
 """
+import os
+
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ConnectionFailed, PeerExited, TimedOut, TurnFailed
+from agent_bridge.review import CUSTOM, DEFAULT_STYLE, REVIEW_GUIDE, REVIEW_OUTPUT_SCHEMA, ReviewRequest
+from agent_bridge.review_git import Changes
 from .control import Control, deny_all
 from .process import ClaudeProcess, claude_arguments, find_claude
 from .session_store import find_session_cwd
@@ -33,9 +38,9 @@ class Session:
         own options (model, allowed_tools, add_dir, json_schema, ...: see process.CLAUDE_OPTIONS).
         `decide(tool_name, tool_input) -> Decision` answers tool permission requests."""
         self.tracer = tracer or Tracer(CLIENT_NAME)
-        self.argv = [find_claude(claude_bin), "-p", "--input-format", "stream-json", "--output-format", "stream-json",
-                     "--verbose", "--include-partial-messages", "--permission-prompt-tool", "stdio",
-                     *claude_arguments(claude_options)]
+        self.claude_bin = find_claude(claude_bin)
+        self.claude_options = claude_options
+        self.own_json_schema = claude_options.get("json_schema")   # for turns; a review brings its own
         if session_id and not cwd:
             cwd = find_session_cwd(session_id)
             self.tracer.info(f"resuming session {session_id} in its own directory {cwd}")
@@ -62,7 +67,23 @@ class Session:
 
     def start(self, prompt, on_text=None):
         """Sends one user turn and returns its ClaudeTurn at once; `on_text` gets each piece of text."""
-        turn = ClaudeTurn(self, on_text)
+        self._use_json_schema(self.own_json_schema)
+        return self._send(ClaudeTurn(self, on_text), prompt)
+
+    def review(self, uncommitted=False, base=None, commit=None, instructions=None, style=DEFAULT_STYLE,
+               on_text=None):
+        """Starts a review and returns its ClaudeTurn at once; its envelope gets `review`. The target: exactly
+        one of `uncommitted`, `base` (a branch) or `commit`, or `instructions` alone (see ReviewRequest).
+        The diff is read with git in the session's directory first (BadArguments: not a repository,
+        nothing to review, ...) and sent with the review prompt; claude answers in the review schema."""
+        request = ReviewRequest(uncommitted, base, commit, instructions, style)
+        changes = Changes(os.path.abspath(self.cwd or os.getcwd()), request)
+        diff, note = changes.diff()
+        self._use_json_schema(REVIEW_OUTPUT_SCHEMA)
+        return self._send(ClaudeTurn(self, on_text, review=request, review_note=note),
+                          review_prompt(request, changes.root, diff))
+
+    def _send(self, turn, prompt):
         try:
             self.process.send({"type": "user", "message": {"role": "user", "content": prompt},
                                "parent_tool_use_id": None, "session_id": self.session_id or "default"})
@@ -86,8 +107,25 @@ class Session:
 
     # -- process ---------------------------------------------------------------
 
+    def _use_json_schema(self, schema):
+        """claude takes the schema of its structured answers when it starts: a turn that needs another
+        schema than the running claude has (a review, or a turn after one) restarts claude with it,
+        resuming the conversation so far."""
+        if schema == self.claude_options.get("json_schema"):
+            return
+        self.claude_options = dict(self.claude_options, json_schema=schema)
+        if self.process is None:
+            return
+        self.close()
+        if not self.claude_options.get("no_session_persistence"):
+            self.resume_id = self.session_id
+        self._start_process()
+
     def _start_process(self):
-        argv = self.argv + (["--resume", self.resume_id] if self.resume_id else [])
+        argv = [self.claude_bin, "-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose",
+                "--include-partial-messages", "--permission-prompt-tool", "stdio",
+                *claude_arguments(self.claude_options)]
+        argv += ["--resume", self.resume_id] if self.resume_id else []
         self.process = ClaudeProcess(argv, self.cwd, self.tracer)
         self.process_cost_usd = 0.0
         self.process.start(self.inbox)
@@ -177,3 +215,14 @@ class Session:
             self.warned_version = True
             self.tracer.warn(f"warning: claude {version or '(version unknown)'} is older than the oldest version "
                              f"this client is tested with ({OLDEST_TESTED_CLAUDE})")
+
+
+def review_prompt(request, root, diff):
+    """What claude is asked for a review: the guide to the review output, what to review, the
+    instructions of the style and the caller, and the diff (none for a custom review)."""
+    parts = [REVIEW_GUIDE, f"Review {request.description()} in the repository at {root}."]
+    if request.instructions_text():
+        parts.append(request.instructions_text())
+    if request.kind != CUSTOM:
+        parts.append(f"The changes, as git shows them:\n<diff>\n{diff}\n</diff>")
+    return "\n\n".join(parts)

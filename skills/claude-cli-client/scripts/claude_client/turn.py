@@ -3,6 +3,7 @@ import json
 import time
 
 from agent_bridge.outcome import Envelope
+from agent_bridge.review import plain_review, review_from_output
 from agent_bridge.shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
 from agent_bridge.turns import Turn
 
@@ -21,9 +22,11 @@ QUIET_SYSTEM_SUBTYPES = ("init", "status")
 class ClaudeTurn(Turn):
     """One turn of a session: what it produced, gathered from claude's stream-json lines."""
 
-    def __init__(self, session, on_text):
+    def __init__(self, session, on_text, review=None, review_note=None):
         self.session = session
         self.on_text = on_text
+        self.review = review             # the ReviewRequest of a review turn
+        self.review_note = review_note   # what the client left out of the diff it sent, if anything
         self.envelope = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
         self.approvals = []
         self.tool_uses = {}              # tool_use id -> {"tool", "request", "status"}, in order of use
@@ -127,7 +130,16 @@ class ClaudeTurn(Turn):
             self.envelope.finish("failed", f"claude reported an error{kind}: {reason}")
         else:
             self.envelope.finish("completed")
+            if self.review:
+                self._add_review(result.get("structured_output"))
         self.envelope.ids["turn_id"] = optional_text(result.get("uuid"))
+
+    def _add_review(self, output):
+        review = review_from_output(self.review, output) if isinstance(output, dict) \
+            else plain_review(self.review, self.envelope.text)
+        if self.review_note:
+            review["note"] = self.review_note
+        self.envelope.extra["review"] = review
 
     def _close(self):
         envelope = self.envelope

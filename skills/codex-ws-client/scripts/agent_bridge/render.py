@@ -7,6 +7,7 @@ import os
 import sys
 
 from .outcome import BadArguments, Envelope
+from .review import format_review, is_review
 
 STREAM, FINAL, JSON = "stream", "final", "json"
 
@@ -45,7 +46,9 @@ class Renderer:
         self.ends_with_newline = piece.endswith("\n")
 
     def turn_done(self, envelope):
-        text = envelope.text
+        # A review reads as its findings; --json has them in `review`, next to the text.
+        text = format_review(envelope.extra["review"]) if "review" in envelope.extra and self.mode != JSON \
+            else envelope.text
         saved_to = self._save_text(text, envelope)
         shown, cut_note = text, ""
         if self.max_text is not None and len(text) > self.max_text:
@@ -150,7 +153,8 @@ def renderer_for(name, args, always_json=False):
         # Text that the terminal's encoding cannot show is escaped rather than ending the call.
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    mode = JSON if args.json or always_json else FINAL if args.no_stream else STREAM
+    # A review is shown once, at the end, as findings.
+    mode = JSON if args.json or always_json else FINAL if args.no_stream or is_review(args) else STREAM
     return Renderer(name, mode, args.out, args.summary, args.max_text)
 
 

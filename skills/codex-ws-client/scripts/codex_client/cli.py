@@ -17,6 +17,8 @@ from agent_bridge.render import (ArgumentParser, add_output_options, check_outpu
                                  report_bad_command_line, seconds)
 from agent_bridge.shapes import as_dict, as_list, as_text
 from agent_bridge.repl import run_repl
+from agent_bridge.review import UNCOMMITTED, add_review_options, review_request_from
+from agent_bridge.review_git import Changes
 from .session import Session
 from agent_bridge.supervisor import Job, let_go_of_caller, start_supervisor, supervise
 from agent_bridge.trace import Tracer
@@ -65,6 +67,7 @@ def build_parser():
     thread.add_argument("--output-schema", metavar="FILE", help="JSON Schema file the final answer must follow")
 
     add_output_options(parser)
+    add_review_options(parser)
 
     session = parser.add_argument_group("session")
     session.add_argument("--repl", action="store_true", help="read prompts line by line from stdin")
@@ -154,9 +157,10 @@ def _run(args, tracer, renderer, connected, limit):
             return exit_code
     tool = _tool_request(args)
     prompt = None
-    if args.supervise_fd is not None:
+    needs_prompt = not (tool or args.result or args.review_request)
+    if args.supervise_fd is not None and needs_prompt:
         prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
-    elif not (tool or args.result or args.cancel) and (not args.repl or args.prompt is not None or args.prompt_file is not None):
+    elif needs_prompt and not args.cancel and (not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return start_supervisor(_script_path(), args.command_line, prompt)
@@ -172,12 +176,10 @@ def _run(args, tracer, renderer, connected, limit):
         session.open_thread()
         _announce(session, args)
         if args.detach:
-            return _detach(session.start(prompt, **_turn_options(args, renderer)), prompt, args, renderer, connected,
-                           limit)
+            return _detach(_start_turn(session, args, prompt, renderer), prompt, args, renderer, connected, limit)
         exit_code = 0
-        if prompt is not None:
-            exit_code = _finish(wait_for(session.start(prompt, **_turn_options(args, renderer))), renderer, connected,
-                                limit)
+        if prompt is not None or args.review_request:
+            exit_code = _finish(wait_for(_start_turn(session, args, prompt, renderer)), renderer, connected, limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
         return run_repl(_ReplSession(session, args, renderer, limit), lambda: _next_line(session), "/thread",
@@ -273,6 +275,15 @@ def _connect(args, tracer, connected):
 def _announce(session, args):
     if args.print_thread_id:
         print(f"THREAD_ID={session.thread_id}", file=sys.stderr, flush=True)
+
+
+def _start_turn(session, args, prompt, renderer):
+    """The call's one turn: the review it asks for, else the prompt."""
+    request = args.review_request
+    if request:
+        return session.review(request.kind == UNCOMMITTED, request.base, request.commit, request.instructions,
+                              request.style, on_text=renderer.delta, keep_deltas=renderer.needs_text())
+    return session.start(prompt, **_turn_options(args, renderer))
 
 
 def _turn_options(args, renderer, steer=False):
@@ -381,6 +392,13 @@ def _check_arguments(args):
             args.prompt is not None or args.prompt_file is not None):
         raise BadArguments("--result, --jobs, --cancel and the tools (--threads, --read-thread, --models, --check) "
                            "take no prompt")
+    args.review_request = review_request_from(args)
+    if args.review_request and (args.repl or args.result or args.jobs or args.cancel or _tool_request(args)):
+        raise BadArguments("a review is one turn of its own: not with --repl, --result, --jobs, --cancel or the tools")
+    if args.review_request and (args.image or args.output_schema or args.effort):
+        raise BadArguments("a review takes no --image, --output-schema or --effort")
+    if args.review_request and (args.cwd or not args.thread_id):
+        Changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)   # checked before connecting
     if args.limit < 1:
         raise BadArguments("--limit must be 1 or more")
     if args.cwd and not os.path.isdir(args.cwd):

@@ -12,7 +12,8 @@ The command-line script is built on this module; see references/library.md.
 import os
 
 from .approvals import APPROVAL_KINDS, QUESTIONS, Answer, ApprovalPolicy, decision_of, describe, question_entries
-from agent_bridge.outcome import ClientError, ParseError, TurnFailed
+from agent_bridge.outcome import BadArguments, ClientError, ParseError, TurnFailed
+from agent_bridge.review import CUSTOM, DEFAULT_STYLE
 from .rpc import RpcConnection, is_server_request
 from agent_bridge.inbox import Inbox
 from agent_bridge.shapes import as_dict, as_list, as_text, is_older, optional_text
@@ -141,7 +142,10 @@ class CodexClient:
         """Resumes a thread for a new turn; ThreadBusy if a turn of it is still running."""
         params = dict((options or ThreadOptions()).params(resuming=True), threadId=thread_id)
         thread = as_dict(as_dict(self.request("thread/resume", params, timeout=self.resume_timeout)).get("thread"))
-        running = [turn for turn in map(as_dict, as_list(thread.get("turns"))) if turn.get("status") == "inProgress"]
+        # A review's inner turn (its rootTurnId names the review's turn) stays listed as inProgress after
+        # the review ends: only a turn of its own counts.
+        running = [turn for turn in map(as_dict, as_list(thread.get("turns")))
+                   if turn.get("status") == "inProgress" and turn.get("rootTurnId") in (None, turn.get("id"))]
         if running:
             # A new turn/start would be merged into the running turn, and its answer never seen apart.
             raise ThreadBusy(thread_id, optional_text(running[-1].get("id")))
@@ -177,23 +181,33 @@ class CodexClient:
         """Starts a turn, on the current thread unless `thread_id` is given; returns its TurnHandle at once.
         Turns of different threads may run at the same time, each waited for on its own thread."""
         options = options or TurnOptions()
-        thread_id = thread_id or self.thread_id
-        record = TurnRecord(thread_id, self.user_agent, expect_json=options.output_schema is not None,
-                            keep_deltas=options.keep_deltas)
-        handle = TurnHandle(self, record, options, self._message_timeout())
-        params = {"threadId": thread_id, "input": user_input(prompt, options.images)}
+        params = {"threadId": thread_id or self.thread_id, "input": user_input(prompt, options.images)}
         if options.output_schema is not None:
             params["outputSchema"] = options.output_schema
         if options.effort:
             params["effort"] = options.effort
+        return self._start("turn/start", params, options)
+
+    def start_review(self, request, options=None, thread_id=None):
+        """Starts a review (review/start, inline on the thread) of `request`, a ReviewRequest; returns its
+        TurnHandle at once. Its envelope gets `review`. Of `options`, only on_text and keep_deltas apply."""
+        options = options or TurnOptions()
+        if options.images or options.output_schema is not None or options.effort:
+            raise BadArguments("a review takes no images, output schema or effort", setting="review")
+        params = {"threadId": thread_id or self.thread_id, "target": review_target(request), "delivery": "inline"}
+        return self._start("review/start", params, options, review=request)
+
+    def _start(self, method, params, options, review=None):
+        record = TurnRecord(params["threadId"], self.user_agent, expect_json=options.output_schema is not None,
+                            keep_deltas=options.keep_deltas, review=review)
+        handle = TurnHandle(self, record, options, self._message_timeout())
         try:
-            result = self.rpc.request("turn/start", params, self._message_timeout(),
-                                      lambda message: handle.apply(message))
+            result = self.rpc.request(method, params, self._message_timeout(), lambda message: handle.apply(message))
         except ClientError as error:
             record.envelope.fail(error)
             return handle
         try:
-            record.envelope.ids["turn_id"] = required(result, "turn/start", "turn", "id")
+            record.envelope.ids["turn_id"] = required(result, method, "turn", "id")
         except ClientError as error:
             record.envelope.fail(error)
         self.tracer.info(f"turn {record.turn_id} started")
@@ -275,6 +289,16 @@ class CodexClient:
                 if record is not None:
                     record.questions.append(entry)
                     record.envelope.notifications.append({"method": method, "message": entry["question"]})
+
+
+def review_target(request):
+    """review/start's target: codex's own when the review has no instructions beyond it; else a custom
+    target whose instructions say what to review, then the style's and the caller's instructions."""
+    extra = request.instructions_text()
+    if not extra or (request.kind == CUSTOM and request.style == DEFAULT_STYLE):
+        return request.target()
+    return {"type": CUSTOM, "instructions": f"Review {request.description()}.\n\n{extra}\n\n"
+                                            "Provide prioritized, actionable findings."}
 
 
 def required(result, method, *path):

@@ -1,11 +1,16 @@
 """Session: one connection to `codex app-server` and its current thread, behind the interface
-claude_client.Session shares: `ask(prompt) -> envelope dict`, `start(prompt) -> turn`, `close()`.
+claude_client.Session shares: `ask(prompt) -> envelope dict`, `start(prompt) -> turn`, `review(...) -> turn`,
+`close()`.
 
     from codex_client import Session
 
     with Session("ws://127.0.0.1:8765", cwd="/path/to/repo") as codex:
         print(codex.ask("Summarize this repo")["text"])
 """
+import os
+
+from agent_bridge.review import DEFAULT_STYLE, ReviewRequest
+from agent_bridge.review_git import Changes
 from agent_bridge.trace import Tracer
 
 from .client import CLIENT_NAME, CodexClient, ThreadOptions, TurnOptions
@@ -58,6 +63,19 @@ class Session:
         if self.client.thread_id is None:
             self.open_thread()
         return self.client.start_turn(prompt, TurnOptions(**turn_options))
+
+    def review(self, uncommitted=False, base=None, commit=None, instructions=None, style=DEFAULT_STYLE,
+               **turn_options):
+        """Starts a review and returns its TurnHandle at once; its envelope gets `review`. The target: exactly
+        one of `uncommitted`, `base` (a branch) or `commit`, or `instructions` alone (see ReviewRequest).
+        The thread's directory is checked with git first (BadArguments: not a repository, nothing to
+        review, ...), unless a resumed thread keeps its own directory. `turn_options`: on_text, keep_deltas."""
+        request = ReviewRequest(uncommitted, base, commit, instructions, style)
+        if self.thread_options.cwd or not self.resume_id:
+            Changes(os.path.abspath(self.thread_options.cwd or os.getcwd()), request)   # checks them
+        if self.client.thread_id is None:
+            self.open_thread()
+        return self.client.start_review(request, TurnOptions(**turn_options))
 
     def ask(self, prompt, **turn_options):
         """Runs a turn to its end; returns the envelope `--json` prints (errors are in it, not raised)."""

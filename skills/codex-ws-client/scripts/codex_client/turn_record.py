@@ -3,13 +3,14 @@ import json
 import time
 
 from agent_bridge.outcome import Envelope, ParseError
+from agent_bridge.review import review_from_text
 from agent_bridge.shapes import as_dict, as_list, as_text, as_int, optional_int, optional_text
 
 
 class TurnRecord:
     """Accumulates a turn's text, commands, file changes, diff, approvals and token counts."""
 
-    def __init__(self, thread_id, server=None, expect_json=False, keep_deltas=True):
+    def __init__(self, thread_id, server=None, expect_json=False, keep_deltas=True, review=None):
         self.envelope = Envelope(thread_id=thread_id, turn_id=None)
         if server:
             self.envelope.extra["server"] = server
@@ -22,6 +23,8 @@ class TurnRecord:
         self.approvals = []
         self.questions = []         # what Codex asked the user, and the answers
         self.diff = None
+        self.review = review        # the ReviewRequest of a review turn
+        self.review_text = None     # the review as codex rendered it when it left review mode
         # turn id (None: not said) -> [input, output] tokens: a resumed thread replays the usage of its
         # previous turn, which must not count for this one.
         self.usage = {}
@@ -61,6 +64,8 @@ class TurnRecord:
                                   "exit_code": optional_int(item.get("exitCode")),
                                   "status": optional_text(item.get("status")),
                                   "duration_ms": optional_int(item.get("durationMs"))})
+        elif kind == "exitedReviewMode":
+            self.review_text = as_text(item.get("review"))
         elif kind == "fileChange":
             for change in map(as_dict, as_list(item.get("changes"))):
                 self.file_changes.append({"path": as_text(change.get("path")),
@@ -84,6 +89,10 @@ class TurnRecord:
         self.envelope.finish(status, optional_text(as_dict(turn.get("error")).get("message")))
         if self.expect_json and self.envelope.exit_code == 0:
             self._parse_output()
+        if self.review and self.envelope.exit_code == 0:
+            # The server sends only the text it renders from the model's review output.
+            text = self.envelope.text if self.review_text is None else self.review_text
+            self.envelope.extra["review"] = review_from_text(self.review, text)
 
     def _parse_output(self):
         try:
