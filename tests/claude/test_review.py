@@ -51,6 +51,16 @@ def test_review_sends_every_kind_of_uncommitted_change_and_maps_the_answer(claud
                                  "confidence": 0.8}
 
 
+def test_a_detached_review_is_a_job_whose_result_has_the_review(claude, repo):
+    answer_with(claude.fake, review_output(repo))
+    started = claude("--json", "--detach", "--review", "--cwd", str(repo))
+    assert started.returncode == 0 and started.envelope["status"] == "inProgress", started.stderr
+    done = claude("--json", "--result", started.envelope["job_id"], "--timeout", "60", trace=False)
+    assert done.returncode == 0, done.stderr
+    assert done.envelope["review"]["findings"][0]["title"] == "[P1] add subtracts"
+    assert "+STAGED_MARKER = 1" in review_requests(claude.fake)[0]
+
+
 def test_a_review_from_a_subdirectory_covers_the_whole_repository(claude, repo):
     (repo / "sub").mkdir()
     result = claude("--json", "--review", "--cwd", str(repo / "sub"))

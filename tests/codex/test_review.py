@@ -151,3 +151,5 @@ def test_a_review_can_be_detached_and_collected(codex, repo):
     assert done.returncode == 0, done.envelope
     assert done.envelope["turn_id"] == started.envelope["turn_id"]
     assert "Full review comments:" in done.envelope["text"]   # the background review ran to its end
+    by_job = codex("--json", "--result", started.envelope["job_id"])
+    assert by_job.returncode == 0 and by_job.envelope["review"]["findings"][0]["title"] == "[P1] add subtracts"
