@@ -15,9 +15,20 @@ def catch_stop_signals():
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def wait_for(turn, interrupt_turn=True):
+def wait_for(turn, interrupt_turn=True, progress=None):
     """The turn's envelope. Ctrl-C (or --max-time) interrupts the turn, a second one stops
-    waiting at once; with `interrupt_turn` False it only stops the wait, the turn going on."""
+    waiting at once; with `interrupt_turn` False it only stops the wait, the turn going on.
+    `progress` (a Progress, or None) is shown meanwhile, and cleared before this returns."""
+    if progress is None:
+        return _wait(turn, interrupt_turn)
+    progress.start(turn)
+    try:
+        return _wait(turn, interrupt_turn)
+    finally:
+        progress.stop()
+
+
+def _wait(turn, interrupt_turn):
     try:
         return turn.result()
     except KeyboardInterrupt:
