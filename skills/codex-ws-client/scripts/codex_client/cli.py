@@ -1,15 +1,18 @@
 """Command line: arguments, the one-shot, REPL, detach and result flows, exit codes."""
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 
+from .activity import describe
 from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
 from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.progress import progress_for
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
@@ -115,6 +118,7 @@ def main(argv=None):
     catch_stop_signals()
     # The tools and --detach print JSON whatever the output options (the ids are the point).
     renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach))
+    progress = progress_for(CLIENT_NAME, args, renderer, describe)
     limit = CallLimit(args.max_time)
     tracer = None
     connected = {}
@@ -122,7 +126,7 @@ def main(argv=None):
         limit.start()
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
-        return _run(args, tracer, renderer, connected, limit)
+        return _run(args, tracer, renderer, progress, connected, limit)
     except ClientError as error:
         return _report(error, args, renderer, connected, limit)
     except KeyboardInterrupt:
@@ -133,7 +137,7 @@ def main(argv=None):
             tracer.close()
 
 
-def _run(args, tracer, renderer, connected, limit):
+def _run(args, tracer, renderer, progress, connected, limit):
     tool = _tool_request(args)
     prompt = None
     if args.supervise_fd is not None:
@@ -142,27 +146,27 @@ def _run(args, tracer, renderer, connected, limit):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return _start_supervisor(args.command_line, prompt)
-    session = _connect(args, tracer, connected)
+    session = _connect(args, tracer, connected, progress)
     with session:
         if tool:
             renderer.print_json(_tool_answer(args, session.client, connected))
             return 0
         if args.result:
             # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
-            handle = session.client.wait_for_turn(args.thread_id, args.turn_id)
-            return _finish(wait_for(handle, interrupt_turn=False), renderer, connected, limit)
+            handle = session.client.wait_for_turn(args.thread_id, args.turn_id, progress and progress.saw)
+            return _finish(wait_for(handle, interrupt_turn=False, progress=progress), renderer, connected, limit)
         session.open_thread()
         _announce(session, args)
         if args.detach:
             return _detach(session.start(prompt, **_turn_options(args, renderer)), args, renderer, connected)
         exit_code = 0
         if prompt is not None:
-            exit_code = _finish(wait_for(session.start(prompt, **_turn_options(args, renderer))), renderer, connected,
-                                limit)
+            turn = session.start(prompt, **_turn_options(args, renderer, progress))
+            exit_code = _finish(wait_for(turn, progress=progress), renderer, connected, limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
-        return run_repl(_ReplSession(session, args, renderer, limit), lambda: _next_line(session), "/thread",
-                        "thread_id", args.json) or exit_code
+        return run_repl(_ReplSession(session, args, renderer, progress, limit), lambda: _next_line(session),
+                        "/thread", "thread_id", args.json) or exit_code
 
 
 def _start_supervisor(command_line, prompt):
@@ -205,7 +209,7 @@ def _let_go_of_caller(ready_fd, exit_code):
         os.dup2(devnull, stream.fileno())
 
 
-def _connect(args, tracer, connected):
+def _connect(args, tracer, connected, progress):
     def connect(uri=args.uri):
         return Session(
             uri, thread_id=args.thread_id, cwd=args.cwd, model=args.model, sandbox=args.sandbox,
@@ -232,8 +236,8 @@ def _connect(args, tracer, connected):
     client.on_server_request = ApprovalPolicy(
         approve=set().union(*(APPROVE_CHOICES[choice] for choice in args.approve)),
         for_session=args.approve_for_session,
-        ask=(lambda kind, description: _ask(client, kind, description)) if interactive else None,
-        ask_question=(lambda question: _ask_question(client, question)) if interactive else None)
+        ask=(lambda kind, description: _ask(client, progress, kind, description)) if interactive else None,
+        ask_question=(lambda question: _ask_question(client, progress, question)) if interactive else None)
     return session
 
 
@@ -242,9 +246,12 @@ def _announce(session, args):
         print(f"THREAD_ID={session.thread_id}", file=sys.stderr, flush=True)
 
 
-def _turn_options(args, renderer, steer=False):
-    return dict(images=args.image, output_schema=args.output_schema_json, effort=args.effort, on_text=renderer.delta,
-                steer_from_input=steer, keep_deltas=renderer.needs_text())
+def _turn_options(args, renderer, progress=None, steer=False):
+    on_text, on_message = renderer.delta, None
+    if progress is not None:
+        on_text, on_message = progress.before_text(renderer.delta), progress.saw
+    return dict(images=args.image, output_schema=args.output_schema_json, effort=args.effort, on_text=on_text,
+                steer_from_input=steer, keep_deltas=renderer.needs_text(), on_message=on_message)
 
 
 def _next_line(session):
@@ -256,14 +263,14 @@ def _next_line(session):
 class _ReplSession:
     """The client as the REPL loop sees it."""
 
-    def __init__(self, session, args, renderer, limit):
-        self.session, self.args, self.renderer, self.limit = session, args, renderer, limit
+    def __init__(self, session, args, renderer, progress, limit):
+        self.session, self.args, self.renderer, self.progress, self.limit = session, args, renderer, progress, limit
 
     def run_turn(self, prompt):
         # Typed lines steer the running turn; piped lines are the next prompts.
         steer = sys.stdin.isatty()
-        turn = self.session.start(prompt, **_turn_options(self.args, self.renderer, steer=steer))
-        envelope = add_option_hint(self.limit.judge(wait_for(turn)))
+        turn = self.session.start(prompt, **_turn_options(self.args, self.renderer, self.progress, steer=steer))
+        envelope = add_option_hint(self.limit.judge(wait_for(turn, progress=self.progress)))
         self.renderer.turn_done(envelope)
         return envelope
 
@@ -275,28 +282,30 @@ class _ReplSession:
         _announce(self.session, self.args)
 
 
-def _ask(client, kind, description):
+def _ask(client, progress, kind, description):
     """True or False as the person answers; None when input has ended with no answer."""
-    answer = _ask_person(client, f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] ")
+    question = f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] "
+    answer = _ask_person(client, progress, question)
     return None if answer is None else answer.strip().lower() in ("y", "yes")
 
 
-def _ask_question(client, question):
+def _ask_question(client, progress, question):
     """The person's answer to a question Codex asks (an option's number picks its label); None: no answer."""
     options = [as_dict(option) for option in as_list(question.get("options"))]
     lines = [f"Codex asks: {as_text(question.get('question'))}"]
     lines += [f"  {number}. {as_text(option.get('label'))}: {as_text(option.get('description'))}"
               for number, option in enumerate(options, 1)]
-    answer = _ask_person(client, "\n".join(lines) + "\nAnswer (a number or text; empty for none): ")
+    answer = _ask_person(client, progress, "\n".join(lines) + "\nAnswer (a number or text; empty for none): ")
     answer = (answer or "").strip()
     if answer.isdigit() and 1 <= int(answer) <= len(options):
         return as_text(options[int(answer) - 1].get("label"))
     return answer or None
 
 
-def _ask_person(client, question):
-    print(question, end="", file=sys.stderr, flush=True)
-    _, answer = client.inbox.get(None, ("line",))   # server messages wait meanwhile
+def _ask_person(client, progress, question):
+    with progress.held() if progress else contextlib.nullcontext():
+        print(question, end="", file=sys.stderr, flush=True)
+        _, answer = client.inbox.get(None, ("line",))   # server messages wait meanwhile
     return answer
 
 
