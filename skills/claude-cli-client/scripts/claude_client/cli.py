@@ -1,4 +1,5 @@
 """Command line: arguments, the one-shot and REPL flows, exit codes."""
+import contextlib
 import json
 import os
 import sys
@@ -6,11 +7,13 @@ import sys
 from agent_bridge.call_limit import CallLimit
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
 from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.progress import progress_for
 from .process import CLAUDE_OPTIONS
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
 from agent_bridge.repl import run_repl
+from .activity import describe
 from .control import Decision
 from .session import CLIENT_NAME, Session
 from agent_bridge.trace import Tracer
@@ -84,6 +87,7 @@ def main(argv=None):
         return run_doctor(args)
     catch_stop_signals()
     renderer = renderer_for(CLIENT_NAME, args)
+    progress = progress_for(CLIENT_NAME, args, renderer, describe)
     limit = CallLimit(args.max_time)
     tracer = None
     session = None
@@ -98,7 +102,7 @@ def main(argv=None):
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
                           resume_timeout=args.resume_timeout, tracer=tracer,
                           **{name: getattr(args, name) for name in CLAUDE_OPTIONS})
-        return _run(args, session, prompt, renderer, limit)
+        return _run(args, session, prompt, renderer, progress, limit)
     except ClientError as error:
         return _report(error, args, renderer, limit)
     except KeyboardInterrupt:
@@ -111,15 +115,19 @@ def main(argv=None):
             tracer.close()
 
 
-def _run(args, session, prompt, renderer, limit):
+def _run(args, session, prompt, renderer, progress, limit):
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
     if args.interactive_approvals:
-        session.control.decide = lambda tool, tool_input: _ask(session, tool, tool_input)
+        session.control.decide = lambda tool, tool_input: _ask(session, progress, tool, tool_input)
     shown_id = [None]
+    on_text, on_message = renderer.delta, None
+    if progress is not None:
+        on_text, on_message = progress.before_text(renderer.delta), progress.saw
 
     def run_turn(text):
-        envelope = add_option_hint(limit.judge(wait_for(session.start(text, on_text=renderer.delta))))
+        turn = session.start(text, on_text=on_text, on_message=on_message)
+        envelope = add_option_hint(limit.judge(wait_for(turn, progress=progress)))
         renderer.turn_done(envelope)
         if args.print_session_id and session.session_id and session.session_id != shown_id[0]:
             shown_id[0] = session.session_id
@@ -145,10 +153,11 @@ class _ReplSession:
         self.session.start_new()
 
 
-def _ask(session, tool, tool_input):
-    print(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", end="", file=sys.stderr,
-          flush=True)
-    _, answer = session.inbox.get(None, ("line",))
+def _ask(session, progress, tool, tool_input):
+    with progress.held() if progress else contextlib.nullcontext():
+        print(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", end="", file=sys.stderr,
+              flush=True)
+        _, answer = session.inbox.get(None, ("line",))
     if answer is None:
         return Decision(False, "no_answer", "denied: nobody answered the permission prompt")
     return Decision(answer.strip().lower() in ("y", "yes"), "user", "denied by the user")

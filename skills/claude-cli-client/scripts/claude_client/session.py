@@ -60,9 +60,10 @@ class Session:
 
     # -- the interface both clients share -------------------------------------
 
-    def start(self, prompt, on_text=None):
-        """Sends one user turn and returns its ClaudeTurn at once; `on_text` gets each piece of text."""
-        turn = ClaudeTurn(self, on_text)
+    def start(self, prompt, on_text=None, on_message=None):
+        """Sends one user turn and returns its ClaudeTurn at once; `on_text` gets each piece of text,
+        `on_message` each line claude prints during the turn, before it is handled."""
+        turn = ClaudeTurn(self, on_text, on_message)
         try:
             self.process.send({"type": "user", "message": {"role": "user", "content": prompt},
                                "parent_tool_use_id": None, "session_id": self.session_id or "default"})
