@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import jsonschema
 
@@ -66,3 +67,52 @@ def start_as_background_job(argv, **popen):
     shell = subprocess.Popen(["bash", "-c", '"$@" & echo $!; wait $!', "bash", *argv], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, **popen)
     return shell, int(shell.stdout.readline())
+
+
+def run_on_terminal(argv, env=None, cwd=None, stdout_too=False, timeout=60):
+    """Runs `python argv...` with stderr (and, with `stdout_too`, stdout) on a pseudo-terminal.
+    Returns (exit code, what the terminal received, stdout when it was a pipe)."""
+    import pty
+    import select
+    import tempfile
+    controller, terminal = pty.openpty()
+    with tempfile.TemporaryFile() as piped:
+        client = subprocess.Popen([sys.executable, *map(str, argv)], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                  stdout=terminal if stdout_too else piped, stderr=terminal)
+        os.close(terminal)
+        received = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not select.select([controller], [], [], deadline - time.monotonic())[0]:
+                continue
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:   # EIO: the client has exited and the terminal is closed
+                break
+            if not chunk:
+                break
+            received += chunk
+        os.close(controller)
+        if client.poll() is None and time.monotonic() >= deadline:
+            client.kill()
+            raise AssertionError(f"{argv} did not end within {timeout}s; the terminal got {received!r}")
+        exit_code = client.wait(timeout=10)
+        piped.seek(0)
+        return exit_code, received.decode("utf-8", "replace"), piped.read().decode()
+
+
+def screen_lines(received):
+    """The lines a terminal shows after `received`: "\\r" moves back to the start of the line."""
+    lines, line, column = [], [], 0
+    for character in received.replace("\r\n", "\n"):
+        if character == "\n":
+            lines.append("".join(line).rstrip())
+            line, column = [], 0
+        elif character == "\r":
+            column = 0
+        else:
+            line[column:column + 1] = [character]
+            column += 1
+    if line:
+        lines.append("".join(line).rstrip())
+    return lines
