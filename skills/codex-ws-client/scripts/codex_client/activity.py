@@ -4,7 +4,6 @@ Used for progress lines while a turn runs, and by anyone who keeps a "last activ
 Item types and methods are those of codex app-server 0.169.0 to 0.171.0.
 """
 import os
-import shlex
 
 from agent_bridge.progress import short
 from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
@@ -77,6 +76,7 @@ def _item_activity(item):
 
 def _script(command):
     """SCRIPT from `/bin/bash -lc 'SCRIPT'`, the way codex runs every command; else the command as it is."""
+    import shlex   # only needed once progress is shown; kept off the start-up path
     try:
         words = shlex.split(command)
     except ValueError:
