@@ -47,6 +47,10 @@ def progress_for(name, args, renderer, describe, stderr=None):
 
 
 class Progress:
+    """One call's progress display, started for each turn it waits for. `describe(message)` gives
+    an activity or None; `style` is REWRITE, LINES or NDJSON; `shares_terminal`: answer text
+    streams to the terminal the line is drawn on."""
+
     def __init__(self, name, describe, style, stderr, shares_terminal=False):
         self.name = name
         self.describe = describe
@@ -123,8 +127,9 @@ class Progress:
             return
         self._shown_activity = activity
         if self.style == NDJSON:
+            # ASCII-escaped: stays valid JSON whatever encoding stderr has.
             self._write(json_line({"type": "progress", "elapsed_s": round(elapsed, 1), "activity": activity,
-                                   **self._turn.envelope.ids}))
+                                   **self._turn.envelope.ids}, ascii_only=True))
         else:
             self._write(f"[{self.name}] {elapsed:.0f}s {activity}\n")
 
