@@ -153,7 +153,8 @@ def _run(args, tracer, renderer, progress, connected, limit):
             return 0
         if args.result:
             # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
-            handle = session.client.wait_for_turn(args.thread_id, args.turn_id, progress and progress.saw)
+            on_message = progress.saw if progress else None
+            handle = session.client.wait_for_turn(args.thread_id, args.turn_id, on_message)
             return _finish(wait_for(handle, interrupt_turn=False, progress=progress), renderer, connected, limit)
         session.open_thread()
         _announce(session, args)
