@@ -69,21 +69,31 @@ def start_as_background_job(argv, **popen):
     return shell, int(shell.stdout.readline())
 
 
-def run_on_terminal(argv, env=None, cwd=None, stdout_too=False, timeout=60):
+def run_on_terminal(argv, env=None, cwd=None, stdout_too=False, timeout=60, person=None):
     """Runs `python argv...` with stderr (and, with `stdout_too`, stdout) on a pseudo-terminal.
+    `person` = (question, answer, seconds): stdin is the terminal too, and a person types
+    `answer` once `question` has been on the screen for `seconds`.
     Returns (exit code, what the terminal received, stdout when it was a pipe)."""
     import pty
     import select
     import tempfile
     controller, terminal = pty.openpty()
     with tempfile.TemporaryFile() as piped:
-        client = subprocess.Popen([sys.executable, *map(str, argv)], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+        client = subprocess.Popen([sys.executable, *map(str, argv)], env=env, cwd=cwd,
+                                  stdin=terminal if person else subprocess.DEVNULL,
                                   stdout=terminal if stdout_too else piped, stderr=terminal)
         os.close(terminal)
         received = b""
+        answer_at = None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not select.select([controller], [], [], deadline - time.monotonic())[0]:
+            if person and answer_at is None and person[0].encode() in received:
+                answer_at = time.monotonic() + person[2]
+            if answer_at is not None and time.monotonic() >= answer_at:
+                os.write(controller, person[1].encode())
+                answer_at, person = None, None
+            wake_up = min(deadline, answer_at or deadline)
+            if not select.select([controller], [], [], max(0, wake_up - time.monotonic()))[0]:
                 continue
             try:
                 chunk = os.read(controller, 65536)

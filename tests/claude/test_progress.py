@@ -79,6 +79,19 @@ def test_a_terminal_shows_progress_without_the_option_and_clears_it_before_the_a
     assert screen_lines(received) == [ANSWER.rstrip()]
 
 
+def test_a_question_to_the_person_at_the_terminal_is_not_drawn_over(claude, tmp_path):
+    marker = tmp_path / "ran"
+    claude.fake.add(tool("Bash", {"command": f"touch {marker}", "description": "mark"}), text("ran it"))
+    exit_code, received, stdout = run_on_terminal([CLAUDE_SCRIPT, "--interactive-approvals", "run it"],
+                                                  env=claude.env, cwd=claude.workdir,
+                                                  person=("Allow? [y/N] ", "y\n", 2.5))
+    assert exit_code == 0 and stdout == "ran it\n" and marker.exists(), received
+    question = received.index("Allow? [y/N] ")
+    # The ticks while the person thinks (two at least) leave the question alone.
+    assert received[question:].startswith("Allow? [y/N] y\r\n"), received
+    assert "Allow? [y/N] y" in screen_lines(received)
+
+
 def test_progress_is_redrawn_at_most_once_a_second_however_many_messages(claude):
     claude.fake.add(text("piece " * 300, chunks=300, gap=0.01))
     started = time.monotonic()

@@ -68,6 +68,20 @@ def test_a_terminal_shows_progress_without_the_option_and_clears_it_before_the_a
     assert screen_lines(received) == [ANSWER.rstrip()]
 
 
+def test_a_question_to_the_person_at_the_terminal_is_not_drawn_over(codex_server, tmp_path):
+    marker = tmp_path / "ran"
+    codex_server.fake.add(tool("exec_command", {"cmd": f"touch {marker}", "sandbox_permissions": "require_escalated",
+                                                "justification": "test"}), text("ran it"))
+    exit_code, received, stdout = run_on_terminal(
+        [CODEX_SCRIPT, "--uri", codex_server.uri, "--interactive-approvals", "--cwd", tmp_path, "run it"],
+        person=("Allow? [y/N] ", "y\n", 2.5))
+    assert exit_code == 0 and stdout == "ran it\n" and marker.exists(), received
+    question = received.index("Allow? [y/N] ")
+    # The ticks while the person thinks (two at least) leave the question alone.
+    assert received[question:].startswith("Allow? [y/N] y\r\n"), received
+    assert "Allow? [y/N] y" in screen_lines(received)
+
+
 def test_progress_is_redrawn_at_most_once_a_second_however_many_messages(codex_server, tmp_path):
     codex_server.fake.add(text("piece " * 300, chunks=300, gap=0.01))
     started = time.monotonic()
