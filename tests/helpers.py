@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import jsonschema
 
@@ -100,3 +101,62 @@ def review_output(repo):
          "code_location": {"absolute_file_path": str(repo / "untracked.py"), "line_range": {"start": 1, "end": 1}}}],
         "overall_correctness": "patch is incorrect", "overall_explanation": "add is broken.",
         "overall_confidence_score": 0.8}
+
+
+def run_on_terminal(argv, env=None, cwd=None, stdout_too=False, timeout=60, person=None):
+    """Runs `python argv...` with stderr (and, with `stdout_too`, stdout) on a pseudo-terminal.
+    `person` = (question, answer, seconds): stdin is the terminal too, and a person types
+    `answer` once `question` has been on the screen for `seconds`.
+    Returns (exit code, what the terminal received, stdout when it was a pipe)."""
+    import pty
+    import select
+    import tempfile
+    controller, terminal = pty.openpty()
+    with tempfile.TemporaryFile() as piped:
+        client = subprocess.Popen([sys.executable, *map(str, argv)], env=env, cwd=cwd,
+                                  stdin=terminal if person else subprocess.DEVNULL,
+                                  stdout=terminal if stdout_too else piped, stderr=terminal)
+        os.close(terminal)
+        received = b""
+        answer_at = None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if person and answer_at is None and person[0].encode() in received:
+                answer_at = time.monotonic() + person[2]
+            if answer_at is not None and time.monotonic() >= answer_at:
+                os.write(controller, person[1].encode())
+                answer_at, person = None, None
+            wake_up = min(deadline, answer_at or deadline)
+            if not select.select([controller], [], [], max(0, wake_up - time.monotonic()))[0]:
+                continue
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:   # EIO: the client has exited and the terminal is closed
+                break
+            if not chunk:
+                break
+            received += chunk
+        os.close(controller)
+        if client.poll() is None and time.monotonic() >= deadline:
+            client.kill()
+            raise AssertionError(f"{argv} did not end within {timeout}s; the terminal got {received!r}")
+        exit_code = client.wait(timeout=10)
+        piped.seek(0)
+        return exit_code, received.decode("utf-8", "replace"), piped.read().decode()
+
+
+def screen_lines(received):
+    """The lines a terminal shows after `received`: "\\r" moves back to the start of the line."""
+    lines, line, column = [], [], 0
+    for character in received.replace("\r\n", "\n"):
+        if character == "\n":
+            lines.append("".join(line).rstrip())
+            line, column = [], 0
+        elif character == "\r":
+            column = 0
+        else:
+            line[column:column + 1] = [character]
+            column += 1
+    if line:
+        lines.append("".join(line).rstrip())
+    return lines

@@ -143,3 +143,47 @@ def test_claude_client_survives_any_output(lines, truncated, tmp, tmp_path_facto
     assert len(lines) == 1
     envelope = validate_envelope(json.loads(lines[0]), "claude-cli-client")
     assert envelope["exit_code"] == code
+
+
+codex_items = st.fixed_dictionaries(
+    {"type": st.one_of(st.sampled_from(["commandExecution", "fileChange", "mcpToolCall", "dynamicToolCall",
+                                        "reasoning", "agentMessage", "webSearch", "userMessage"]), anything)},
+    optional={"command": anything, "changes": anything, "server": anything, "tool": anything, "query": anything})
+codex_turn_messages = st.builds(
+    lambda method, params, item: {"method": method, "params": dict(params, item=item) if isinstance(params, dict)
+                                  else params},
+    st.one_of(st.sampled_from(CODEX_METHODS + ["item/tool/call", "mcpServer/elicitation/request"]), anything),
+    st.deferred(lambda: codex_params(None)), st.one_of(codex_items, anything))
+
+
+def _assert_activity(activity):
+    assert activity is None or (isinstance(activity, str) and "\n" not in activity and len(activity) < 200)
+
+
+@FUZZ
+@given(message=st.one_of(codex_turn_messages, codex_messages.filter(lambda m: isinstance(m, dict))))
+def test_codex_activity_of_any_message_is_none_or_one_short_line(message):
+    from codex_client.activity import describe
+    _assert_activity(describe(message))
+
+
+blocks = st.fixed_dictionaries({"type": st.one_of(st.sampled_from(["tool_use", "text", "thinking"]), anything)},
+                               optional={"name": anything, "input": anything})
+claude_turn_lines = st.fixed_dictionaries(
+    {"type": st.sampled_from(["stream_event", "assistant", "control_request", "system"])},
+    optional={"event": st.fixed_dictionaries(
+                  {"type": st.sampled_from(["content_block_start", "content_block_delta"])},
+                  optional={"content_block": st.one_of(blocks, anything), "delta": anything}),
+              "message": st.fixed_dictionaries({}, optional={"content": st.one_of(st.lists(blocks, max_size=3),
+                                                                                   anything)}),
+              "request": st.fixed_dictionaries({"subtype": st.just("can_use_tool")},
+                                               optional={"tool_name": anything, "input": anything}),
+              "subtype": st.sampled_from(["status", "api_retry"]), "status": anything, "attempt": anything,
+              "max_retries": anything, "error_status": anything})
+
+
+@FUZZ
+@given(message=st.one_of(claude_turn_lines, claude_lines.filter(lambda m: isinstance(m, dict))))
+def test_claude_activity_of_any_line_is_none_or_one_short_line(message):
+    from claude_client.activity import describe
+    _assert_activity(describe(message))

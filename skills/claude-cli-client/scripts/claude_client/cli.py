@@ -1,5 +1,6 @@
 """Command line: arguments, the one-shot, REPL and background-job flows, exit codes."""
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -10,11 +11,13 @@ from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, newest
                                        show_envelope, show_jobs, stop_leftover_peer, wait_for_job)
 from agent_bridge.jobs import LOST, process_identity
 from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
+from agent_bridge.progress import progress_for
 from .process import CLAUDE_OPTIONS
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
 from agent_bridge.repl import run_repl
+from .activity import describe
 from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, add_review_options, review_request_from
 from agent_bridge.review_git import Changes
 from agent_bridge.supervisor import Job, let_go_of_caller, start_supervisor, supervise
@@ -107,6 +110,7 @@ def main(argv=None):
     catch_stop_signals()
     # --detach prints JSON whatever the output options (the ids are the point).
     renderer = renderer_for(CLIENT_NAME, args, always_json=args.detach)
+    progress = progress_for(CLIENT_NAME, args, renderer, describe)
     limit = CallLimit(args.max_time)
     tracer = None
     session = None
@@ -135,7 +139,7 @@ def main(argv=None):
                           **{name: getattr(args, name) for name in CLAUDE_OPTIONS})
         if args.detach:
             return _supervise(args, session, prompt, renderer, limit)
-        return _run(args, session, prompt, renderer, limit)
+        return _run(args, session, prompt, renderer, progress, limit)
     except ClientError as error:
         return _report(error, args, renderer, limit)
     except KeyboardInterrupt:
@@ -148,15 +152,19 @@ def main(argv=None):
             tracer.close()
 
 
-def _run(args, session, prompt, renderer, limit):
+def _run(args, session, prompt, renderer, progress, limit):
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
     if args.interactive_approvals:
-        session.control.decide = lambda tool, tool_input: _ask(session, tool, tool_input)
+        session.control.decide = lambda tool, tool_input: _ask(session, progress, tool, tool_input)
     shown_id = [None]
+    on_text, on_message = renderer.delta, None
+    if progress is not None:
+        on_text, on_message = progress.before_text(renderer.delta), progress.saw
 
     def run_turn(text):
-        envelope = add_option_hint(limit.judge(wait_for(_start_turn(session, args, text, renderer))))
+        turn = _start_turn(session, args, text, on_text, on_message)
+        envelope = add_option_hint(limit.judge(wait_for(turn, progress=progress)))
         renderer.turn_done(envelope)
         if args.print_session_id and session.session_id and session.session_id != shown_id[0]:
             shown_id[0] = session.session_id
@@ -177,14 +185,14 @@ def _script_path():
 def _supervise(args, session, prompt, renderer, limit):
     """The supervisor of --detach: starts the turn, prints the inProgress envelope once claude
     has named the session, lets the caller go, and stays with the turn as its job."""
-    turn = _start_turn(session, args, prompt, renderer)
+    turn = _start_turn(session, args, prompt, renderer.delta)
     for _ in turn.events():
         if session.session_id:
             break
     policy = {"permission_mode": args.permission_mode, "allowed_tools": args.allowed_tools,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
     peer_pid = session.process.pid
-    job = Job(CLIENT_NAME, args.cwd, prompt, policy, session_id=session.session_id, thread_id=session.session_id,
+    job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, session_id=session.session_id, thread_id=session.session_id,
               turn_id=None, peer_pid=peer_pid, peer_identity=process_identity(peer_pid))
     started = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
     started.exit_code = 0
@@ -217,13 +225,13 @@ def _answer_from_job_record(args, renderer):
     return show_envelope(renderer, envelope)
 
 
-def _start_turn(session, args, prompt, renderer):
+def _start_turn(session, args, prompt, on_text, on_message=None):
     """A turn of the call: the review it asks for, else the prompt."""
     request = args.review_request
     if request:
         return session.review(request.kind == UNCOMMITTED, request.base, request.commit, request.instructions,
-                              request.style, on_text=renderer.delta)
-    return session.start(prompt, on_text=renderer.delta)
+                              request.style, on_text=on_text, on_message=on_message)
+    return session.start(prompt, on_text=on_text, on_message=on_message)
 
 
 class _ReplSession:
@@ -238,10 +246,11 @@ class _ReplSession:
         self.session.start_new()
 
 
-def _ask(session, tool, tool_input):
-    print(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", end="", file=sys.stderr,
-          flush=True)
-    _, answer = session.inbox.get(None, ("line",))
+def _ask(session, progress, tool, tool_input):
+    with progress.held() if progress else contextlib.nullcontext():
+        print(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", end="", file=sys.stderr,
+              flush=True)
+        _, answer = session.inbox.get(None, ("line",))
     if answer is None:
         return Decision(False, "no_answer", "denied: nobody answered the permission prompt")
     return Decision(answer.strip().lower() in ("y", "yes"), "user", "denied by the user")

@@ -65,13 +65,14 @@ class Session:
 
     # -- the interface both clients share -------------------------------------
 
-    def start(self, prompt, on_text=None):
-        """Sends one user turn and returns its ClaudeTurn at once; `on_text` gets each piece of text."""
+    def start(self, prompt, on_text=None, on_message=None):
+        """Sends one user turn and returns its ClaudeTurn at once; `on_text` gets each piece of text,
+        `on_message` each line claude prints during the turn, before it is handled."""
         self._use_json_schema(self.own_json_schema)
-        return self._send(ClaudeTurn(self, on_text), prompt)
+        return self._send(ClaudeTurn(self, on_text, on_message), prompt)
 
     def review(self, uncommitted=False, base=None, commit=None, instructions=None, style=DEFAULT_STYLE,
-               on_text=None):
+               on_text=None, on_message=None):
         """Starts a review and returns its ClaudeTurn at once; its envelope gets `review`. The target: exactly
         one of `uncommitted`, `base` (a branch) or `commit`, or `instructions` alone (see ReviewRequest).
         The diff is read with git in the session's directory first (BadArguments: not a repository,
@@ -80,7 +81,7 @@ class Session:
         changes = Changes(os.path.abspath(self.cwd or os.getcwd()), request)
         diff, note = changes.diff()
         self._use_json_schema(REVIEW_OUTPUT_SCHEMA)
-        return self._send(ClaudeTurn(self, on_text, review=request, review_note=note),
+        return self._send(ClaudeTurn(self, on_text, on_message, review=request, review_note=note),
                           review_prompt(request, changes.root, diff))
 
     def _send(self, turn, prompt):

@@ -22,9 +22,10 @@ QUIET_SYSTEM_SUBTYPES = ("init", "status")
 class ClaudeTurn(Turn):
     """One turn of a session: what it produced, gathered from claude's stream-json lines."""
 
-    def __init__(self, session, on_text, review=None, review_note=None):
+    def __init__(self, session, on_text, on_message=None, review=None, review_note=None):
         self.session = session
         self.on_text = on_text
+        self.on_message = on_message
         self.review = review             # the ReviewRequest of a review turn
         self.review_note = review_note   # what the client left out of the diff it sent, if anything
         self.envelope = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
@@ -43,6 +44,8 @@ class ClaudeTurn(Turn):
 
     def _take_next(self, timeout=None, ask_on_silence=True):
         message = self.session.next_message(self.session.turn_timeout() if timeout is None else timeout)
+        if self.on_message is not None:
+            self.on_message(message)
         self.apply(message)
         return message
 
@@ -63,6 +66,7 @@ class ClaudeTurn(Turn):
             self.session.answer_control_request(message, self)
         elif kind == "system":
             self.session.note_system(message)
+            self.envelope.ids["session_id"] = self.envelope.ids["thread_id"] = self.session.session_id
             if message.get("subtype") not in QUIET_SYSTEM_SUBTYPES:
                 self._notify(f"system/{as_text(message.get('subtype')) or 'unknown'}", message)
         elif kind == "rate_limit_event":

@@ -15,10 +15,21 @@ def catch_stop_signals():
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def wait_for(turn, interrupt_turn=True, on_message=None):
+def wait_for(turn, interrupt_turn=True, on_message=None, progress=None):
     """The turn's envelope. Ctrl-C (or --max-time) interrupts the turn, a second one stops
     waiting at once; with `interrupt_turn` False it only stops the wait, the turn going on.
-    `on_message` sees each message of the turn."""
+    `on_message` sees each message of the turn; `progress` (a Progress, or None) is shown
+    meanwhile, and cleared before this returns."""
+    if progress is None:
+        return _wait(turn, interrupt_turn, on_message)
+    progress.start(turn)
+    try:
+        return _wait(turn, interrupt_turn, on_message)
+    finally:
+        progress.stop()
+
+
+def _wait(turn, interrupt_turn, on_message):
     try:
         return turn.result(on_message)
     except KeyboardInterrupt:

@@ -145,6 +145,9 @@ def add_output_options(parser):
     output.add_argument("--max-text", type=characters, metavar="N",
                         help="show at most N characters of the answer; the whole text goes to --out or a file "
                              "named in the envelope (text_file)")
+    output.add_argument("--progress", action="store_true",
+                        help="show what the peer is doing on stderr (at most once a second) even when stderr is "
+                             "not a terminal; with --json as NDJSON lines")
 
 
 def renderer_for(name, args, always_json=False):

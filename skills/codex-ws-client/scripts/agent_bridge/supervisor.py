@@ -20,7 +20,6 @@ import time
 from .driver import wait_for
 from .jobs import (MAX_JOBS, RUNNING, STALLED, new_job_id, process_identity, project_of, prompt_preview, prune,
                    time_text, write_record)
-from .shapes import as_text
 
 WATCH_INTERVAL_SECONDS = 1.0      # the most often a record is rewritten while the turn runs
 
@@ -52,17 +51,13 @@ def let_go_of_caller(ready_fd, exit_code):
         os.dup2(devnull, stream.fileno())
 
 
-def describe_activity(message):
-    """A few words on what the peer is doing, from one of its messages: for now its method or type."""
-    return as_text(message.get("method")) or as_text(message.get("type")) or "message"
-
-
 class Job:
     """The record of one supervised turn, written at the start, on activity (at most once a
     WATCH_INTERVAL_SECONDS), when it stalls or resumes, and with the envelope at the end."""
 
-    def __init__(self, client, cwd, prompt, policy, **ids):
+    def __init__(self, client, cwd, prompt, policy, describe, **ids):
         """`policy`: what the supervisor runs the turn with (approvals, max_time, stall_after);
+        `describe(message)`: what a message shows the peer doing, or None (the client's activity.describe);
         `ids`: thread_id or session_id, turn_id, and what else finds the turn again (e.g. the uri)."""
         prune(MAX_JOBS - 1)
         pid = os.getpid()
@@ -71,6 +66,7 @@ class Job:
                            updated_at=time_text(), status=RUNNING, last_activity={"at": time_text(), "what": "started"},
                            prompt_preview=prompt_preview(prompt), policy=policy)
         self.job_id = self.record["job_id"]
+        self.describe = describe
         self._lock = threading.Lock()
         self._last_seen = time.monotonic()
         self._activity = None             # (time, what) not yet written
@@ -79,9 +75,11 @@ class Job:
 
     def saw(self, message):
         """Notes a message of the turn (cheap: the watcher writes it out)."""
+        what = self.describe(message)
         with self._lock:
             self._last_seen = time.monotonic()
-            self._activity = (time.time(), describe_activity(message))
+            if what:
+                self._activity = (time.time(), what)
 
     def watch(self, stall_after):
         """Keeps the record current until the turn ends; run on a thread of its own."""

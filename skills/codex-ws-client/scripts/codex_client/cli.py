@@ -1,9 +1,11 @@
 """Command line: arguments, the one-shot, REPL, detach and result flows, exit codes."""
 import argparse
+import contextlib
 import json
 import os
 import sys
 
+from .activity import describe
 from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
@@ -12,6 +14,7 @@ from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, record
                                        wait_for_job)
 from agent_bridge.jobs import LOST
 from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.progress import progress_for
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
@@ -130,6 +133,7 @@ def main(argv=None):
     catch_stop_signals()
     # The tools and --detach print JSON whatever the output options (the ids are the point).
     renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach))
+    progress = progress_for(CLIENT_NAME, args, renderer, describe)
     limit = CallLimit(args.max_time)
     tracer = None
     connected = {}
@@ -137,7 +141,7 @@ def main(argv=None):
         limit.start()
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
-        return _run(args, tracer, renderer, connected, limit)
+        return _run(args, tracer, renderer, progress, connected, limit)
     except ClientError as error:
         return _report(error, args, renderer, connected, limit)
     except KeyboardInterrupt:
@@ -148,7 +152,7 @@ def main(argv=None):
             tracer.close()
 
 
-def _run(args, tracer, renderer, connected, limit):
+def _run(args, tracer, renderer, progress, connected, limit):
     if args.jobs:
         return show_jobs(renderer, args.cwd, args.limit, args.json)
     if args.cancel or isinstance(args.result, str):
@@ -164,13 +168,13 @@ def _run(args, tracer, renderer, connected, limit):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return start_supervisor(_script_path(), args.command_line, prompt)
-    session = _connect(args, tracer, connected)
+    session = _connect(args, tracer, connected, progress)
     with session:
         if tool:
             renderer.print_json(_tool_answer(args, session.client, connected))
             return 0
         if args.result or args.cancel:
-            envelope = _collect_from_server(session, args)
+            envelope = _collect_from_server(session, args, progress)
             renderer.delta(envelope.text)   # read back, not streamed: in stream mode the text is printed now
             return _finish(envelope, renderer, connected, limit)
         session.open_thread()
@@ -179,11 +183,12 @@ def _run(args, tracer, renderer, connected, limit):
             return _detach(_start_turn(session, args, prompt, renderer), prompt, args, renderer, connected, limit)
         exit_code = 0
         if prompt is not None or args.review_request:
-            exit_code = _finish(wait_for(_start_turn(session, args, prompt, renderer)), renderer, connected, limit)
+            turn = _start_turn(session, args, prompt, renderer, progress)
+            exit_code = _finish(wait_for(turn, progress=progress), renderer, connected, limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
-        return run_repl(_ReplSession(session, args, renderer, limit), lambda: _next_line(session), "/thread",
-                        "thread_id", args.json) or exit_code
+        return run_repl(_ReplSession(session, args, renderer, progress, limit), lambda: _next_line(session),
+                        "/thread", "thread_id", args.json) or exit_code
 
 
 def _script_path():
@@ -197,7 +202,7 @@ def _detach(handle, prompt, args, renderer, connected, limit):
         return _finish(envelope, renderer, connected)
     policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
-    job = Job(CLIENT_NAME, args.cwd, prompt, policy, thread_id=handle.thread_id, turn_id=handle.turn_id,
+    job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, thread_id=handle.thread_id, turn_id=handle.turn_id,
               uri=args.uri)
     envelope.extra["job_id"] = job.job_id
     exit_code = _finish(envelope, renderer, connected)
@@ -227,20 +232,20 @@ def _answer_from_job_record(args, renderer):
     return None
 
 
-def _collect_from_server(session, args):
+def _collect_from_server(session, args, progress):
     """--result (or --cancel of a job whose supervisor is lost): the turn's envelope, as the server has it."""
-    handle = session.client.wait_for_turn(args.thread_id, args.turn_id)
+    handle = session.client.wait_for_turn(args.thread_id, args.turn_id, progress.saw if progress else None)
     if args.cancel and not handle.finished:
         envelope = handle.stop()
     else:
         # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
-        envelope = wait_for(handle, interrupt_turn=False)
+        envelope = wait_for(handle, interrupt_turn=False, progress=progress)
     if args.job_id:
         envelope.extra["job_id"] = args.job_id
     return envelope
 
 
-def _connect(args, tracer, connected):
+def _connect(args, tracer, connected, progress):
     def connect(uri=args.uri):
         return Session(
             uri, thread_id=args.thread_id, cwd=args.cwd, model=args.model, sandbox=args.sandbox,
@@ -267,8 +272,8 @@ def _connect(args, tracer, connected):
     client.on_server_request = ApprovalPolicy(
         approve=set().union(*(APPROVE_CHOICES[choice] for choice in args.approve)),
         for_session=args.approve_for_session,
-        ask=(lambda kind, description: _ask(client, kind, description)) if interactive else None,
-        ask_question=(lambda question: _ask_question(client, question)) if interactive else None)
+        ask=(lambda kind, description: _ask(client, progress, kind, description)) if interactive else None,
+        ask_question=(lambda question: _ask_question(client, progress, question)) if interactive else None)
     return session
 
 
@@ -277,18 +282,22 @@ def _announce(session, args):
         print(f"THREAD_ID={session.thread_id}", file=sys.stderr, flush=True)
 
 
-def _start_turn(session, args, prompt, renderer):
+def _start_turn(session, args, prompt, renderer, progress=None):
     """The call's one turn: the review it asks for, else the prompt."""
+    options = _turn_options(args, renderer, progress)
     request = args.review_request
     if request:
         return session.review(request.kind == UNCOMMITTED, request.base, request.commit, request.instructions,
-                              request.style, on_text=renderer.delta, keep_deltas=renderer.needs_text())
-    return session.start(prompt, **_turn_options(args, renderer))
+                              request.style, **options)
+    return session.start(prompt, **options)
 
 
-def _turn_options(args, renderer, steer=False):
-    return dict(images=args.image, output_schema=args.output_schema_json, effort=args.effort, on_text=renderer.delta,
-                steer_from_input=steer, keep_deltas=renderer.needs_text())
+def _turn_options(args, renderer, progress=None, steer=False):
+    on_text, on_message = renderer.delta, None
+    if progress is not None:
+        on_text, on_message = progress.before_text(renderer.delta), progress.saw
+    return dict(images=args.image, output_schema=args.output_schema_json, effort=args.effort, on_text=on_text,
+                steer_from_input=steer, keep_deltas=renderer.needs_text(), on_message=on_message)
 
 
 def _next_line(session):
@@ -300,14 +309,14 @@ def _next_line(session):
 class _ReplSession:
     """The client as the REPL loop sees it."""
 
-    def __init__(self, session, args, renderer, limit):
-        self.session, self.args, self.renderer, self.limit = session, args, renderer, limit
+    def __init__(self, session, args, renderer, progress, limit):
+        self.session, self.args, self.renderer, self.progress, self.limit = session, args, renderer, progress, limit
 
     def run_turn(self, prompt):
         # Typed lines steer the running turn; piped lines are the next prompts.
         steer = sys.stdin.isatty()
-        turn = self.session.start(prompt, **_turn_options(self.args, self.renderer, steer=steer))
-        envelope = add_option_hint(self.limit.judge(wait_for(turn)))
+        turn = self.session.start(prompt, **_turn_options(self.args, self.renderer, self.progress, steer=steer))
+        envelope = add_option_hint(self.limit.judge(wait_for(turn, progress=self.progress)))
         self.renderer.turn_done(envelope)
         return envelope
 
@@ -319,28 +328,30 @@ class _ReplSession:
         _announce(self.session, self.args)
 
 
-def _ask(client, kind, description):
+def _ask(client, progress, kind, description):
     """True or False as the person answers; None when input has ended with no answer."""
-    answer = _ask_person(client, f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] ")
+    question = f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] "
+    answer = _ask_person(client, progress, question)
     return None if answer is None else answer.strip().lower() in ("y", "yes")
 
 
-def _ask_question(client, question):
+def _ask_question(client, progress, question):
     """The person's answer to a question Codex asks (an option's number picks its label); None: no answer."""
     options = [as_dict(option) for option in as_list(question.get("options"))]
     lines = [f"Codex asks: {as_text(question.get('question'))}"]
     lines += [f"  {number}. {as_text(option.get('label'))}: {as_text(option.get('description'))}"
               for number, option in enumerate(options, 1)]
-    answer = _ask_person(client, "\n".join(lines) + "\nAnswer (a number or text; empty for none): ")
+    answer = _ask_person(client, progress, "\n".join(lines) + "\nAnswer (a number or text; empty for none): ")
     answer = (answer or "").strip()
     if answer.isdigit() and 1 <= int(answer) <= len(options):
         return as_text(options[int(answer) - 1].get("label"))
     return answer or None
 
 
-def _ask_person(client, question):
-    print(question, end="", file=sys.stderr, flush=True)
-    _, answer = client.inbox.get(None, ("line",))   # server messages wait meanwhile
+def _ask_person(client, progress, question):
+    with progress.held() if progress else contextlib.nullcontext():
+        print(question, end="", file=sys.stderr, flush=True)
+        _, answer = client.inbox.get(None, ("line",))   # server messages wait meanwhile
     return answer
 
 

@@ -65,7 +65,7 @@ class TurnOptions:
     """What goes with one prompt."""
 
     def __init__(self, images=(), output_schema=None, effort=None, on_text=None, steer_from_input=False,
-                 keep_deltas=True):
+                 keep_deltas=True, on_message=None):
         self.images = images                      # local image paths
         self.output_schema = output_schema        # the answer must be JSON following this schema
         self.effort = effort                      # reasoning effort, e.g. low | medium | high
@@ -74,6 +74,7 @@ class TurnOptions:
         # False when on_text shows the text and nobody needs a copy: a long answer is then not held
         # twice (the final text from turn/completed is kept either way).
         self.keep_deltas = keep_deltas
+        self.on_message = on_message              # called with each message the turn reads, before it is handled
 
 
 class CodexClient:
@@ -213,14 +214,15 @@ class CodexClient:
         self.tracer.info(f"turn {record.turn_id} started")
         return handle
 
-    def wait_for_turn(self, thread_id, turn_id=None):
+    def wait_for_turn(self, thread_id, turn_id=None, on_message=None):
         """A TurnHandle for a turn started earlier, by anyone: the last one unless `turn_id` is given.
 
-        Resuming subscribes to the thread, so a turn still running can be waited for.
+        Resuming subscribes to the thread, so a turn still running can be waited for. `on_message` is
+        as in TurnOptions.
         """
         record = TurnRecord(thread_id, self.user_agent)
         record.envelope.ids["turn_id"] = turn_id
-        handle = TurnHandle(self, record, TurnOptions(), self.timeout)
+        handle = TurnHandle(self, record, TurnOptions(on_message=on_message), self.timeout)
         self.rpc.request("thread/resume", {"threadId": thread_id}, self.timeout, handle.apply)
         self.thread_id = thread_id
         turn = handle.read_back()

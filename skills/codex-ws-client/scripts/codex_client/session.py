@@ -59,7 +59,7 @@ class Session:
 
     def start(self, prompt, **turn_options):
         """Starts a turn and returns its TurnHandle at once. `turn_options`: images, output_schema,
-        effort, on_text, steer_from_input, keep_deltas (see TurnOptions)."""
+        effort, on_text, steer_from_input, keep_deltas, on_message (see TurnOptions)."""
         if self.client.thread_id is None:
             self.open_thread()
         return self.client.start_turn(prompt, TurnOptions(**turn_options))

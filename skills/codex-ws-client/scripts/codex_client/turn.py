@@ -107,6 +107,8 @@ class TurnHandle(Turn):
         message = self._next_message(self.timeout if timeout is None else timeout,
                                      ask_on_silence)
         if message is not None:
+            if self.options.on_message is not None:
+                self.options.on_message(message)
             self.apply(message)
         return message
 
