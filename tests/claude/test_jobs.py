@@ -56,6 +56,17 @@ def test_cancel_interrupts_claude_and_ends_the_job_interrupted(claude, private_j
     wait_until(lambda: not process_exists(record["peer_pid"]), what="claude to exit")
 
 
+def test_a_prompt_to_a_session_whose_job_is_running_is_refused(claude, private_job_store):
+    claude.fake.add(hang("working"))
+    started = claude("--json", "--detach", "long work").envelope
+    claude.fake.wait_for_requests(1)
+    other = claude("--json", "--session-id", started["session_id"], "meanwhile?", trace=False)
+    assert other.returncode == 1 and other.envelope["status"] == "failed"
+    assert f"busy: job {started['job_id']}" in other.envelope["error"] and "--result" in other.envelope["error"]
+    assert len(claude.fake.requests) == 1   # no second claude took the session
+    assert claude("--json", "--cancel", started["job_id"], trace=False).returncode == 130
+
+
 def test_a_killed_supervisor_leaves_a_lost_job_and_no_claude(claude, private_job_store):
     claude.fake.add(hang("half"))
     job_id = claude("--json", "--detach", "long work").envelope["job_id"]

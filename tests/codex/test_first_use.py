@@ -187,6 +187,17 @@ def test_repl_line_that_is_not_utf8_ends_with_an_envelope(codex_server):
     assert "not UTF-8" in envelopes[-1]["error"] and b"Traceback" not in result.stderr
 
 
+def test_timeout_on_result_bounds_the_whole_wait_even_while_the_turn_streams(codex):
+    codex.fake.add(text("word " * 200, chunks=200, gap=0.3))   # a minute of deltas: never silent for a second
+    thread_id = json.loads(codex("--detach", "long job").stdout)["thread_id"]
+    codex.fake.wait_for_requests(1)
+    started = time.monotonic()
+    waited = codex("--json", "--result", "--thread-id", thread_id, "--timeout", "2")
+    assert waited.returncode == 4 and waited.envelope["status"] == "timeout", waited.envelope
+    assert "--timeout 2s" in waited.envelope["error"] and time.monotonic() - started < 30
+    assert not any(r["msg"].get("method") == "turn/interrupt" for r in waited.trace if r["dir"] == "out")
+
+
 def test_max_time_on_result_stops_waiting_but_not_the_turn(codex):
     codex.fake.add(hang("still going"))
     detached = codex("--detach", "long job")   # --detach prints its envelope as JSON without --json too

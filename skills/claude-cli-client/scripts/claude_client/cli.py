@@ -7,8 +7,8 @@ import sys
 
 from agent_bridge.call_limit import CallLimit
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, recorded_envelope,
-                                       show_envelope, show_jobs, stop_leftover_peer, wait_for_job)
+from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, check_no_running_job, newest_job_of,
+                                       recorded_envelope, show_envelope, show_jobs, stop_leftover_peer, wait_for_job)
 from agent_bridge.jobs import LOST, process_identity
 from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
 from agent_bridge.progress import progress_for
@@ -131,6 +131,8 @@ def main(argv=None):
             prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
         elif not args.repl or args.prompt is not None or args.prompt_file is not None:
             prompt = read_prompt(args.prompt, args.prompt_file)
+        if args.session_id and args.supervise_fd is None:
+            check_no_running_job(args.session_id)
         if args.detach and args.supervise_fd is None:
             return start_supervisor(_script_path(), args.command_line, prompt)
         # The options claude takes as its own are named here as in the library.

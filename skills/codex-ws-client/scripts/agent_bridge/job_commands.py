@@ -8,7 +8,7 @@ import signal
 import time
 
 from .jobs import ACTIVE, LOST, elapsed_seconds, is_alive, list_records, project_of, read_record
-from .outcome import EXIT_TIMEOUT, BadArguments, Envelope
+from .outcome import EXIT_TIMEOUT, BadArguments, Envelope, TurnFailed
 
 ID_FIELDS = ("session_id", "thread_id", "turn_id")
 POLL_SECONDS = (0.05, 0.5)          # the first and the longest pause between reads of a running job's record
@@ -70,6 +70,16 @@ def newest_job_of(session_id):
     return job["job_id"]
 
 
+def check_no_running_job(session_id):
+    """A session whose turn runs as a job takes no other prompt meanwhile (exit 1, as codex's busy
+    thread): two claude processes on one session would each write it."""
+    job = next((record for record in list_records() if record.get("session_id") == session_id
+                and record["status"] in ACTIVE), None)
+    if job is not None:
+        raise TurnFailed(f"session {session_id} is busy: job {job['job_id']} is running a turn on it; collect it "
+                          f"with --result {job['job_id']} (or stop it with --cancel {job['job_id']})")
+
+
 def stop_leftover_peer(record):
     """Ends the peer process a lost supervisor started (claude), if it is still running."""
     if is_alive(record.get("peer_pid"), record.get("peer_identity", "")):
@@ -87,8 +97,8 @@ def recorded_envelope(record):
     envelope.extra["job_id"] = record["job_id"]
     envelope.exit_code = EXIT_TIMEOUT
     activity = record.get("last_activity") or {}
-    envelope.error = (f"job {record['job_id']} is still {record['status']} after {elapsed_seconds(record)}s "
-                      f"(last activity: {activity.get('what')} at {activity.get('at')}); ask again with --result")
+    envelope.error = (f"job {record['job_id']} is still {record['status']} ({elapsed_seconds(record)}s since it started; "
+                      f"last activity: {activity.get('what')} at {activity.get('at')}); ask again with --result")
     return envelope
 
 

@@ -174,7 +174,7 @@ def _run(args, tracer, renderer, progress, connected, limit):
             renderer.print_json(_tool_answer(args, session.client, connected))
             return 0
         if args.result or args.cancel:
-            envelope = _collect_from_server(session, args, progress)
+            envelope = _collect_from_server(session, args, progress, limit)
             renderer.delta(envelope.text)   # read back, not streamed: in stream mode the text is printed now
             return _finish(envelope, renderer, connected, limit)
         session.open_thread()
@@ -232,13 +232,16 @@ def _answer_from_job_record(args, renderer):
     return None
 
 
-def _collect_from_server(session, args, progress):
+def _collect_from_server(session, args, progress, limit):
     """--result (or --cancel of a job whose supervisor is lost): the turn's envelope, as the server has it."""
     handle = session.client.wait_for_turn(args.thread_id, args.turn_id, progress.saw if progress else None)
     if args.cancel and not handle.finished:
         envelope = handle.stop()
     else:
-        # Stopping the wait (Ctrl-C, --max-time) leaves the turn running: it may be someone else's.
+        # --timeout bounds the whole wait, as for a job's record. Stopping the wait (Ctrl-C, a limit)
+        # leaves the turn running: it may be someone else's.
+        limit.tighten(args.timeout, f"the turn is still running after waiting --timeout {args.timeout:g}s; "
+                                    "call --result again")
         envelope = wait_for(handle, interrupt_turn=False, progress=progress)
     if args.job_id:
         envelope.extra["job_id"] = args.job_id
