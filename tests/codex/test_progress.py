@@ -148,3 +148,12 @@ def test_activities_of_the_real_messages_of_a_turn(codex, tmp_path):
 def test_tools_show_no_progress(codex):
     listed = codex("--threads", "--progress")
     assert listed.returncode == 0 and listed.stderr == "" and isinstance(json.loads(listed.stdout), list)
+
+
+def test_a_long_step_is_repeated_every_ten_seconds_so_a_watcher_sees_the_call_alive(codex, tmp_path):
+    codex.fake.add(tool("exec_command", {"cmd": "sleep 12", "yield_time_ms": 20000}), text("slept"))
+    result = codex("--progress", "--json", "--cwd", str(tmp_path), "sleep")
+    assert result.returncode == 0, result.stderr
+    sleeping = [event for event in json_lines(result.stderr) if event["activity"] == "running `sleep 12`"]
+    assert len(sleeping) >= 2, result.stderr   # the activity did not change, yet it was said again
+    assert sleeping[1]["elapsed_s"] - sleeping[0]["elapsed_s"] >= 9.5

@@ -3,7 +3,8 @@
 A client's describer turns each message of the turn into an activity ("running `pytest`"), or
 None when the message says nothing new. A ticker thread shows the latest activity at most once
 a second: on a terminal as one line it rewrites in place, elsewhere as a plain line or an NDJSON
-object each time the activity has changed. Turns that end within a second show nothing.
+object each time the activity has changed, and every HEARTBEAT_SECONDS while it has not (so a
+watcher can tell a long step from a hung call). Turns that end within a second show nothing.
 """
 import contextlib
 import os
@@ -14,6 +15,7 @@ import time
 from .render import JSON, STREAM, json_line
 
 INTERVAL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 10.0
 FIRST_ACTIVITY = "working"
 ACTIVITY_CHARACTERS = 80
 DEFAULT_COLUMNS = 80
@@ -64,6 +66,7 @@ class Progress:
         self._started_at = 0.0
         self.activity = FIRST_ACTIVITY
         self._shown_activity = None
+        self._shown_at = 0.0      # elapsed seconds when a line was last written (LINES, NDJSON)
         self._drawn = ""          # the rewritten line now on the terminal
         self._answer_line_open = False
 
@@ -123,9 +126,9 @@ class Progress:
             if not self._answer_line_open:
                 self._draw(f"[{self.name}] {elapsed:.0f}s {activity}")
             return
-        if activity == self._shown_activity:
+        if activity == self._shown_activity and elapsed - self._shown_at < HEARTBEAT_SECONDS:
             return
-        self._shown_activity = activity
+        self._shown_activity, self._shown_at = activity, elapsed
         if self.style == NDJSON:
             # ASCII-escaped: stays valid JSON whatever encoding stderr has.
             self._write(json_line({"type": "progress", "elapsed_s": round(elapsed, 1), "activity": activity,
