@@ -121,8 +121,22 @@ def test_instructions_alone_are_a_custom_review_without_a_diff(claude, workdir):
     assert result.envelope["review"]["target"] == {"type": "custom", "instructions": "Check calc.py for overflow."}
 
 
-def test_a_huge_diff_is_cut_with_a_note(claude, repo):
+def test_a_file_too_big_for_the_diff_is_left_out_by_name_and_the_others_are_reviewed(claude, repo):
     (repo / "big.txt").write_text("line of a big file\n" * 20000)   # 380,000 characters
+    result = claude("--json", "--review", "--cwd", str(repo))
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["review"]["note"] == ("1 changed file(s) did not fit in the 200000-character diff and "
+                                                 "were not reviewed: big.txt")
+    asked = review_requests(claude.fake)[0]
+    assert "line of a big file" not in asked
+    for marker in ("+STAGED_MARKER = 1", "# UNSTAGED_MARKER", "+UNTRACKED_MARKER = 3"):
+        assert marker in asked
+
+
+def test_a_single_change_bigger_than_the_limit_is_cut_with_a_note(claude, repo):
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the small changes")
+    (repo / "big.txt").write_text("line of a big file\n" * 20000)
     result = claude("--json", "--review", "--cwd", str(repo))
     assert result.returncode == 0, result.stderr
     note = result.envelope["review"]["note"]

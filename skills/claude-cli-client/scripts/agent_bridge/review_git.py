@@ -6,6 +6,7 @@ Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
 codex-ws-client, and a test proves the claude copy is identical.
 """
 import os
+import re
 import subprocess
 
 from .outcome import BadArguments
@@ -13,6 +14,7 @@ from .review import BASE_BRANCH, COMMIT, CUSTOM, UNCOMMITTED
 
 GIT_TIMEOUT_SECONDS = 60
 MAX_DIFF_CHARACTERS = 200_000     # about 50,000 tokens: room for the review in any model's context
+MAX_NAMED_FILES = 20               # of the files a note says were left out
 
 
 class Changes:
@@ -45,7 +47,9 @@ class Changes:
                 raise BadArguments(f"nothing to review: no changes against {request.base!r}", setting="review_base")
 
     def diff(self, limit=MAX_DIFF_CHARACTERS):
-        """(the changes as diff text, a note when they were cut to `limit` characters, else None)."""
+        """(the changes as diff text, a note when files were left out to keep it within `limit`
+        characters, else None). Whole files are kept, in git's order, as long as they fit, so a
+        large generated or vendored file does not push the small real changes out."""
         kind = self.request.kind
         if kind == CUSTOM:
             return "", None
@@ -57,8 +61,7 @@ class Changes:
             diff = self._uncommitted_diff()
         if len(diff) <= limit:
             return diff, None
-        return diff[:limit], (f"the diff was cut to its first {limit} of {len(diff)} characters; "
-                              "narrow the review (e.g. a commit) to see the rest reviewed")
+        return _within(diff, limit)
 
     def _uncommitted_diff(self):
         """Staged and unstaged changes against HEAD (before the first commit: the index, then the
@@ -74,6 +77,39 @@ class Changes:
 
     def _git(self, *args, **options):
         return _git(self.root, *args, **options)
+
+
+def _within(diff, limit):
+    """The files of `diff` that fit in `limit` characters, and a note naming those left out."""
+    kept, left_out, size = [], [], 0
+    for path, piece in _files_of(diff):
+        if size + len(piece) <= limit:
+            kept.append(piece)
+            size += len(piece)
+        else:
+            left_out.append(path)
+    if not kept:   # one file larger than the limit: its start is better than nothing
+        return diff[:limit], (f"the diff was cut to its first {limit} of {len(diff)} characters; "
+                              "narrow the review (e.g. a commit) to see the rest reviewed")
+    names = ", ".join(left_out[:MAX_NAMED_FILES]) + (", ..." if len(left_out) > MAX_NAMED_FILES else "")
+    return "".join(kept), (f"{len(left_out)} changed file(s) did not fit in the {limit}-character diff and were "
+                           f"not reviewed: {names}")
+
+
+def _files_of(diff):
+    """(path, text) of each file's part of a diff; what comes before the first file (a commit's
+    message) goes with the first."""
+    parts = re.split(r"(?m)^(?=diff --git )", diff)
+    head, files = parts[0], parts[1:]
+    if not files:
+        return [("", diff)]
+    files[0] = head + files[0]
+    return [(_path_of(part), part) for part in files]
+
+
+def _path_of(part):
+    match = re.search(r"^diff --git a/(.*?) b/", part, re.MULTILINE)
+    return match.group(1) if match else "?"
 
 
 def _git(cwd, *args, problem=None, setting=None, ok_codes=(0,)):
