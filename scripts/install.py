@@ -758,9 +758,13 @@ def read_exclude(path):
 def write_exclude(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = path + ".install-tmp"
-    with open(temporary, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.remove(temporary)
 
 
 def our_block(lines):
