@@ -593,6 +593,18 @@ def test_a_project_install_in_git_keeps_the_skills_out_of_git_status_and_uninsta
     assert untracked(bench.project, bench.home) == ["?? app.py"]
 
 
+def test_uninstall_leaves_an_exclude_file_with_crlf_and_non_utf8_bytes_byte_identical(bench):
+    git("init", "-q", cwd=bench.project, home=bench.home)
+    exclude = exclude_file(bench.project, bench.home)
+    before = b"# r\xe9sum\xe9s (latin-1)\r\n/build/\r\n"
+    exclude.write_bytes(before)
+    assert bench.install("codex-ws-client").returncode == 0
+    assert exclude.read_bytes().startswith(before)
+    assert untracked(bench.project, bench.home) == []
+    assert bench.install("--uninstall").returncode == 0
+    assert exclude.read_bytes() == before
+
+
 @pytest.mark.parametrize("subfolder", ["app", "web app [v2]*"], ids=["plain", "glob-characters"])
 def test_an_install_into_a_subfolder_project_roots_the_path_at_the_repository_top(bench, subfolder):
     repo = bench.project
