@@ -831,12 +831,16 @@ def expected_skills(skills_dirs, scope):
             for skills_dir in skills_dirs for name in ALL}
 
 
-def test_real_codex_lists_every_skill_after_a_project_install(tmp_path, codex_skills):
+@pytest.mark.parametrize("in_git", [False, True], ids=["plain", "git"])
+def test_real_codex_lists_every_skill_after_a_project_install(tmp_path, codex_skills, in_git):
     project, home = tmp_path / "project", tmp_path / "home"
     project.mkdir()
     home.mkdir()
+    if in_git:  # the installer lists the skill folders in .git/info/exclude: codex still finds them
+        git("init", "-q", cwd=project, home=home)
     result = run_install("--target", "codex,agents", cwd=project, home=home)  # the repository's skills
     assert result.returncode == 0, result.stderr
+    assert ("skill folder(s) to" in result.stdout) == in_git
     listed = codex_skills(tmp_path / "codex-home", home, project)
     assert listed == expected_skills([project / ".codex" / "skills", project / ".agents" / "skills"], "repo")
 
