@@ -9,6 +9,10 @@ every file the installer wrote (with its SHA-256). A run checks everything it wi
 before it changes anything, and changes nothing when a check fails. A re-install replaces
 the files on record and removes those the new version no longer has; --uninstall removes
 exactly them. A file the user changed is never replaced or removed without --force.
+
+A project install into a git work tree also lists the installed skill folders in the clone's
+own exclude file (info/exclude), so that git status, and a review of the project's changes,
+skip them; --uninstall removes exactly those lines.
 """
 import argparse
 import compileall
@@ -17,7 +21,9 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from typing import Optional
@@ -64,6 +70,11 @@ files (those the new version no longer has are removed); --uninstall removes exa
 files and the folders the installer created. Files you added are kept and reported; a file
 you changed is kept and reported too, and a re-install that would replace it stops unless
 you give --force. Other skills are never touched.
+
+In a git project, the installed skill folders are also added to the clone's local exclude
+file (.git/info/exclude, never committed), so that git status and a review of your changes
+skip them; files you commit anyway (git add -f) stay tracked. --uninstall removes exactly
+those lines.
 
 exit status:
   0    done
@@ -678,6 +689,121 @@ def remove_skill(plan):
     return line
 
 
+# ----------------------------------------------------------------------------- git exclude
+
+# Heads the lines this installer adds to a clone's info/exclude; the lines of ours are the
+# skill folder patterns right below it.
+EXCLUDE_MARKER = "# skill folders installed by scripts/install.py (its --uninstall removes these lines)"
+OUR_EXCLUDE_LINE = re.compile(r"/.+/(?:%s)/" % "|".join(map(re.escape, SKILLS)))
+
+
+def update_git_exclude(root, skill_dirs, add, dry_run):
+    """Adds (or removes) the skill folders in the exclude file of the git work tree that holds
+    root, and says so in one line. Outside git nothing happens; a failure only warns, because
+    the skills themselves are installed (or removed) by then."""
+    found = git_exclude_file(root)
+    if found is None:
+        return
+    path, top = found
+    patterns = [exclude_pattern(root, top, skill_dir) for skill_dir in skill_dirs]
+    try:
+        text = read_exclude(path)
+        new_text, count = (with_patterns if add else without_patterns)(text, patterns)
+        if count and not dry_run:
+            write_exclude(path, new_text)
+    except OSError as error:
+        print(f"{PROG}: warning: cannot update {path}: {describe(error)}; git status will show "
+              "the installed skill folders", file=sys.stderr)
+        return
+    if count and add:
+        print(f"{past('add', not dry_run)} {count} skill folder(s) to {path}, so that git status skips "
+              "them (this clone only; tracked files are unaffected)")
+    elif count:
+        print(f"{past('remove', not dry_run)} the lines of {count} skill folder(s) from {path}")
+
+
+def git_exclude_file(root):
+    """(exclude file, repository top) of the git work tree root is in; None when root is in
+    none, or git is not installed."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        result = subprocess.run([git, "rev-parse", "--show-toplevel", "--git-path", "info/exclude"], cwd=root,
+                                stdin=subprocess.DEVNULL, capture_output=True)
+    except OSError:
+        return None
+    lines = os.fsdecode(result.stdout).splitlines()
+    if result.returncode != 0 or len(lines) != 2:
+        return None  # not a work tree (e.g. inside a .git folder or a bare repository)
+    top, exclude = lines
+    return os.path.normpath(os.path.join(root, exclude)), top
+
+
+def exclude_pattern(root, top, skill_dir):
+    """The skill folder as a pattern rooted at the repository top, e.g. /.codex/skills/NAME/."""
+    project = os.path.relpath(os.path.realpath(root), os.path.realpath(top))  # git's top is resolved
+    rel = os.path.normpath(os.path.join(project, os.path.relpath(skill_dir, root))).replace(os.sep, "/")
+    return "/" + re.sub(r"[\\*?\[]", lambda match: "\\" + match.group(), rel) + "/"
+
+
+def read_exclude(path):
+    """The file's text, every byte kept as it was; empty when there is no file yet."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        return handle.read()
+
+
+def write_exclude(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = path + ".install-tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.remove(temporary)
+
+
+def our_block(lines):
+    """(index of the marker, index after the last line of ours); None without the marker."""
+    if EXCLUDE_MARKER not in lines:
+        return None
+    start = end = lines.index(EXCLUDE_MARKER)
+    while end + 1 < len(lines) and OUR_EXCLUDE_LINE.fullmatch(lines[end + 1]):
+        end += 1
+    return start, end + 1
+
+
+def with_patterns(text, patterns):
+    """(text with the patterns it lacks added below the marker, how many were added)."""
+    lines = text.split("\n")
+    block = our_block(lines)
+    if block is None:
+        missing = list(dict.fromkeys(patterns))
+        separator = "\n" if text and not text.endswith("\n") else ""
+        return text + separator + "\n".join([EXCLUDE_MARKER] + missing) + "\n", len(missing)
+    start, end = block
+    missing = [pattern for pattern in dict.fromkeys(patterns) if pattern not in lines[start:end]]
+    lines[end:end] = missing
+    return "\n".join(lines), len(missing)
+
+
+def without_patterns(text, patterns):
+    """(text without those of the patterns below the marker, and without the marker once no
+    line of ours is left; how many were removed)."""
+    lines = text.split("\n")
+    block = our_block(lines)
+    if block is None:
+        return text, 0
+    start, end = block
+    kept = [line for line in lines[start + 1:end] if line not in patterns]
+    lines[start:end] = [EXCLUDE_MARKER] + kept if kept else []
+    return "\n".join(lines), end - start - 1 - len(kept)
+
+
 # ----------------------------------------------------------------------------- list
 
 def list_installed(args, root):
@@ -710,7 +836,11 @@ def run(argv):
         return list_installed(args, root)
     bases = skills_dirs(root, args.targets, args.global_)
     acquire_lock(root)
-    return uninstall(args, bases) if args.uninstall else install(args, bases)
+    status = uninstall(args, bases) if args.uninstall else install(args, bases)
+    if not args.global_:
+        skill_dirs = [os.path.join(base, name) for name in args.skills for _, base in bases]
+        update_git_exclude(root, skill_dirs, add=not args.uninstall, dry_run=args.dry_run)
+    return status
 
 
 def main(argv=None):

@@ -21,7 +21,7 @@ ENTRIES = {"codex-ws-client": ("codex_ws_client.py", "codex_client"),
            "claude-cli-client": ("claude_cli_client.py", "claude_client"),
            "brainstorm": ("brainstorm.py", "brainstorm_lib")}
 # Variables of the developer's shell that would change where or how the installer works.
-SCRUBBED = ("CODEX_HOME", "PYTHONPATH", "PYTHONHOME", "PYTHON")
+SCRUBBED = ("CODEX_HOME", "PYTHONPATH", "PYTHONHOME", "PYTHON", "GIT_DIR", "GIT_WORK_TREE")
 
 
 def install_command(*args, home, env=None, python=sys.executable, script=INSTALL_SH):
@@ -57,6 +57,16 @@ def unwritable(folder):
         yield
     finally:
         undo()
+
+
+def git(*args, cwd, home):
+    """Runs git in cwd as a user with no git configuration (HOME is home); returns its stdout."""
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    env["HOME"] = str(home)
+    result = subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
+                            cwd=str(cwd), env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def make_source(folder):

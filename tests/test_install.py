@@ -19,7 +19,7 @@ from fixtures.fakes import responses_api
 from tests.helpers import CODEX_BIN, ROOT, SKILLS, validate_envelope
 from tests.install_helpers import (
     INSTALL_PS1, INSTALL_SH, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, install_command,
-    make_source, manifest_of, one_line_error, run_install, snapshot, unwritable, write)
+    git, make_source, manifest_of, one_line_error, run_install, snapshot, unwritable, write)
 
 ALL = ["codex-ws-client", "claude-cli-client", "brainstorm"]
 TARGET_DIRS = {"codex": ".codex/skills", "agents": ".agents/skills", "claude": ".claude/skills"}
@@ -300,7 +300,7 @@ def test_help(bench):
     result = bench.install("--help")
     assert result.returncode == 0
     for option in ["--project", "--global", "--target", "--uninstall", "--list", "--dry-run", "--force",
-                   "--version", "codex-ws-client", ".agents/skills", ".claude/skills", MANIFEST]:
+                   "--version", "codex-ws-client", ".agents/skills", ".claude/skills", MANIFEST, ".git/info/exclude"]:
         assert option in result.stdout
     assert installer_exit_codes() == ["0", "1", "2", "130"]
 
@@ -543,6 +543,147 @@ def test_list_shows_what_is_installed_where_with_versions(bench):
     assert snapshot(bench.project) == before
 
 
+# ----------------------------------------------------------------------------- git projects
+
+MARKER = "# skill folders installed by scripts/install.py (its --uninstall removes these lines)"
+
+
+def exclude_file(repo, home):
+    return repo / git("rev-parse", "--git-path", "info/exclude", cwd=repo, home=home).strip()
+
+
+def untracked(repo, home):
+    return git("status", "--porcelain", "--untracked-files=all", cwd=repo, home=home).splitlines()
+
+
+def test_a_project_install_in_git_keeps_the_skills_out_of_git_status_and_uninstall_restores_exclude(bench):
+    git("init", "-q", cwd=bench.project, home=bench.home)
+    write(bench.project / "app.py", "print('my change')\n")
+    exclude = exclude_file(bench.project, bench.home)
+    before = exclude.read_bytes()
+    assert before  # git's own template, which must survive
+
+    result = bench.install("--target", "codex,claude")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (f"added 6 skill folder(s) to {exclude}, so that git status skips "
+                                              "them (this clone only; tracked files are unaffected)")
+    write(installed(bench.project, "codex", "codex-ws-client") / "scripts" / "__pycache__" / "x.pyc", "as a run writes")
+    assert untracked(bench.project, bench.home) == ["?? app.py"]
+    skill_dirs = [f"{TARGET_DIRS[target]}/{skill}/" for skill in ALL for target in ("codex", "claude")]
+    assert git("check-ignore", *skill_dirs, cwd=bench.project, home=bench.home).splitlines() == skill_dirs
+    assert exclude.read_text() == before.decode() + "\n".join([MARKER] + ["/" + d for d in skill_dirs]) + "\n"
+
+    after_install = exclude.read_bytes()
+    again = bench.install("--target", "codex,claude")
+    assert again.returncode == 0, again.stderr
+    assert "skill folder(s)" not in again.stdout
+    assert exclude.read_bytes() == after_install  # no duplicate lines
+    assert "exclude" not in bench.install("--list").stdout
+
+    with open(exclude, "a") as handle:
+        handle.write("*.log\n")  # the user's own line, after ours
+    result = bench.install("--uninstall", "--target", "claude", "codex-ws-client")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"removed the lines of 1 skill folder(s) from {exclude}"
+    assert "/.claude/skills/codex-ws-client/" not in exclude.read_text().splitlines()
+    result = bench.install("--uninstall", "--target", "codex,claude")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"removed the lines of 5 skill folder(s) from {exclude}"
+    assert exclude.read_bytes() == before + b"*.log\n"
+    assert untracked(bench.project, bench.home) == ["?? app.py"]
+
+
+def test_uninstall_leaves_an_exclude_file_with_crlf_and_non_utf8_bytes_byte_identical(bench):
+    git("init", "-q", cwd=bench.project, home=bench.home)
+    exclude = exclude_file(bench.project, bench.home)
+    before = b"# r\xe9sum\xe9s (latin-1)\r\n/build/\r\n"
+    exclude.write_bytes(before)
+    assert bench.install("codex-ws-client").returncode == 0
+    assert exclude.read_bytes().startswith(before)
+    assert untracked(bench.project, bench.home) == []
+    assert bench.install("--uninstall").returncode == 0
+    assert exclude.read_bytes() == before
+
+
+@pytest.mark.parametrize("subfolder", ["app", "web app [v2]*"], ids=["plain", "glob-characters"])
+def test_an_install_into_a_subfolder_project_roots_the_path_at_the_repository_top(bench, subfolder):
+    repo = bench.project
+    git("init", "-q", cwd=repo, home=bench.home)
+    project = repo / "services" / subfolder
+    project.mkdir(parents=True)
+    look_alike = "other/.codex/skills/codex-ws-client/SKILL.md"  # the same path below another folder
+    write(repo / look_alike, "not installed")
+    result = bench.install("codex-ws-client", cwd=project)
+    assert result.returncode == 0, result.stderr
+    lines = exclude_file(repo, bench.home).read_text().splitlines()
+    assert lines[-1] == "/services/" + subfolder.replace("[", "\\[").replace("*", "\\*") + \
+        "/.codex/skills/codex-ws-client/"
+    assert untracked(repo, bench.home) == [f"?? {look_alike}"]
+
+
+def test_an_install_into_a_linked_worktree_uses_the_repositorys_exclude_file(bench, tmp_path):
+    git("init", "-q", cwd=bench.project, home=bench.home)
+    write(bench.project / "README", "x\n")
+    git("add", "README", cwd=bench.project, home=bench.home)
+    git("commit", "-q", "-m", "first", cwd=bench.project, home=bench.home)
+    worktree = tmp_path / "worktree"
+    git("worktree", "add", "-q", str(worktree), cwd=bench.project, home=bench.home)
+    result = bench.install("codex-ws-client", cwd=worktree)
+    assert result.returncode == 0, result.stderr
+    assert f"to {bench.project / '.git' / 'info' / 'exclude'}," in result.stdout
+    assert untracked(worktree, bench.home) == []
+
+
+def test_a_project_outside_git_gets_no_git_files(bench):
+    outside = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=bench.project, capture_output=True)
+    assert outside.returncode != 0  # else this test proves nothing
+    result = bench.install()
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3
+    assert not any(".git" in rel for rel in snapshot(bench.project))
+
+
+def test_without_git_on_path_the_install_leaves_the_exclude_file_alone(bench, tmp_path):
+    git("init", "-q", cwd=bench.project, home=bench.home)
+    before = snapshot(bench.project / ".git")
+    no_git = tmp_path / "bin"  # just what install.sh runs
+    no_git.mkdir()
+    for tool in ("sh", "dirname"):
+        os.symlink(shutil.which(tool), no_git / tool)
+    result = bench.install(env={"PATH": str(no_git)})
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3 and result.stderr == ""
+    assert snapshot(bench.project / ".git") == before
+
+
+def test_dry_run_in_git_says_it_would_change_the_exclude_file_and_changes_nothing(bench):
+    git("init", "-q", cwd=bench.project, home=bench.home)
+    exclude = exclude_file(bench.project, bench.home)
+    before = snapshot(bench.project)
+    result = bench.install("--dry-run")
+    assert result.stdout.splitlines()[-1].startswith(f"would add 3 skill folder(s) to {exclude}, ")
+    assert snapshot(bench.project) == before
+
+    assert bench.install().returncode == 0
+    before = snapshot(bench.project)
+    result = bench.install("--dry-run", "--uninstall")
+    assert result.stdout.splitlines()[-1] == f"would remove the lines of 3 skill folder(s) from {exclude}"
+    assert snapshot(bench.project) == before
+
+
+def test_an_exclude_file_that_cannot_be_written_only_warns(bench):
+    git("init", "-q", cwd=bench.project, home=bench.home)
+    exclude = exclude_file(bench.project, bench.home)
+    before = exclude.read_bytes()
+    with unwritable(exclude.parent):
+        result = bench.install("codex-ws-client")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"install: warning: cannot update {exclude}: ")
+    assert len(result.stderr.splitlines()) == 1 and "[Errno" not in result.stderr
+    assert_installed(installed(bench.project, "codex", "codex-ws-client"), bench.expected["codex-ws-client"])
+    assert exclude.read_bytes() == before
+
+
 # ----------------------------------------------------------------------------- wrappers
 
 def test_sh_wrapper_finds_python_on_path(bench):
@@ -690,12 +831,16 @@ def expected_skills(skills_dirs, scope):
             for skills_dir in skills_dirs for name in ALL}
 
 
-def test_real_codex_lists_every_skill_after_a_project_install(tmp_path, codex_skills):
+@pytest.mark.parametrize("in_git", [False, True], ids=["plain", "git"])
+def test_real_codex_lists_every_skill_after_a_project_install(tmp_path, codex_skills, in_git):
     project, home = tmp_path / "project", tmp_path / "home"
     project.mkdir()
     home.mkdir()
+    if in_git:  # the installer lists the skill folders in .git/info/exclude: codex still finds them
+        git("init", "-q", cwd=project, home=home)
     result = run_install("--target", "codex,agents", cwd=project, home=home)  # the repository's skills
     assert result.returncode == 0, result.stderr
+    assert ("skill folder(s) to" in result.stdout) == in_git
     listed = codex_skills(tmp_path / "codex-home", home, project)
     assert listed == expected_skills([project / ".codex" / "skills", project / ".agents" / "skills"], "repo")
 
