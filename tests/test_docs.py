@@ -39,10 +39,12 @@ def documented_commands(path):
 def project(tmp_path, claude_env):  # noqa: F811
     folder = tmp_path / "project"
     folder.mkdir()
+    # A repository with an uncommitted file, for the documented reviews; the installer keeps its
+    # skill folders out of git's view, so the reviews see only that file.
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    (folder / "app.py").write_text("def div(a, b):\n    return a / b\n")
     done = run_install("--project", folder, "--target", "codex", cwd=folder, home=claude_env["HOME"])
     assert done.returncode == 0, done.stderr
-    # A repository whose files are all uncommitted, for the documented reviews.
-    subprocess.run(["git", "init", "-q", str(folder)], check=True)
     return folder
 
 
