@@ -111,7 +111,8 @@ def test_jobs_lists_this_projects_jobs_newest_first(claude, tmp_path):
     elsewhere.mkdir()
     assert json.loads(claude("--jobs", "--json", "--cwd", str(elsewhere), trace=False).stdout)["jobs"] == []
     table = claude("--jobs", trace=False)
-    assert table.returncode == 0 and second in table.stdout.splitlines()[0] and "completed" in table.stdout
+    assert table.returncode == 0 and table.stdout.startswith("JOB ") and "LAST ACTIVITY" in table.stdout
+    assert second in table.stdout.splitlines()[1] and "completed" in table.stdout
 
 
 def test_bad_job_requests_are_exit_2_with_one_line(claude):
