@@ -2,7 +2,6 @@
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
@@ -172,6 +171,7 @@ def _start_supervisor(command_line, prompt):
     turn does not wait for an answer nobody gives. It prints the inProgress envelope, reports
     its exit code on a pipe, and lets go of this call's stdout and stderr; then this call ends.
     """
+    import subprocess   # only a detached turn starts a process; kept off the start-up path
     ready_read, ready_write = os.pipe()
     script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
     supervisor = subprocess.Popen([sys.executable, script, *command_line, "--supervise-fd", str(ready_write)],
