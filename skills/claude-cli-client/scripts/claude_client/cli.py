@@ -112,6 +112,7 @@ def main(argv=None):
 
 
 def _run(args, session, prompt, renderer, limit):
+    session.inbox.before_wait = renderer.flush
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
     if args.interactive_approvals:

@@ -142,6 +142,7 @@ def _run(args, tracer, renderer, connected, limit):
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return _start_supervisor(args.command_line, prompt)
     session = _connect(args, tracer, connected)
+    session.client.inbox.before_wait = renderer.flush
     with session:
         if tool:
             renderer.print_json(_tool_answer(args, session.client, connected))
