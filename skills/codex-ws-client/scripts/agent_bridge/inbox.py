@@ -6,6 +6,8 @@ import threading
 
 from .outcome import BadArguments, TimedOut
 
+IDLE_WAIT_LIMIT = 60.0   # seconds a reader waits for the consumer in `wait_until_idle`
+
 
 class Inbox:
     """Messages from the server and lines typed by the user, in arrival order."""
@@ -69,7 +71,9 @@ class Inbox:
         self._idle.clear()
         self._idle_wanted = True
         self._queue.put(("nudge", None))   # wakes a consumer that waits already, to see it is wanted
-        self._idle.wait()
+        # Bounded: a consumer that has gone (a closed client) must not keep this thread for ever;
+        # once the wait is over, reading the closed connection fails and ends the thread.
+        self._idle.wait(IDLE_WAIT_LIMIT)
 
     def push_back(self, kind, value):
         """Returns an item taken too early: the next `get` that wants its kind gets it first."""
