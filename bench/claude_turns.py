@@ -16,16 +16,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.claude_minimal import STREAM_JSON  # noqa: E402
 from fixtures.fakes import anthropic_api  # noqa: E402
 from fixtures.peers import CLAUDE_BIN, CLAUDE_SCRIPT, PEERS_BIN  # noqa: E402
-
-# The options the client starts claude with (claude_client/session.py).
-STREAM_JSON = ["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose",
-               "--include-partial-messages", "--permission-prompt-tool", "stdio"]
 TARGET_RATIO = 1.15
 
 
-def _environment(fake, home):
+def environment(fake, home):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANTHROPIC_", "CLAUDE"))}
     env.update(HOME=home, ANTHROPIC_BASE_URL=f"http://127.0.0.1:{fake.port}", ANTHROPIC_API_KEY="sk-test",
                CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", PATH=f"{PEERS_BIN}{os.pathsep}{env.get('PATH', '')}")
@@ -117,7 +114,7 @@ def measure(turns=10):
     fake = anthropic_api.start()
     home, cwd = tempfile.mkdtemp(prefix="bench-home-"), tempfile.mkdtemp(prefix="bench-work-")
     try:
-        env = _environment(fake, home)
+        env = environment(fake, home)
         times = alternating_turn_seconds({"repl": ReplClient([sys.executable, str(CLAUDE_SCRIPT)], env, cwd),
                                           "floor": MinimalReader(env, cwd)}, turns)
     finally:

@@ -16,13 +16,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import claude_turns  # noqa: E402
+from bench.minimal_client import Connection  # noqa: E402
 from fixtures.fakes import responses_api, sse_server  # noqa: E402
 from fixtures.peers import CODEX_BIN, CODEX_SCRIPT, CodexServer  # noqa: E402
 
 MINIMAL = ROOT / "bench" / "minimal_client.py"
+CLAUDE_MINIMAL = ROOT / "bench" / "claude_minimal.py"
+BRAINSTORM = ROOT / "skills" / "brainstorm" / "scripts" / "brainstorm.py"
 RUSAGE = ROOT / "bench" / "rusage.py"
 LAUNCHER_WALL = 0.0    # set by main(): the launcher's own start-up, taken off every wall time
 TEN_MB = 10 * 1024 * 1024
+SMALL_DELTAS = 100_000          # deltas of 99 bytes: a 10 MB answer streamed a few characters at a time
+SMALL_DELTA_BYTES = 99
+CLAUDE_PLACEHOLDER = "{claude}"   # in a command line: the claude executable, started through rusage.py
 
 
 def timed(argv, env=None, cwd=None):
@@ -63,6 +69,109 @@ def without_bytecode_writes():
     """The environment of a shell or CI image with PYTHONDONTWRITEBYTECODE=1: only shipped bytecode helps."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPYCACHEPREFIX"}
     return dict(env, PYTHONDONTWRITEBYTECODE="1")
+
+
+def small_deltas_rows(server, fake, repetitions):
+    """A 10 MB answer in 100,000 deltas of 99 bytes: CPU and peak memory of the client (default output
+    and --json) against the minimal script."""
+    python = sys.executable
+    commands = {"client": [python, str(CODEX_SCRIPT), "--uri", server.uri, "big"],
+                "client --json": [python, str(CODEX_SCRIPT), "--uri", server.uri, "--json", "big"],
+                "minimal": [python, str(MINIMAL), server.uri, "big"]}
+    fake.add(*[sse_server.huge(SMALL_DELTAS * SMALL_DELTA_BYTES, chunk_size=SMALL_DELTA_BYTES)
+               for _ in range(len(commands) * (repetitions + 1))])
+    runs = interleaved(commands, repetitions)
+    minimal_cpu, minimal_rss = median(runs["minimal"], 1), median(runs["minimal"], 2) / 1024
+    rows = [("100k deltas: minimal CPU / peak memory", f"{minimal_cpu:.2f} s / {minimal_rss:.0f} MiB", "")]
+    for name in ("client", "client --json"):
+        cpu, rss = median(runs[name], 1), median(runs[name], 2) / 1024
+        rows += [(f"100k deltas: {name} CPU", f"{cpu:.2f} s",
+                  f"ratio {cpu / minimal_cpu:.2f} <= 1.00 {verdict(cpu / minimal_cpu, 1.0)}"),
+                 (f"100k deltas: {name} peak memory", f"{rss:.0f} MiB",
+                  f"ratio {rss / minimal_rss:.2f} <= 1.10 {verdict(rss / minimal_rss, 1.1)}")]
+    return rows
+
+
+def claude_stream_rows(repetitions):
+    """A 10 MB claude answer in 100,000 stream-json lines: the client (default output) against the
+    minimal reader of the same claude output, each with claude's own CPU time taken off."""
+    fake = claude_turns.anthropic_api.start()
+    home, cwd = tempfile.mkdtemp(prefix="bench-home-"), tempfile.mkdtemp(prefix="bench-work-")
+    env = claude_turns.environment(fake, home)
+    commands = {"client": [sys.executable, str(claude_turns.CLAUDE_SCRIPT), "--claude-bin", CLAUDE_PLACEHOLDER, "big"],
+                "minimal": [sys.executable, str(CLAUDE_MINIMAL), CLAUDE_PLACEHOLDER, "big"]}
+    fake.add(*[sse_server.huge(SMALL_DELTAS * SMALL_DELTA_BYTES, chunk_size=SMALL_DELTA_BYTES)
+               for _ in range(len(commands) * (repetitions + 1))])
+    samples = {name: [] for name in commands}
+    try:
+        for _ in range(repetitions + 1):
+            for name, argv in commands.items():
+                samples[name].append(without_claude(argv, env, cwd))
+    finally:
+        fake.stop()
+    client, minimal = (median(runs[1:], 1) for runs in samples.values())
+    return [("claude 10 MB in 100k lines, CPU less claude's: client / minimal", f"{client:.2f} / {minimal:.2f} s",
+             f"ratio {client / minimal:.2f} <= 1.10 {verdict(client / minimal, 1.10)}")]
+
+
+def brainstorm_rows(server, repetitions):
+    """The brainstorm process's own CPU time per round and at start-up, both peers answering at once.
+
+    A run of R rounds has R + 1 exchanges (the rounds, then the conclusions), both peers answering
+    in parallel in each: runs of 1 and 3 rounds give the cost of one exchange and, left over, of
+    the start-up. claude's CPU time is taken off (codex app-server runs apart); wall times are
+    shown beside, with the peers' own turn times from minimal drivers of each."""
+    fake = claude_turns.anthropic_api.start()
+    home, cwd = tempfile.mkdtemp(prefix="bench-home-"), tempfile.mkdtemp(prefix="bench-work-")
+    env = claude_turns.environment(fake, home)
+    runs = {1: [], 3: []}
+    try:
+        for _ in range(repetitions + 1):
+            for rounds, samples in runs.items():
+                samples.append(without_claude([sys.executable, str(BRAINSTORM), "--json", "--uri", server.uri,
+                                               "--claude-bin", CLAUDE_PLACEHOLDER, "--rounds", str(rounds),
+                                               "Cache in Redis or in process?"], env, cwd))
+        floors = claude_turns.alternating_turn_seconds({"codex": MinimalCodex(server.uri),
+                                                        "claude": claude_turns.MinimalReader(env, cwd)}, 10)
+    finally:
+        fake.stop()
+    (wall_1, cpu_1), (wall_3, cpu_3) = ((median(runs[r][1:], 0), median(runs[r][1:], 1)) for r in (1, 3))
+    peers = max(statistics.median(floors["codex"]), statistics.median(floors["claude"]))
+    return [
+        ("brainstorm CPU less claude's: 1 round / 3 rounds", f"{cpu_1 * 1000:.0f} / {cpu_3 * 1000:.0f} ms", ""),
+        ("  per round / start-up", f"{(cpu_3 - cpu_1) / 2 * 1000:.0f} / {(cpu_1 - (cpu_3 - cpu_1)) * 1000:.0f} ms", ""),
+        ("brainstorm wall: 1 round / 3 rounds", f"{wall_1 * 1000:.0f} / {wall_3 * 1000:.0f} ms", ""),
+        ("  per round / the slower peer's own turn", f"{(wall_3 - wall_1) / 2 * 1000:.0f} / {peers * 1000:.0f} ms", ""),
+    ]
+
+
+class MinimalCodex:
+    """A codex turn on one connection, the minimal client's way."""
+
+    def __init__(self, uri):
+        self.connection = Connection(uri)
+
+    def turn(self, prompt):
+        self.connection.turn(prompt)
+
+    def close(self):
+        self.connection.close()
+
+
+def without_claude(argv, env, cwd):
+    """timed(argv) of a command that runs claude, with claude's own CPU time taken off.
+
+    claude is started through bench/rusage.py, which appends its CPU time (and its own) to a
+    file: a process's CPU time includes that of the children it has waited for.
+    """
+    usage_file = Path(tempfile.mkstemp(prefix="bench-claude-usage-")[1])
+    shim = usage_file.with_suffix(".sh")
+    shim.write_text(f'#!/bin/sh\nRUSAGE_FILE="{usage_file}" exec "{sys.executable}" "{RUSAGE}" '
+                    f'"{claude_turns.CLAUDE_BIN}" "$@"\n')
+    shim.chmod(0o755)
+    wall, cpu, rss = timed([str(shim) if arg == CLAUDE_PLACEHOLDER else arg for arg in argv], env, cwd)
+    claude = [json.loads(line) for line in usage_file.read_text().splitlines()]
+    return wall, cpu - sum(run["cpu_s"] + run["launcher_cpu_s"] for run in claude), rss
 
 
 def median(samples, index):
@@ -141,6 +250,8 @@ def main():
              f"<= {memory_limit:.0f} MiB {verdict(streams['client'][1], memory_limit)}"),
             ("10 MB answer peak memory: minimal", f"{streams['minimal'][1]:.0f} MiB", ""),
         ]
+        rows += small_deltas_rows(server, fake, 2 if quick else 4)
+        rows += brainstorm_rows(server, 3 if quick else 5)
     finally:
         server.stop()
         fake.stop()
@@ -156,6 +267,7 @@ def main():
         ("ratio client turn / minimal reader", f"{claude['ratio']:.2f}",
          f"<= {claude_turns.TARGET_RATIO:.2f} {verdict(claude['ratio'], claude_turns.TARGET_RATIO)}"),
     ]
+    rows += claude_stream_rows(2 if quick else 3)
 
     width = max(len(row[0]) for row in rows)
     print(f"benchmarks ({'quick' if quick else 'full'}; medians of {repetitions} runs unless noted)")

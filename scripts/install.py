@@ -507,7 +507,13 @@ def compile_bytecode(skill_dir):
     starts slower: Python compiles it again when it runs."""
     scripts = os.path.join(skill_dir, "scripts")
     if os.path.isdir(scripts):
-        compileall.compile_dir(scripts, quiet=2)
+        # Beside the sources, where every Python looks, even when PYTHONPYCACHEPREFIX sends this
+        # one's cache elsewhere (the installed copy would otherwise ship no bytecode at all).
+        prefix, sys.pycache_prefix = sys.pycache_prefix, None
+        try:
+            compileall.compile_dir(scripts, quiet=2)
+        finally:
+            sys.pycache_prefix = prefix
 
 
 def remove_caches(skill_dir, dirs):

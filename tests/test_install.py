@@ -900,6 +900,14 @@ def test_an_install_ships_bytecode_used_even_where_python_writes_none(bench, ven
     assert f"code object from '{cli_bytecode}'" in verbose.stderr
 
 
+def test_the_bytecode_is_shipped_even_when_the_installing_python_caches_elsewhere(bench, tmp_path):
+    """With PYTHONPYCACHEPREFIX set, Python would write the compiled files under that folder, and
+    the installed copy would carry none."""
+    assert bench.install(env={"PYTHONPYCACHEPREFIX": str(tmp_path / "elsewhere")}).returncode == 0
+    package = installed(bench.project, "codex", "codex-ws-client") / "scripts" / "codex_client"
+    assert (package / "__pycache__" / f"cli.{sys.implementation.cache_tag}.pyc").is_file()
+
+
 def test_uninstall_removes_the_bytecode_caches_too(bench):
     assert bench.install().returncode == 0
     cache = installed(bench.project, "codex", "codex-ws-client") / "scripts" / "codex_client" / "__pycache__"

@@ -58,6 +58,19 @@ def test_fragmented_messages_are_joined_and_pings_answered():
     assert server.pongs == [b"are you there"]
 
 
+def test_frames_of_every_size_arriving_together_are_cut_apart():
+    """The client reads the socket in large chunks and cuts the frames from them: many short frames
+    to a chunk, headers and payloads split between chunks, frames longer than a chunk."""
+    sizes = [1, 2, 125, 126, 127, 300, 65535, 65536, 70000, 3, 200000, 5] * 3
+    pieces = [chr(ord("a") + n % 26) * size for n, size in enumerate(sizes)]
+    stream = b"".join(frame(json.dumps(delta(piece)[1]).encode()) for piece in pieces)
+    # No final text in turn/completed: the envelope's text is then the deltas as they were read.
+    completed = ("json", {"method": "turn/completed", "params": {"threadId": "thread-1", "turn": {
+        "id": "turn-1", "status": "completed", "error": None, "items": []}}})
+    result = fault_run(FaultServer([("bytes", stream), completed, ("wait",)]), timeout=120)
+    assert result.returncode == 0 and result.envelope["text"] == "".join(pieces)
+
+
 @pytest.mark.parametrize("frames, reason", [
     (bytes([0x81, 0x82]) + b"mask{}", "malformed WebSocket frame"),            # servers must not mask
     (bytes([0xC1, 0x02]) + b"{}", "malformed WebSocket frame"),                # a reserved bit

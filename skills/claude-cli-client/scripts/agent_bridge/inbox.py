@@ -6,13 +6,19 @@ import threading
 
 from .outcome import BadArguments, TimedOut
 
+IDLE_WAIT_LIMIT = 60.0   # seconds a reader waits for the consumer in `wait_until_idle`
+
 
 class Inbox:
     """Messages from the server and lines typed by the user, in arrival order."""
 
     def __init__(self):
-        self._queue = queue.Queue()
+        # SimpleQueue: its put and get are single C calls, which matters at one item per streamed delta.
+        self._queue = queue.SimpleQueue()
         self._deferred = []
+        self._idle = threading.Event()    # set by `get` for a reader in `wait_until_idle`
+        self._idle_wanted = False
+        self.before_wait = None   # called when `get` finds nothing waiting, before it blocks
 
     def read_messages_from(self, receive):
         """Messages arrive as ("message", value), from a blocking `receive()`; its error is raised by `get`."""
@@ -40,15 +46,34 @@ class Inbox:
                 del self._deferred[index]
                 return kind, _raise_if_error(value)
         while True:
+            if self._queue.empty():
+                if self.before_wait:
+                    self.before_wait()
+                if self._idle_wanted:
+                    self._idle_wanted = False
+                    self._idle.set()
             try:
                 kind, value = self._queue.get(timeout=timeout)
             except queue.Empty:
                 raise TimedOut(f"nothing arrived for {timeout:g}s") from None
+            if kind == "nudge":
+                continue
             if kind == "error":
                 raise value
             if kind in wanted:
                 return kind, _raise_if_error(value)
             self._deferred.append((kind, value))
+
+    def wait_until_idle(self):
+        """For a reading thread: returns once the consumer has asked for more with nothing left to
+        take, that is, it is done with what was handed to it. A reader that has handed over a
+        message of megabytes waits for this before reading on, so that two are never held at once."""
+        self._idle.clear()
+        self._idle_wanted = True
+        self._queue.put(("nudge", None))   # wakes a consumer that waits already, to see it is wanted
+        # Bounded: a consumer that has gone (a closed client) must not keep this thread for ever;
+        # once the wait is over, reading the closed connection fails and ends the thread.
+        self._idle.wait(IDLE_WAIT_LIMIT)
 
     def push_back(self, kind, value):
         """Returns an item taken too early: the next `get` that wants its kind gets it first."""
@@ -81,6 +106,7 @@ class Inbox:
             self._queue.put((kind, value))
             if value is None:
                 return
+            value = None   # not held while the next one is read: it may be megabytes
 
 
 def _raise_if_error(value):

@@ -45,20 +45,20 @@ def progress_for(name, args, renderer, describe, stderr=None):
         return None
     # Answer text streamed to the same terminal must not be drawn over.
     shares_terminal = style == REWRITE and renderer.mode == STREAM and _is_terminal(renderer.stdout)
-    return Progress(name, describe, style, stderr, shares_terminal)
+    return Progress(name, describe, style, stderr, renderer.flush if shares_terminal else None)
 
 
 class Progress:
     """One call's progress display, started for each turn it waits for. `describe(message)` gives
-    an activity or None; `style` is REWRITE, LINES or NDJSON; `shares_terminal`: answer text
-    streams to the terminal the line is drawn on."""
+    an activity or None; `style` is REWRITE, LINES or NDJSON; `show_text`, given when answer text
+    streams to the terminal the line is drawn on, shows the text written so far (Renderer.flush)."""
 
-    def __init__(self, name, describe, style, stderr, shares_terminal=False):
+    def __init__(self, name, describe, style, stderr, show_text=None):
         self.name = name
         self.describe = describe
         self.style = style
         self.stderr = stderr
-        self.shares_terminal = shares_terminal
+        self.show_text = show_text
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._ticker = None
@@ -97,13 +97,14 @@ class Progress:
     def before_text(self, write):
         """`write` (which prints answer text on stdout) made to clear the progress line first; the
         line is drawn again only once the answer's line has ended."""
-        if not self.shares_terminal:
+        if self.show_text is None:
             return write
 
         def write_text(piece):
             with self._lock:
                 self._clear()
                 write(piece)
+                self.show_text()   # on the terminal before the progress line can be drawn again
                 if piece:
                     self._answer_line_open = not piece.endswith("\n")
         return write_text

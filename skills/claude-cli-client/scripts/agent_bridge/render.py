@@ -28,6 +28,7 @@ class Renderer:
         self.ascii_only = not _encodes_unicode(self.stdout)
         self.streamed = 0
         self.ends_with_newline = True
+        self.unflushed = False
 
     def needs_text(self):
         """False when the text only streams to stdout: nothing later needs a copy of it."""
@@ -41,9 +42,17 @@ class Renderer:
             piece = piece[:max(0, self.max_text - self.streamed)]
             if not piece:
                 return
-        self.write(piece)
+        self.write(piece, flush=False)   # flushed when no more text is waiting: see `flush`
+        self.unflushed = True
         self.streamed += len(piece)
         self.ends_with_newline = piece.endswith("\n")
+
+    def flush(self):
+        """Shows the streamed text written so far; set as the Inbox's `before_wait`, so a stream of
+        many small deltas is written in a few large pieces, yet nothing waits unseen."""
+        if self.unflushed:
+            self.unflushed = False
+            self.write("")
 
     def turn_done(self, envelope):
         # A review reads as its findings; --json has them in `review`, next to the text.
@@ -72,11 +81,12 @@ class Renderer:
     def print_json(self, value):
         self.write(json_line(value, self.ascii_only))
 
-    def write(self, text):
+    def write(self, text, flush=True):
         """Writes to stdout; once its reader has gone (`| head`), the rest is dropped and the call goes on."""
         try:
             self.stdout.write(text)
-            self.stdout.flush()
+            if flush:
+                self.stdout.flush()
         except BrokenPipeError:
             self._drop_stdout()
 

@@ -155,6 +155,7 @@ def main(argv=None):
 
 
 def _run(args, session, prompt, renderer, progress, limit):
+    session.inbox.before_wait = renderer.flush
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
     if args.interactive_approvals:

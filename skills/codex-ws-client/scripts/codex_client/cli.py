@@ -169,6 +169,7 @@ def _run(args, tracer, renderer, progress, connected, limit):
     if args.detach and args.supervise_fd is None and os.name == "posix":
         return start_supervisor(_script_path(), args.command_line, prompt)
     session = _connect(args, tracer, connected, progress)
+    session.client.inbox.before_wait = renderer.flush
     with session:
         if tool:
             renderer.print_json(_tool_answer(args, session.client, connected))

@@ -15,6 +15,7 @@ from .router import Router
 OVERLOADED = -32001
 OVERLOAD_RETRIES = 4
 OVERLOAD_FIRST_PAUSE = 0.25     # seconds; doubled on each retry, with jitter
+LONG_MESSAGE = 1 << 20          # characters: the main thread is let finish with such a message before the next
 
 
 class RpcError(TurnFailed):
@@ -36,6 +37,8 @@ class RpcConnection:
         self.waiting = set()         # ids of requests whose caller waits for the answer
         self.answered = set()        # ids of server requests answered, as JSON text
         self.router = Router(inbox, self._take_callback)
+        self.inbox = inbox
+        self.handed_long_message = False
         inbox.read_messages_from(self._read_message)
 
     def request(self, method, params, timeout, on_message):
@@ -116,7 +119,10 @@ class RpcConnection:
     def _read_message(self):
         """Runs on the reader thread. Parsing there lets each raw text go before the next one is
         read, so a message of many megabytes is never held as text and as a dict at once."""
+        if self.handed_long_message:
+            self.inbox.wait_until_idle()   # e.g. item/completed, then turn/completed, each with the whole answer
         raw = self.transport.receive()   # its errors end the reading: the stream itself is broken
+        self.handed_long_message = len(raw) > LONG_MESSAGE
         try:
             return parse_json_object(raw, self.tracer, "the server sent")
         except ParseError as error:

@@ -1,5 +1,4 @@
 """A running turn: its messages, its envelope, steering and interrupting it."""
-import copy
 import os
 
 from agent_bridge.outcome import TimedOut
@@ -34,6 +33,7 @@ class TurnHandle(Turn):
 
     def detach(self):
         """The envelope of a turn left running: it says inProgress. The handle can still wait for the end."""
+        import copy   # only a detached turn needs it; kept off the start-up path
         envelope = copy.copy(self.record.close())
         if envelope.exit_code is None:
             envelope.status, envelope.exit_code = "inProgress", 0
