@@ -100,7 +100,8 @@ def recorded_envelope(record):
     envelope.extra["job_id"] = record["job_id"]
     envelope.exit_code = EXIT_TIMEOUT
     activity = record.get("last_activity") or {}
-    envelope.error = (f"job {record['job_id']} is still {record['status']} ({elapsed_seconds(record)}s since it started; "
+    envelope.error = (f"job {record['job_id']} is still {record['status']} "
+                      f"({elapsed_seconds(record)}s since it started; "
                       f"last activity: {activity.get('what')} at {activity.get('at')}); ask again with --result")
     return envelope
 

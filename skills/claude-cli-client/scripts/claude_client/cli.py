@@ -7,9 +7,6 @@ import sys
 
 from agent_bridge.call_limit import CallLimit
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, check_no_running_job, newest_job_of,
-                                       recorded_envelope, show_envelope, show_jobs, stop_leftover_peer, wait_for_job)
-from agent_bridge.jobs import LOST, process_identity
 from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
 from agent_bridge.progress import progress_for
 from .process import CLAUDE_OPTIONS
@@ -19,8 +16,6 @@ from agent_bridge.render import (ArgumentParser, add_output_options, check_outpu
 from agent_bridge.repl import run_repl
 from .activity import describe
 from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, add_review_options, review_request_from
-from agent_bridge.review_git import Changes
-from agent_bridge.supervisor import Job, let_go_of_caller, start_supervisor, supervise
 from .control import Decision
 from .session import CLIENT_NAME, Session
 from agent_bridge.trace import Tracer
@@ -119,12 +114,14 @@ def main(argv=None):
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
         if args.jobs:
+            from agent_bridge.job_commands import show_jobs   # the job modules are kept off the start-up path
             return show_jobs(renderer, args.cwd, args.limit, args.json)
         if args.result or args.cancel:
             return _answer_from_job_record(args, renderer)
         prompt = None
         if args.review_request:
             # Checked before claude starts: a repository with nothing to review ends the call here.
+            from agent_bridge.review_git import Changes
             Changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)
             args.json_schema = REVIEW_OUTPUT_SCHEMA   # claude starts with the schema the review needs
         elif args.supervise_fd is not None:
@@ -132,8 +129,10 @@ def main(argv=None):
         elif not args.repl or args.prompt is not None or args.prompt_file is not None:
             prompt = read_prompt(args.prompt, args.prompt_file)
         if args.session_id and args.supervise_fd is None:
+            from agent_bridge.job_commands import check_no_running_job
             check_no_running_job(args.session_id)
         if args.detach and args.supervise_fd is None:
+            from agent_bridge.supervisor import start_supervisor
             return start_supervisor(_script_path(), args.command_line, prompt)
         # The options claude takes as its own are named here as in the library.
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
@@ -188,6 +187,8 @@ def _script_path():
 def _supervise(args, session, prompt, renderer, limit):
     """The supervisor of --detach: starts the turn, prints the inProgress envelope once claude
     has named the session, lets the caller go, and stays with the turn as its job."""
+    from agent_bridge.jobs import process_identity
+    from agent_bridge.supervisor import Job, let_go_of_caller, supervise
     turn = _start_turn(session, args, prompt, renderer.delta)
     for _ in turn.events():
         if session.session_id:
@@ -195,8 +196,8 @@ def _supervise(args, session, prompt, renderer, limit):
     policy = {"permission_mode": args.permission_mode, "allowed_tools": args.allowed_tools,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
     peer_pid = session.process.pid
-    job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, session_id=session.session_id, thread_id=session.session_id,
-              turn_id=None, peer_pid=peer_pid, peer_identity=process_identity(peer_pid))
+    job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, session_id=session.session_id,
+              thread_id=session.session_id, turn_id=None, peer_pid=peer_pid, peer_identity=process_identity(peer_pid))
     started = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
     started.exit_code = 0
     started.extra["job_id"] = job.job_id
@@ -212,6 +213,9 @@ def _supervise(args, session, prompt, renderer, limit):
 
 def _answer_from_job_record(args, renderer):
     """--result [JOB_ID] and --cancel JOB_ID: the job's envelope, from its record."""
+    from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, recorded_envelope,
+                                           show_envelope, stop_leftover_peer, wait_for_job)
+    from agent_bridge.jobs import LOST
     job_id = args.cancel or (args.result if isinstance(args.result, str) else newest_job_of(args.session_id))
     timeout = args.timeout or None
     record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)

@@ -10,9 +10,6 @@ from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, recorded_envelope, show_envelope, show_jobs,
-                                       wait_for_job)
-from agent_bridge.jobs import LOST
 from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
 from agent_bridge.progress import progress_for
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
@@ -21,9 +18,7 @@ from agent_bridge.render import (ArgumentParser, add_output_options, check_outpu
 from agent_bridge.shapes import as_dict, as_list, as_text
 from agent_bridge.repl import run_repl
 from agent_bridge.review import UNCOMMITTED, add_review_options, review_request_from
-from agent_bridge.review_git import Changes
 from .session import Session
-from agent_bridge.supervisor import Job, let_go_of_caller, start_supervisor, supervise
 from agent_bridge.trace import Tracer
 
 TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
@@ -154,6 +149,7 @@ def main(argv=None):
 
 def _run(args, tracer, renderer, progress, connected, limit):
     if args.jobs:
+        from agent_bridge.job_commands import show_jobs   # the job modules are kept off the start-up path
         return show_jobs(renderer, args.cwd, args.limit, args.json)
     if args.cancel or isinstance(args.result, str):
         exit_code = _answer_from_job_record(args, renderer)
@@ -164,9 +160,11 @@ def _run(args, tracer, renderer, progress, connected, limit):
     needs_prompt = not (tool or args.result or args.review_request)
     if args.supervise_fd is not None and needs_prompt:
         prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
-    elif needs_prompt and not args.cancel and (not args.repl or args.prompt is not None or args.prompt_file is not None):
+    elif needs_prompt and not args.cancel and (
+            not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
+        from agent_bridge.supervisor import start_supervisor
         return start_supervisor(_script_path(), args.command_line, prompt)
     session = _connect(args, tracer, connected, progress)
     session.client.inbox.before_wait = renderer.flush
@@ -201,6 +199,7 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     envelope = handle.detach()
     if args.supervise_fd is None:
         return _finish(envelope, renderer, connected)
+    from agent_bridge.supervisor import Job, let_go_of_caller, supervise
     policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
     job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, thread_id=handle.thread_id, turn_id=handle.turn_id,
@@ -222,6 +221,9 @@ def _detach(handle, prompt, args, renderer, connected, limit):
 def _answer_from_job_record(args, renderer):
     """--result JOB_ID and --cancel JOB_ID, answered from the job's record. When its supervisor
     is lost, returns None with the turn's ids in `args`: then the server is asked instead."""
+    from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, recorded_envelope, show_envelope,
+                                           wait_for_job)
+    from agent_bridge.jobs import LOST
     job_id = args.cancel or args.result
     timeout = args.timeout or None
     record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)
@@ -413,6 +415,7 @@ def _check_arguments(args):
     if args.review_request and (args.image or args.output_schema or args.effort):
         raise BadArguments("a review takes no --image, --output-schema or --effort")
     if args.review_request and (args.cwd or not args.thread_id):
+        from agent_bridge.review_git import Changes
         Changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)   # checked before connecting
     if args.limit < 1:
         raise BadArguments("--limit must be 1 or more")
