@@ -8,7 +8,7 @@ import sys
 from agent_bridge.call_limit import CallLimit
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
 from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
-from agent_bridge.progress import progress_for
+from agent_bridge.progress import progress_for, turn_hooks
 from .process import CLAUDE_OPTIONS
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
@@ -160,9 +160,7 @@ def _run(args, session, prompt, renderer, progress, limit):
     if args.interactive_approvals:
         session.control.decide = lambda tool, tool_input: _ask(session, progress, tool, tool_input)
     shown_id = [None]
-    on_text, on_message = renderer.delta, None
-    if progress is not None:
-        on_text, on_message = progress.before_text(renderer.delta), progress.saw
+    on_text, on_message = turn_hooks(renderer, progress)
 
     def run_turn(text):
         turn = _start_turn(session, args, text, on_text, on_message)

@@ -15,23 +15,22 @@ def catch_stop_signals():
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def wait_for(turn, interrupt_turn=True, on_message=None, progress=None):
+def wait_for(turn, interrupt_turn=True, progress=None):
     """The turn's envelope. Ctrl-C (or --max-time) interrupts the turn, a second one stops
     waiting at once; with `interrupt_turn` False it only stops the wait, the turn going on.
-    `on_message` sees each message of the turn; `progress` (a Progress, or None) is shown
-    meanwhile, and cleared before this returns."""
+    `progress` (a Progress, or None) is shown meanwhile, and cleared before this returns."""
     if progress is None:
-        return _wait(turn, interrupt_turn, on_message)
+        return _wait(turn, interrupt_turn)
     progress.start(turn)
     try:
-        return _wait(turn, interrupt_turn, on_message)
+        return _wait(turn, interrupt_turn)
     finally:
         progress.stop()
 
 
-def _wait(turn, interrupt_turn, on_message):
+def _wait(turn, interrupt_turn):
     try:
-        return turn.result(on_message)
+        return turn.result()
     except KeyboardInterrupt:
         pass
     if not interrupt_turn:

@@ -48,6 +48,14 @@ def progress_for(name, args, renderer, describe, stderr=None):
     return Progress(name, describe, style, stderr, renderer.flush if shares_terminal else None)
 
 
+def turn_hooks(renderer, progress):
+    """(on_text, on_message) for a turn's options: the answer text to the renderer, and, when
+    progress is shown, each message to it and the text past its line."""
+    if progress is None:
+        return renderer.delta, None
+    return progress.before_text(renderer.delta), progress.saw
+
+
 class Progress:
     """One call's progress display, started for each turn it waits for. `describe(message)` gives
     an activity or None; `style` is REWRITE, LINES or NDJSON; `show_text`, given when answer text

@@ -122,7 +122,8 @@ def supervise(turn, job, stall_after):
     watcher = threading.Thread(target=job.watch, args=(stall_after,), daemon=True)
     watcher.start()
     try:
-        return wait_for(turn, on_message=job.saw)
+        turn.watch(job.saw)
+        return wait_for(turn)
     finally:
         job.stop_watching()
         watcher.join()

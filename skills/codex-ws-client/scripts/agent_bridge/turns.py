@@ -2,9 +2,10 @@
 
 Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
 codex-ws-client, and a test proves the claude copy is identical. A client's turn
-supplies `envelope`, `interrupt()` and `_take_next(timeout=None, ask_on_silence=True)`,
-which reads the next message from the peer, applies it and returns it (None when
-nothing the caller needs to see arrived).
+supplies `envelope`, `interrupt()`, `on_message` (None, or called with each message it
+reads, before applying it) and `_take_next(timeout=None, ask_on_silence=True)`, which
+reads the next message from the peer, applies it and returns it (None when nothing the
+caller needs to see arrived).
 """
 import time
 
@@ -26,14 +27,16 @@ class Turn:
                 yield message
             message = None   # a multi-megabyte message is let go before the next one is read
 
-    def result(self, on_message=None):
-        """Waits for the turn to end and returns its Envelope; an error that ends the wait is in it.
-        `on_message` sees each message of the turn once it is applied."""
+    def watch(self, callback):
+        """Makes `callback` see each message of the turn too (after any watcher it had already)."""
+        earlier = self.on_message
+        self.on_message = callback if earlier is None else lambda message: (earlier(message), callback(message))
+
+    def result(self):
+        """Waits for the turn to end and returns its Envelope; an error that ends the wait is in it."""
         try:
             while not self.finished:
-                message = self._take_next()
-                if on_message and message is not None:
-                    on_message(message)
+                self._take_next()
         except ClientError as error:
             self._fail(error)
         return self._close()

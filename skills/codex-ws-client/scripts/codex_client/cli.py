@@ -11,7 +11,7 @@ from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
 from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
-from agent_bridge.progress import progress_for
+from agent_bridge.progress import progress_for, turn_hooks
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
@@ -299,9 +299,7 @@ def _start_turn(session, args, prompt, renderer, progress=None):
 
 
 def _turn_options(args, renderer, progress=None, steer=False):
-    on_text, on_message = renderer.delta, None
-    if progress is not None:
-        on_text, on_message = progress.before_text(renderer.delta), progress.saw
+    on_text, on_message = turn_hooks(renderer, progress)
     return dict(images=args.image, output_schema=args.output_schema_json, effort=args.effort, on_text=on_text,
                 steer_from_input=steer, keep_deltas=renderer.needs_text(), on_message=on_message)
 

@@ -18,6 +18,7 @@ class TurnHandle(Turn):
         self.options = options
         self.timeout = timeout            # for the next message; None: no limit
         self.reading_lines = options.steer_from_input
+        self.on_message = options.on_message
 
     @property
     def envelope(self):
@@ -107,8 +108,8 @@ class TurnHandle(Turn):
         message = self._next_message(self.timeout if timeout is None else timeout,
                                      ask_on_silence)
         if message is not None:
-            if self.options.on_message is not None:
-                self.options.on_message(message)
+            if self.on_message is not None:
+                self.on_message(message)
             self.apply(message)
         return message
 
