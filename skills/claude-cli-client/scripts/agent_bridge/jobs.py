@@ -22,6 +22,7 @@ MAX_JOBS = 100                      # records kept; the oldest ended ones go fir
 PROMPT_PREVIEW_CHARACTERS = 80
 RUNNING, STALLED, LOST = "running", "stalled", "lost"
 ACTIVE = (RUNNING, STALLED)         # a supervisor is (or should be) still with the turn
+START_TIME_FIELD = 19               # of /proc/PID/stat after the name: the process's start time
 JOB_ID_PATTERN = re.compile(r"[0-9a-f]{10}")
 
 
@@ -119,11 +120,8 @@ def project_of(cwd):
 
 def process_identity(pid):
     """What tells this process from a later one given the same pid: its start time (Linux), else ""."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return ""
+    fields = _stat_fields(pid)
+    return fields[START_TIME_FIELD].decode() if fields else ""
 
 
 def is_alive(pid, identity):
@@ -136,17 +134,20 @@ def is_alive(pid, identity):
         return False
     except PermissionError:
         return True
-    if os.path.exists(f"/proc/{pid}/stat"):
-        return _process_state(pid) not in ("Z", "X") and process_identity(pid) == identity
-    return True
+    fields = _stat_fields(pid)
+    if fields is None:
+        return True   # no /proc: that the pid answers is all there is to go on
+    return fields[0] not in (b"Z", b"X") and fields[START_TIME_FIELD].decode() == identity
 
 
-def _process_state(pid):
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat after the command's name (state first), or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0].decode()
+            fields = stat.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
-        return ""
+        return None
+    return fields if len(fields) > START_TIME_FIELD else None
 
 
 def _with_liveness(record):
