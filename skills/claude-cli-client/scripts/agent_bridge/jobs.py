@@ -45,9 +45,10 @@ def open_store():
 
 
 def time_text(seconds=None):
-    """A time (default now) as the records show it: ISO 8601, UTC, to the second."""
+    """A time (default now) as the records show it: ISO 8601, UTC, to the millisecond (so jobs
+    started within one second still list newest first)."""
     moment = time.time() if seconds is None else seconds
-    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def elapsed_seconds(record):
