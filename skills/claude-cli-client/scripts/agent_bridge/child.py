@@ -1,5 +1,5 @@
 """A peer run as a child process: in a process group of its own, its stderr kept as a tail,
-its output read a line at a time with a size limit, and stopped with nothing left behind."""
+its output read in lines with a size limit, and stopped with nothing left behind."""
 import collections
 import os
 import signal
@@ -9,6 +9,7 @@ import threading
 from .outcome import ParseError, PeerExited
 
 MAX_LINE_BYTES = 1 << 30       # far above any real message (as on the WebSocket path); more is a broken peer
+CHUNK_BYTES = 1 << 16          # asked of the pipe per read: what a full pipe holds on Linux
 STDERR_TAIL_LINES = 20
 
 
@@ -34,12 +35,43 @@ def kill_group(process):
     signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
-def read_line(stream, peer):
-    """The next line of the child's output as bytes (b"" at its end); ParseError past MAX_LINE_BYTES."""
-    line = stream.readline(MAX_LINE_BYTES + 1)
-    if len(line) > MAX_LINE_BYTES:
-        raise ParseError(f"{peer} printed a line longer than {MAX_LINE_BYTES} bytes")
-    return line
+class LineReader:
+    """A child's output cut into lines, read in large chunks: one system call for all the lines a
+    chunk holds."""
+
+    def __init__(self, stream, peer):
+        self.stream = stream            # the child's stdout, read through its file descriptor
+        self.peer = peer
+        self.partial = bytearray()      # the start of a line whose end is not read yet
+        self.ended = False
+
+    def fileno(self):
+        """What select can wait on (None on Windows, where select takes only sockets)."""
+        return self.stream.fileno() if os.name == "posix" else None
+
+    def read_available(self):
+        """One read of the output, blocking until it returns: the lines it completed, as bytes
+        without their line ends (maybe none). EOFError after the last line, also one without a
+        line end."""
+        if self.ended:
+            raise EOFError
+        chunk = os.read(self.stream.fileno(), CHUNK_BYTES)
+        if not chunk:
+            self.ended = True
+            last, self.partial = self.partial, bytearray()
+            if last:
+                return [last]
+            raise EOFError
+        end = chunk.rfind(b"\n")
+        if len(self.partial) + (len(chunk) if end < 0 else end) > MAX_LINE_BYTES:
+            raise ParseError(f"{self.peer} printed a line longer than {MAX_LINE_BYTES} bytes")
+        if end < 0:
+            self.partial += chunk
+            return []
+        self.partial += chunk[:end]
+        lines = self.partial.split(b"\n")
+        self.partial = bytearray(chunk[end + 1:])
+        return lines
 
 
 class StderrTail:

@@ -5,11 +5,13 @@ import json
 import math
 import os
 import sys
+import time
 
 from .outcome import BadArguments, Envelope
 from .review import format_review, is_review
 
 STREAM, FINAL, JSON = "stream", "final", "json"
+FLUSH_INTERVAL = 0.05   # seconds: streamed text is written at most this often while more keeps coming
 
 
 class Renderer:
@@ -28,7 +30,8 @@ class Renderer:
         self.ascii_only = not _encodes_unicode(self.stdout)
         self.streamed = 0
         self.ends_with_newline = True
-        self.unflushed = False
+        self.pending = []   # streamed pieces not yet written: see `flush_soon`
+        self.written_at = 0.0
 
     def needs_text(self):
         """False when the text only streams to stdout: nothing later needs a copy of it."""
@@ -42,17 +45,27 @@ class Renderer:
             piece = piece[:max(0, self.max_text - self.streamed)]
             if not piece:
                 return
-        self.write(piece, flush=False)   # flushed when no more text is waiting: see `flush`
-        self.unflushed = True
+        self.pending.append(piece)
         self.streamed += len(piece)
         self.ends_with_newline = piece.endswith("\n")
 
     def flush(self):
-        """Shows the streamed text written so far; set as the Inbox's `before_wait`, so a stream of
-        many small deltas is written in a few large pieces, yet nothing waits unseen."""
-        if self.unflushed:
-            self.unflushed = False
+        """Writes the streamed text held so far."""
+        if self.pending:
             self.write("")
+
+    def flush_soon(self):
+        """Writes the streamed text held so far unless text was written less than FLUSH_INTERVAL
+        ago; then returns the seconds after which it wants to be called again. Set as the Inbox's
+        `before_wait`: a stream of many small deltas is written in a few large pieces (even with
+        PYTHONUNBUFFERED set, each write is a system call), and none waits unseen for long."""
+        if not self.pending:
+            return None
+        since_written = time.monotonic() - self.written_at
+        if since_written < FLUSH_INTERVAL:
+            return FLUSH_INTERVAL - since_written
+        self.write("")
+        return None
 
     def turn_done(self, envelope):
         # A review reads as its findings; --json has them in `review`, next to the text.
@@ -81,12 +94,16 @@ class Renderer:
     def print_json(self, value):
         self.write(json_line(value, self.ascii_only))
 
-    def write(self, text, flush=True):
-        """Writes to stdout; once its reader has gone (`| head`), the rest is dropped and the call goes on."""
+    def write(self, text):
+        """Writes to stdout, after any streamed text still held; once its reader has gone (`| head`),
+        the rest is dropped and the call goes on."""
+        if self.pending:
+            text = "".join(self.pending) + text
+            self.pending.clear()
+        self.written_at = time.monotonic()
         try:
             self.stdout.write(text)
-            if flush:
-                self.stdout.flush()
+            self.stdout.flush()
         except BrokenPipeError:
             self._drop_stdout()
 

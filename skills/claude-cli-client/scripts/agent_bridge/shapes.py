@@ -5,11 +5,21 @@ import json
 from .outcome import ParseError
 
 
+# json's C scanner, called straight: json.loads adds three Python calls and two regular-expression
+# matches around it, a fair share of the cost of a small message when thousands stream in.
+_scan_value = json.JSONDecoder().scan_once
+
+
 def parse_json_object(text, tracer, source):
     """The JSON object `text` holds, traced as received. Anything else is a ParseError whose
     message begins with `source` ("the server sent", "claude printed")."""
     try:
-        message = json.loads(text)
+        try:
+            message, end = _scan_value(text, 0)
+        except StopIteration:   # no value right at the start: json.loads says why, or skips the spaces
+            end = None
+        if end != len(text):    # not one value alone: json.loads reads spaces around it, or says why not
+            message = json.loads(text)
     except (ValueError, RecursionError) as error:
         tracer.received(text, is_json=False)
         problem = "JSON nested too deeply to read" if isinstance(error, RecursionError) else "text that is not JSON"

@@ -1,6 +1,5 @@
 """Command line: arguments, the one-shot, REPL and background-job flows, exit codes."""
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -13,7 +12,7 @@ from .process import CLAUDE_OPTIONS
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
-from agent_bridge.repl import run_repl
+from agent_bridge.repl import ask_person, run_repl
 from .activity import describe
 from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, add_review_options, review_request_from
 from .control import Decision
@@ -154,11 +153,11 @@ def main(argv=None):
 
 
 def _run(args, session, prompt, renderer, progress, limit):
-    session.inbox.before_wait = renderer.flush
+    session.inbox.before_wait = renderer.flush_soon
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
     if args.interactive_approvals:
-        session.control.decide = lambda tool, tool_input: _ask(session, progress, tool, tool_input)
+        session.control.decide = lambda tool, tool_input: _ask(session, renderer, progress, tool, tool_input)
     shown_id = [None]
     on_text, on_message = turn_hooks(renderer, progress)
 
@@ -251,11 +250,9 @@ class _ReplSession:
         self.session.start_new()
 
 
-def _ask(session, progress, tool, tool_input):
-    with progress.held() if progress else contextlib.nullcontext():
-        print(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", end="", file=sys.stderr,
-              flush=True)
-        _, answer = session.inbox.get(None, ("line",))
+def _ask(session, renderer, progress, tool, tool_input):
+    answer = ask_person(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", session.inbox,
+                        renderer, progress)
     if answer is None:
         return Decision(False, "no_answer", "denied: nobody answered the permission prompt")
     return Decision(answer.strip().lower() in ("y", "yes"), "user", "denied by the user")

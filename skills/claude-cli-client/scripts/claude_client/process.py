@@ -6,7 +6,7 @@ import shutil
 import signal
 import subprocess
 
-from agent_bridge.child import StderrTail, exited, kill_group, own_process_group, read_line, signal_group
+from agent_bridge.child import LineReader, StderrTail, exited, kill_group, own_process_group, signal_group
 from agent_bridge.outcome import ConnectionFailed
 
 # Set inside a Claude Code session; a nested claude started with them may refuse to run.
@@ -59,6 +59,7 @@ class ClaudeProcess:
         self.tracer = tracer
         self.process = None
         self.stderr_tail = None
+        self.output = None      # a LineReader of claude's stdout
         self.closing = False
 
     def start(self, inbox):
@@ -74,7 +75,8 @@ class ClaudeProcess:
             raise ConnectionFailed(f"cannot start {self.argv[0]}: {error.strerror or error}") from None
         self.tracer.event("start", argv=self.argv, cwd=self.cwd, pid=self.process.pid)
         self.stderr_tail = StderrTail(self.process.stderr, self._on_stderr)
-        inbox.read_messages_from(self._read_line)
+        self.output = LineReader(self.process.stdout, "claude")
+        inbox.read_messages_from(self)
 
     @property
     def pid(self):
@@ -121,13 +123,21 @@ class ClaudeProcess:
     def exit_error(self):
         return exited(self.process, self.stderr_tail, "claude")
 
-    def _read_line(self):
-        line = read_line(self.process.stdout, "claude")
-        if not line:
+    def fileno(self):
+        return self.output.fileno()
+
+    def has_more(self):
+        return False   # a pipe at its end is readable: select sees it
+
+    def read_available(self):
+        """The lines of claude's output one read completed (for the Inbox)."""
+        try:
+            lines = self.output.read_available()
+        except EOFError:
             if self.closing:
-                raise EOFError   # we ended it: nothing to report
-            raise self.exit_error()
-        return line.decode("utf-8", errors="replace").rstrip("\r\n")
+                raise   # we ended it: nothing to report
+            raise self.exit_error() from None
+        return [line.decode("utf-8", errors="replace") for line in lines]
 
     def _on_stderr(self, line):
         self.tracer.event("stderr", line=line)

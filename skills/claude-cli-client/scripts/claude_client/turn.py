@@ -75,13 +75,14 @@ class ClaudeTurn(Turn):
             self._result(message)
 
     def _stream_event(self, event):
-        if event.get("type") == "message_start":
-            self.current_message = optional_text(as_dict(event.get("message")).get("id"))
-        elif event.get("type") == "content_block_delta":
+        kind = event.get("type")
+        if kind == "content_block_delta":   # first: nearly every line of a long answer is one
             delta = as_dict(event.get("delta"))
             if delta.get("type") == "text_delta":
                 self.streamed_messages.add(self.current_message)
                 self._show(as_text(delta.get("text")))
+        elif kind == "message_start":
+            self.current_message = optional_text(as_dict(event.get("message")).get("id"))
 
     def _assistant(self, message):
         streamed = optional_text(message.get("id")) in self.streamed_messages

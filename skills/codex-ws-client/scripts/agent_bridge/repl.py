@@ -1,4 +1,5 @@
-"""The line-by-line loop behind --repl."""
+"""The line-by-line loop behind --repl, and questions put to the person at the keyboard."""
+import contextlib
 import json
 import sys
 
@@ -42,3 +43,13 @@ def run_repl(session, next_line, id_command, id_field, json_mode, stdout=None, s
 def _print_id(stdout, id_field, value, json_mode):
     stdout.write(json.dumps({id_field: value}) + "\n" if json_mode else f"{value}\n")  # ids are ASCII
     stdout.flush()
+
+
+def ask_person(question, inbox, renderer, progress=None):
+    """The line the person types to answer `question` on stderr (None once input has ended). The
+    answer text received so far is shown first, and the progress line is kept off meanwhile."""
+    renderer.flush()
+    with progress.held() if progress else contextlib.nullcontext():
+        print(question, end="", file=sys.stderr, flush=True)
+        _, answer = inbox.get(None, ("line",))   # the peer's messages wait meanwhile
+    return answer

@@ -1,6 +1,5 @@
 """Command line: arguments, the one-shot, REPL, detach and result flows, exit codes."""
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -16,7 +15,7 @@ from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_te
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
 from agent_bridge.shapes import as_dict, as_list, as_text
-from agent_bridge.repl import run_repl
+from agent_bridge.repl import ask_person, run_repl
 from agent_bridge.review import UNCOMMITTED, add_review_options, review_request_from
 from .session import Session
 from agent_bridge.trace import Tracer
@@ -166,8 +165,8 @@ def _run(args, tracer, renderer, progress, connected, limit):
     if args.detach and args.supervise_fd is None and os.name == "posix":
         from agent_bridge.supervisor import start_supervisor
         return start_supervisor(_script_path(), args.command_line, prompt)
-    session = _connect(args, tracer, connected, progress)
-    session.client.inbox.before_wait = renderer.flush
+    session = _connect(args, tracer, connected, renderer, progress)
+    session.client.inbox.before_wait = renderer.flush_soon
     with session:
         if tool:
             renderer.print_json(_tool_answer(args, session.client, connected))
@@ -251,7 +250,7 @@ def _collect_from_server(session, args, progress, limit):
     return envelope
 
 
-def _connect(args, tracer, connected, progress):
+def _connect(args, tracer, connected, renderer, progress):
     def connect(uri=args.uri):
         return Session(
             uri, thread_id=args.thread_id, cwd=args.cwd, model=args.model, sandbox=args.sandbox,
@@ -275,11 +274,14 @@ def _connect(args, tracer, connected, progress):
     if args.repl or args.interactive_approvals:
         client.inbox.read_lines_from(sys.stdin)
     interactive = args.interactive_approvals
+
+    def person(question):
+        return ask_person(question, client.inbox, renderer, progress)
     client.on_server_request = ApprovalPolicy(
         approve=set().union(*(APPROVE_CHOICES[choice] for choice in args.approve)),
         for_session=args.approve_for_session,
-        ask=(lambda kind, description: _ask(client, progress, kind, description)) if interactive else None,
-        ask_question=(lambda question: _ask_question(client, progress, question)) if interactive else None)
+        ask=(lambda kind, description: _ask(person, kind, description)) if interactive else None,
+        ask_question=(lambda question: _ask_question(person, question)) if interactive else None)
     return session
 
 
@@ -332,31 +334,23 @@ class _ReplSession:
         _announce(self.session, self.args)
 
 
-def _ask(client, progress, kind, description):
+def _ask(person, kind, description):
     """True or False as the person answers; None when input has ended with no answer."""
-    question = f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] "
-    answer = _ask_person(client, progress, question)
+    answer = person(f"Codex asks to allow {kind.replace('_', ' ')}: {description}\nAllow? [y/N] ")
     return None if answer is None else answer.strip().lower() in ("y", "yes")
 
 
-def _ask_question(client, progress, question):
+def _ask_question(person, question):
     """The person's answer to a question Codex asks (an option's number picks its label); None: no answer."""
     options = [as_dict(option) for option in as_list(question.get("options"))]
     lines = [f"Codex asks: {as_text(question.get('question'))}"]
     lines += [f"  {number}. {as_text(option.get('label'))}: {as_text(option.get('description'))}"
               for number, option in enumerate(options, 1)]
-    answer = _ask_person(client, progress, "\n".join(lines) + "\nAnswer (a number or text; empty for none): ")
+    answer = person("\n".join(lines) + "\nAnswer (a number or text; empty for none): ")
     answer = (answer or "").strip()
     if answer.isdigit() and 1 <= int(answer) <= len(options):
         return as_text(options[int(answer) - 1].get("label"))
     return answer or None
-
-
-def _ask_person(client, progress, question):
-    with progress.held() if progress else contextlib.nullcontext():
-        print(question, end="", file=sys.stderr, flush=True)
-        _, answer = client.inbox.get(None, ("line",))   # server messages wait meanwhile
-    return answer
 
 
 def _finish(envelope, renderer, connected, limit=None):

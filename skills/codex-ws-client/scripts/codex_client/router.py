@@ -61,7 +61,8 @@ class Router:
         return None
 
     def _read(self, remaining, lines):
-        """Reads one item for every waiter, the lock let go meanwhile; returns it if it is a typed line."""
+        """Reads for every waiter, the lock let go meanwhile: the next item, and the messages that
+        arrived with it; returns the item if it is a typed line."""
         self._reading = True
         self._changed.release()
         try:
@@ -79,15 +80,29 @@ class Router:
             return kind, value
         if isinstance(value, ParseError):
             raise value   # one message that could not be read: the connection goes on
-        self._route(value)
+        # The messages that came with it are routed too, as long as each waiter can still take its
+        # own in arrival order: up to a message of no turn (any waiter takes those, before its
+        # own that came later), or a message that could not be read (raised by the next read).
+        while self._route(value):
+            value = self.inbox.next_waiting_message()
+            if value is None:
+                break
+            if isinstance(value, ParseError):
+                self.inbox.push_back("message", value)
+                break
         return None
 
     def _route(self, message):
+        """Keeps a message for whoever it belongs to; False if it belongs to no one in particular."""
         if "method" not in message and "id" in message:
             key = message["id"] if isinstance(message["id"], (int, str)) else None
             if not self.take_callback(message):
                 self._responses[key] = message
-            return
+            return True
         params = as_dict(message.get("params"))
         turn_id = optional_text(params.get("turnId")) or optional_text(as_dict(params.get("turn")).get("id"))
-        (self._turns[turn_id] if turn_id else self._others).append(message)
+        if turn_id:
+            self._turns[turn_id].append(message)
+            return True
+        self._others.append(message)
+        return False

@@ -39,7 +39,7 @@ class RpcConnection:
         self.router = Router(inbox, self._take_callback)
         self.inbox = inbox
         self.handed_long_message = False
-        inbox.read_messages_from(self._read_message)
+        inbox.read_messages_from(self)
 
     def request(self, method, params, timeout, on_message):
         """Sends a request and returns its result; raises RpcError for an error answer.
@@ -116,17 +116,34 @@ class RpcConnection:
     def respond_error(self, request_id, code, message):
         self._send({"id": request_id, "error": {"code": code, "message": message}})
 
-    def _read_message(self):
-        """Runs on the reader thread. Parsing there lets each raw text go before the next one is
-        read, so a message of many megabytes is never held as text and as a dict at once."""
+    def fileno(self):
+        return self.transport.fileno()
+
+    def has_more(self):
+        return self.transport.has_more()
+
+    def read_available(self):
+        """The messages of the transport's next read, parsed (for the Inbox). Parsed where they are
+        read, each text is let go once parsed; a reading thread that has handed over a long
+        message waits until the main thread is done with it before reading on, so a message of
+        many megabytes is never held twice (e.g. item/completed, then turn/completed, each with
+        the whole answer)."""
         if self.handed_long_message:
-            self.inbox.wait_until_idle()   # e.g. item/completed, then turn/completed, each with the whole answer
-        raw = self.transport.receive()   # its errors end the reading: the stream itself is broken
-        self.handed_long_message = len(raw) > LONG_MESSAGE
-        try:
-            return parse_json_object(raw, self.tracer, "the server sent")
-        except ParseError as error:
-            return error    # raised by the router in its turn; the messages after it are still read
+            self.inbox.wait_until_idle()
+        texts = self.transport.read_available()   # its errors end the reading: the stream itself is broken
+        self.handed_long_message = False
+        messages = []
+        for index, text in enumerate(texts):
+            texts[index] = None
+            if isinstance(text, ParseError):
+                messages.append(text)
+                continue
+            self.handed_long_message |= len(text) > LONG_MESSAGE
+            try:
+                messages.append(parse_json_object(text, self.tracer, "the server sent"))
+            except ParseError as error:
+                messages.append(error)   # raised by the router in its turn; the messages after it are still read
+        return messages
 
     def _send(self, message):
         raw = json.dumps(message, ensure_ascii=False)

@@ -1,7 +1,7 @@
 """The stdio transport: a private `codex app-server` whose pipes carry one JSON-RPC message a line."""
 import subprocess
 
-from agent_bridge.child import StderrTail, exited, kill_group, own_process_group, read_line
+from agent_bridge.child import LineReader, StderrTail, exited, kill_group, own_process_group
 from agent_bridge.outcome import ConnectionFailed, ParseError
 from .transport import reason_of
 
@@ -13,6 +13,7 @@ class StdioTransport:
         self.codex_bin = codex_bin
         self.process = None
         self.stderr_tail = None
+        self.output = None      # a LineReader of the server's stdout
         self.uri = "stdio://"
 
     def connect(self):
@@ -23,6 +24,7 @@ class StdioTransport:
         except OSError as error:
             raise ConnectionFailed(f"cannot start {self.codex_bin} app-server: {reason_of(error)}") from None
         self.stderr_tail = StderrTail(self.process.stderr)
+        self.output = LineReader(self.process.stdout, "the stdio app-server")
 
     def send(self, text):
         try:
@@ -35,14 +37,19 @@ class StdioTransport:
                 raise ConnectionFailed(f"lost the stdio app-server: {reason_of(error)}") from None
             raise exited(self.process, self.stderr_tail, "the stdio app-server") from None
 
-    def receive(self):
-        line = read_line(self.process.stdout, "the stdio app-server")
-        if not line:
-            raise exited(self.process, self.stderr_tail, "the stdio app-server")
+    def fileno(self):
+        return self.output.fileno()
+
+    def has_more(self):
+        return False   # a pipe at its end is readable: select sees it
+
+    def read_available(self):
+        """The texts of the lines one read completed (a ParseError in place of one that is not UTF-8)."""
         try:
-            return line.decode("utf-8").rstrip("\n")
-        except UnicodeDecodeError:
-            raise ParseError("the stdio app-server printed a line that is not UTF-8") from None
+            lines = self.output.read_available()
+        except EOFError:
+            raise exited(self.process, self.stderr_tail, "the stdio app-server") from None
+        return [_text(line) for line in lines]
 
     def close(self):
         if self.process is None:
@@ -56,6 +63,13 @@ class StdioTransport:
         except subprocess.TimeoutExpired:
             kill_group(self.process)   # what it started too
             self.process.wait()
-        # Only now: closing stdout blocks while the reader thread waits on it for a server still running.
+        # Only now: closing stdout blocks while a reading thread (Windows) waits on it for a server still running.
         self.process.stdout.close()
         self.process = None
+
+
+def _text(line):
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return ParseError("the stdio app-server printed a line that is not UTF-8")

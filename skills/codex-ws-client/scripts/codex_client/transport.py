@@ -1,10 +1,11 @@
 """Connections to `codex app-server`: WebSocket (ws, wss, unix socket) or a private stdio process.
 
-A transport moves whole JSON-RPC messages as text; an `Inbox` (inbox.py) reads
-them on a background thread. Each transport is loaded only when it is opened: the
-WebSocket one (websocket_transport.py), so --help and argument errors stay fast and
-a stdio:// call works without websocket-client; the stdio one (stdio_transport.py),
-so a WebSocket call does not load subprocess.
+A transport moves whole JSON-RPC messages as text; the connection's `Inbox`
+(inbox.py) reads them through `read_available`, on the thread that waits for them.
+Each transport is loaded only when it is opened: the WebSocket one
+(websocket_transport.py), so --help and argument errors stay fast and a stdio://
+call works without websocket-client; the stdio one (stdio_transport.py), so a
+WebSocket call does not load subprocess.
 """
 import os
 

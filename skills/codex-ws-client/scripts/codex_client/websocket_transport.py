@@ -3,9 +3,11 @@
 websocket-client makes the connection (handshake, TLS, proxies) and sends; frames are read
 here. The socket is read in large chunks and small frames are cut from them, so a stream of
 many short messages costs one system call per chunk rather than two or three per frame. A
-frame longer than what is buffered is read straight into one buffer of its announced size: a
-10 MB message costs one copy on the way in instead of four (websocket-client gathers 16 KiB
-pieces and joins them), which matters for peak memory and CPU on long answers.
+frame longer than a chunk is read straight into one buffer of its announced size: a 10 MB
+message costs one copy on the way in instead of four (websocket-client gathers 16 KiB pieces
+and joins them), which matters for peak memory and CPU on long answers. Each read is one
+call of `read_available`, which keeps what it has read until it makes whole frames, so the
+thread that waits for a message can read for itself, up to its deadline.
 """
 import os
 import socket
@@ -13,7 +15,7 @@ import ssl
 
 import websocket
 
-from agent_bridge.outcome import ConnectionFailed, ParseError, TimedOut
+from agent_bridge.outcome import ClientError, ConnectionFailed, ParseError, TimedOut
 from .transport import NothingListening, reason_of
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -31,8 +33,11 @@ class WebSocketTransport:
         self.ca_file = ca_file
         self.unix_path = unix_path
         self.socket = None          # websocket-client's WebSocket, for sending and closing
-        self.stream = None          # its underlying socket, read by `receive`
+        self.stream = None          # its underlying socket, read by `read_available`
         self.read_ahead = bytearray()   # bytes read from the socket, not yet cut into frames
+        self.long_frame = None          # a LongFrame being read
+        self.fragments = None           # (opcode, payload so far) of a message sent in fragments
+        self.broken = None              # what ended the stream, raised by the read after its last messages
 
     def connect(self):
         url, options = self.uri, {}
@@ -86,86 +91,107 @@ class WebSocketTransport:
         except (OSError, websocket.WebSocketException) as error:
             raise ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}") from None
 
-    def receive(self):
-        """Blocks for the next text message."""
+    def fileno(self):
+        """What select can wait on before `read_available`; None for TLS, whose decrypted bytes
+        may wait inside the TLS layer where select does not see them."""
+        return None if isinstance(self.stream, ssl.SSLSocket) else self.stream.fileno()
+
+    def has_more(self):
+        return self.broken is not None
+
+    def read_available(self):
+        """One read of the socket, blocking until it returns: the texts of the messages it completed
+        (a ParseError in place of one that is not text), maybe none. Everything read is kept until
+        it makes whole frames, so reading may stop between any two calls."""
+        if self.broken is not None:
+            raise self.broken
         try:
-            opcode, data = self._read_message()
+            if self.long_frame is not None:
+                self._fill_long_frame()
+            else:
+                chunk = self.stream.recv(CHUNK_SIZE)
+                if not chunk:
+                    raise ConnectionFailed(f"{self.uri} closed the connection")
+                self.read_ahead += chunk
         except (OSError, websocket.WebSocketException) as error:
             raise ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}") from None
-        if opcode != TEXT:
-            raise ParseError(f"the server sent a binary frame of {len(data)} bytes; only JSON text is expected")
+        texts = []
         try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ParseError("the server sent a text frame that is not UTF-8") from None
+            if self.long_frame is not None and self.long_frame.full():
+                frame, self.long_frame = self.long_frame, None
+                self._take_frame(frame.final, frame.opcode, frame.payload, texts)
+            self._cut_frames(texts)
+        except (ClientError, OSError, websocket.WebSocketException) as error:
+            # A broken frame or a close ends the stream, after the messages that came before it.
+            self.broken = error if isinstance(error, ClientError) else \
+                ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}")
+            if not texts:
+                raise self.broken from None
+        return texts
 
-    def _read_message(self):
-        """(opcode, payload) of the next text or binary message, its fragments joined; pings are answered."""
-        opcode, payload = None, None
-        while True:
-            final, frame_opcode, data = self._read_frame(len(payload or b""))
-            if frame_opcode == PING:
-                self.socket.pong(bytes(data))
-                continue
-            if frame_opcode == PONG:
-                continue
-            if frame_opcode == CLOSE:
-                raise ConnectionFailed(f"{self.uri} closed the connection")
-            if (frame_opcode == CONTINUATION) != (payload is not None):
-                raise ParseError("the server sent a message fragment out of order")
-            if payload is None:
-                opcode, payload = frame_opcode, data
-            else:
-                payload += data
-            if final:
-                return opcode, payload
-
-    def _read_frame(self, received):
-        """(final, opcode, payload) of one frame; `received`: bytes of the message before it."""
-        first, second = self._take(2)
-        opcode = first & 0x0F
-        if first & 0x70 or second & 0x80 or opcode not in KNOWN_OPCODES:
-            raise ParseError(f"the server sent a malformed WebSocket frame (header {first:#04x} {second:#04x})")
-        length = second & 0x7F
-        if length == 126:
-            length = int.from_bytes(self._take(2), "big")
-        elif length == 127:
-            length = int.from_bytes(self._take(8), "big")
-        if received + length > MAX_MESSAGE_BYTES:
-            raise ParseError(f"the server announced a message of {received + length} bytes, "
-                             f"over the limit of {MAX_MESSAGE_BYTES}")
-        return bool(first & 0x80), opcode, self._take(length)
-
-    def _take(self, size):
-        """The next `size` bytes of the stream."""
+    def _cut_frames(self, texts):
+        """Takes every whole frame the bytes read ahead hold, from the front. A frame longer than a
+        chunk becomes `long_frame`, read straight into one buffer of its announced size: a 10 MB
+        message costs one copy on the way in."""
         buffered = self.read_ahead
-        while len(buffered) < size < CHUNK_SIZE:
-            chunk = self.stream.recv(CHUNK_SIZE)
-            if not chunk:
-                raise ConnectionFailed(f"{self.uri} closed the connection")
-            buffered += chunk
-        if len(buffered) >= size:
-            data = buffered[:size]
-            del buffered[:size]    # cheap: a bytearray drops its front by moving its start
-            return data
-        return self._take_long(size)
+        while len(buffered) >= 2:
+            first, second = buffered[0], buffered[1]
+            opcode, length, header = first & 0x0F, second & 0x7F, 2
+            if first & 0x70 or second & 0x80 or opcode not in KNOWN_OPCODES:
+                raise ParseError(f"the server sent a malformed WebSocket frame (header {first:#04x} {second:#04x})")
+            if length >= 126:
+                header = 4 if length == 126 else 10
+                if len(buffered) < header:
+                    return
+                length = int.from_bytes(buffered[2:header], "big")
+            received = len(self.fragments[1]) if self.fragments else 0
+            if received + length > MAX_MESSAGE_BYTES:
+                raise ParseError(f"the server announced a message of {received + length} bytes, "
+                                 f"over the limit of {MAX_MESSAGE_BYTES}")
+            final, end = bool(first & 0x80), header + length
+            if len(buffered) < end:
+                if length > CHUNK_SIZE:
+                    self.long_frame = LongFrame(final, opcode, length, buffered[header:])
+                    buffered.clear()
+                return
+            payload = buffered[header:end]
+            del buffered[:end]    # cheap: a bytearray drops its front by moving its start
+            if first == 0x80 | TEXT:   # a whole message in one frame, as nearly all are
+                texts.append(_message_text(TEXT, payload))
+            else:
+                self._take_frame(final, opcode, payload, texts)
 
-    def _take_long(self, size):
-        """The next `size` bytes, more than is buffered: the rest is read straight into the result."""
-        data = bytearray(size)
-        filled = len(self.read_ahead)
-        data[:filled] = self.read_ahead
-        self.read_ahead.clear()
-        with memoryview(data) as view:
-            while filled < size:
-                count = self.stream.recv_into(view[filled:], min(size - filled, READ_SIZE))
-                if count == 0:
-                    raise ConnectionFailed(f"{self.uri} closed the connection")
-                filled += count
-        return data
+    def _take_frame(self, final, opcode, payload, texts):
+        """Adds a whole message's text to `texts`, joins fragments, answers pings."""
+        if opcode == PING:
+            self.socket.pong(bytes(payload))
+        elif opcode == CLOSE:
+            raise ConnectionFailed(f"{self.uri} closed the connection")
+        elif opcode != PONG:   # a data frame
+            if (opcode == CONTINUATION) != (self.fragments is not None):
+                raise ParseError("the server sent a message fragment out of order")
+            if self.fragments is None and final:
+                texts.append(_message_text(opcode, payload))
+                return
+            if self.fragments is None:
+                self.fragments = (opcode, bytearray(payload))
+            else:
+                self.fragments[1].extend(payload)
+            if final:
+                opcode, payload = self.fragments
+                self.fragments = None
+                texts.append(_message_text(opcode, payload))
+
+    def _fill_long_frame(self):
+        frame = self.long_frame
+        with memoryview(frame.payload) as view:
+            count = self.stream.recv_into(view[frame.filled:], min(len(frame.payload) - frame.filled, READ_SIZE))
+        if count == 0:
+            raise ConnectionFailed(f"{self.uri} closed the connection")
+        frame.filled += count
 
     def close(self):
-        """Says goodbye and closes at once; the reader thread's pending read ends with the socket."""
+        """Says goodbye and closes at once; a read still waiting (on a reading thread) ends with the socket."""
         if self.socket is not None:
             try:
                 self.socket.send_close()
@@ -173,6 +199,29 @@ class WebSocketTransport:
                 pass
             self.socket.shutdown()
             self.socket = None
+
+
+class LongFrame:
+    """A frame longer than a chunk, read straight into a buffer of its size."""
+
+    def __init__(self, final, opcode, length, start):
+        self.final, self.opcode = final, opcode
+        self.payload = bytearray(length)
+        self.filled = min(len(start), length)
+        self.payload[:self.filled] = start[:self.filled]
+
+    def full(self):
+        return self.filled == len(self.payload)
+
+
+def _message_text(opcode, payload):
+    """A message's text, or the ParseError that takes its place."""
+    if opcode != TEXT:
+        return ParseError(f"the server sent a binary frame of {len(payload)} bytes; only JSON text is expected")
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return ParseError("the server sent a text frame that is not UTF-8")
 
 
 def _refused(uri, status, headers):
