@@ -151,7 +151,7 @@ class WebSocketTransport:
             final, end = bool(first & 0x80), header + length
             if len(buffered) < end:
                 if length > CHUNK_SIZE:
-                    self.long_frame = LongFrame(final, opcode, length, buffered[header:])
+                    self.long_frame = LongFrame(final, opcode, length, buffered, header)
                     buffered.clear()
                 return
             payload = buffered[header:end]
@@ -204,11 +204,13 @@ class WebSocketTransport:
 class LongFrame:
     """A frame longer than a chunk, read straight into a buffer of its size."""
 
-    def __init__(self, final, opcode, length, start):
+    def __init__(self, final, opcode, length, buffered, start):
+        """`buffered[start:]`: the beginning of its payload, already read."""
         self.final, self.opcode = final, opcode
         self.payload = bytearray(length)
-        self.filled = min(len(start), length)
-        self.payload[:self.filled] = start[:self.filled]
+        self.filled = len(buffered) - start
+        with memoryview(buffered) as view:
+            self.payload[:self.filled] = view[start:]
 
     def full(self):
         return self.filled == len(self.payload)
