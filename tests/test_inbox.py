@@ -316,3 +316,22 @@ def test_streamed_text_is_written_at_most_once_per_interval_and_none_is_held_lon
     renderer.delta("three")
     renderer.flush()                   # before a question or a progress line: at once
     assert out.getvalue() == "one two three"
+
+
+def test_a_stream_of_small_messages_is_read_in_batches_not_one_read_each(copy):
+    """While the peer streams, its output gathers a moment between reads: many messages a read
+    (one wake-up each read), where reading as soon as anything arrives gets one or two."""
+    inbox_module, _ = copy
+    inbox, source = inbox_module.Inbox(), SocketSource()
+    reads = []
+    read = source.read_available
+    source.read_available = lambda: reads.append(1) or read()
+    inbox.read_messages_from(source)
+
+    def stream():
+        for number in range(300):
+            source.peer.sendall(f"m{number} ".encode())
+            time.sleep(0.0002)
+    threading.Thread(target=stream, daemon=True).start()
+    assert [inbox.get(10)[1] for _ in range(300)] == [f"m{number}" for number in range(300)]
+    assert len(reads) <= 100, f"{len(reads)} reads for 300 messages"
