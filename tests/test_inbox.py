@@ -218,7 +218,7 @@ def test_a_source_select_can_wait_on_is_read_by_the_waiting_thread_once_per_read
     """No reading thread, so no hand-over between threads for each message: the waiting thread
     reads, and all that one read held comes out before anything is read again."""
     inbox_module, _ = copy
-    inbox, source = inbox_module.Inbox(), SocketSource()
+    inbox, source = inbox_module.Inbox(read_on_waiting_thread=True), SocketSource()
     threads_before = threading.active_count()
     inbox.read_messages_from(source)
     source.peer.sendall(b"m1 m2 m3")
@@ -229,7 +229,7 @@ def test_a_source_select_can_wait_on_is_read_by_the_waiting_thread_once_per_read
 
 def test_before_wait_runs_before_each_wait_on_the_source_not_for_each_message(copy):
     inbox_module, outcome = copy
-    inbox, source = inbox_module.Inbox(), SocketSource()
+    inbox, source = inbox_module.Inbox(read_on_waiting_thread=True), SocketSource()
     calls = []
     inbox.before_wait = lambda: calls.append("flush")
     inbox.read_messages_from(source)
@@ -243,7 +243,7 @@ def test_before_wait_runs_before_each_wait_on_the_source_not_for_each_message(co
 
 def test_a_typed_line_wakes_a_wait_on_the_source(copy):
     inbox_module, _ = copy
-    inbox, source = inbox_module.Inbox(), SocketSource()
+    inbox, source = inbox_module.Inbox(read_on_waiting_thread=True), SocketSource()
     inbox.read_messages_from(source)
     typed_read, typed_write = socket.socketpair()
     with typed_read.makefile("r") as typed:
@@ -259,7 +259,7 @@ def test_a_typed_line_wakes_a_wait_on_the_source(copy):
 
 def test_the_end_of_a_source_read_directly_is_quiet_and_lines_still_come(copy):
     inbox_module, outcome = copy
-    inbox, source = inbox_module.Inbox(), SocketSource()
+    inbox, source = inbox_module.Inbox(read_on_waiting_thread=True), SocketSource()
     inbox.read_messages_from(source)
     source.peer.sendall(b"last")
     source.peer.close()
@@ -272,7 +272,7 @@ def test_the_end_of_a_source_read_directly_is_quiet_and_lines_still_come(copy):
 
 def test_an_error_reading_the_source_directly_is_raised_whatever_is_wanted(copy):
     inbox_module, outcome = copy
-    inbox, source = inbox_module.Inbox(), SocketSource()
+    inbox, source = inbox_module.Inbox(read_on_waiting_thread=True), SocketSource()
 
     def broken():
         raise outcome.ConnectionFailed("the peer went away")
@@ -288,7 +288,7 @@ def test_before_wait_runs_again_when_it_asks_to_during_a_long_wait(copy, source_
     """The renderer holds text written a moment ago and asks to be called again: a wait with
     nothing arriving calls it again then, and still ends at its own deadline."""
     inbox_module, outcome = copy
-    inbox = inbox_module.Inbox()
+    inbox = inbox_module.Inbox(read_on_waiting_thread=True)
     inbox.read_messages_from(SocketSource() if source_kind == "read directly" else _reader(EOFError()))
     calls = []
 
@@ -322,7 +322,7 @@ def test_a_stream_of_small_messages_is_read_in_batches_not_one_read_each(copy):
     """While the peer streams, its output gathers a moment between reads: many messages a read
     (one wake-up each read), where reading as soon as anything arrives gets one or two."""
     inbox_module, _ = copy
-    inbox, source = inbox_module.Inbox(), SocketSource()
+    inbox, source = inbox_module.Inbox(read_on_waiting_thread=True), SocketSource()
     reads = []
     read = source.read_available
     source.read_available = lambda: reads.append(1) or read()
@@ -335,3 +335,15 @@ def test_a_stream_of_small_messages_is_read_in_batches_not_one_read_each(copy):
     threading.Thread(target=stream, daemon=True).start()
     assert [inbox.get(10)[1] for _ in range(300)] == [f"m{number}" for number in range(300)]
     assert len(reads) <= 100, f"{len(reads)} reads for 300 messages"
+
+
+def test_by_default_a_reading_thread_reads_even_a_source_select_can_wait_on(copy):
+    """A library caller may leave a turn unread while it works on something else: the peer's
+    output is read meanwhile (app-server closes a connection whose messages are not read)."""
+    inbox_module, _ = copy
+    inbox, source = inbox_module.Inbox(), SocketSource()
+    inbox.read_messages_from(source)
+    source.peer.sendall(b"m1")
+    wait_until(lambda: source.reads_on, what="a read without anyone waiting")
+    assert threading.current_thread().name not in source.reads_on
+    assert inbox.get(5) == ("message", "m1")

@@ -1,6 +1,7 @@
 """The skill's scripts/ folder is an importable library; the CLI is built on it."""
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -117,3 +118,18 @@ def test_a_stdio_app_server_that_exits_gives_its_code_and_stderr(tmp_path, monke
     error = caught.value
     assert error.exit_code == 3 and error.returncode != 0
     assert "does not exist" in str(error) and any("does not exist" in line for line in error.stderr_tail)
+
+
+def test_a_turn_left_unread_while_the_caller_works_elsewhere_still_completes(codex_server):
+    """app-server closes a connection whose messages nobody reads (the command line, which always
+    waits, reads on its waiting thread; a library caller keeps a reading thread). Checked to fail
+    with the library reading on the waiting thread: "closed the connection" after 1.4 MB."""
+    from fixtures.fakes.sse_server import huge
+    from codex_client import Session
+    codex_server.fake.add(huge(100_000 * 99, chunk_size=99))
+    with Session(codex_server.uri) as codex:
+        turn = codex.start("big")
+        time.sleep(20)   # the scenario itself (a caller busy elsewhere), not a synchronisation
+        envelope = turn.result()
+    assert envelope.status == "completed", envelope.error
+    assert len(envelope.text) == 100_000 * 99

@@ -1,11 +1,11 @@
 """Everything the main thread waits for, on one deadline: messages from the peer and lines typed
 by the user, in arrival order, while Ctrl-C stays effective.
 
-The peer's output is read by the thread that waits for it, when the operating system can wait
-on it (a socket; a pipe on POSIX): one thread that wakes once per read of the peer's output
-costs far less than a reading thread that wakes the main thread for each message it hands
-over. Otherwise (a pipe on Windows, TLS) a background thread reads it and hands over what each
-read held. Typed lines are read on a background thread, which wakes a waiting `get` through a
+With `read_on_waiting_thread`, the peer's output is read by the thread that waits for it, when
+the operating system can wait on it (a socket; a pipe on POSIX): one thread that wakes once per
+read of the peer's output costs far less than a reading thread that wakes the main thread for
+each message it hands over. Otherwise (a library caller, a pipe on Windows, TLS) a background
+thread reads it and hands over what each read held. Typed lines are read on a background thread, which wakes a waiting `get` through a
 socket pair.
 """
 import collections
@@ -28,7 +28,13 @@ QUICK_READS_BEFORE_GATHERING = 3
 class Inbox:
     """Messages from the peer and lines typed by the user, in arrival order."""
 
-    def __init__(self):
+    def __init__(self, read_on_waiting_thread=False):
+        """`read_on_waiting_thread`: read the peer on the thread that waits (see the module's text)
+        where that can be done. Only for a caller that waits for everything it starts, as the
+        command lines do: a peer whose output nobody reads for a while may give up (app-server
+        closes such a connection), so a library caller, who may leave a turn unread while it works
+        on something else, keeps a reading thread."""
+        self.read_on_waiting_thread = read_on_waiting_thread
         # SimpleQueue: its put and get are single C calls.
         self._queue = queue.SimpleQueue()   # items from background threads
         self._taken = collections.deque()   # (kind, value) read or taken from the queue, not yet handed out
@@ -51,7 +57,7 @@ class Inbox:
         `has_more()` (True when the next read need not wait for the peer: it has more to give
         from what it has read, such as the error that ended the stream after its last messages)."""
         self._stop_reading_source()
-        if source.fileno() is None:
+        if not self.read_on_waiting_thread or source.fileno() is None:
             threading.Thread(target=self._pump_messages, args=(source,), daemon=True).start()
         else:
             self._source, self._source_descriptor = source, source.fileno()

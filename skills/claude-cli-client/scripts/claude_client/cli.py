@@ -135,7 +135,7 @@ def main(argv=None):
             return start_supervisor(_script_path(), args.command_line, prompt)
         # The options claude takes as its own are named here as in the library.
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
-                          resume_timeout=args.resume_timeout, tracer=tracer,
+                          resume_timeout=args.resume_timeout, tracer=tracer, read_on_waiting_thread=True,
                           **{name: getattr(args, name) for name in CLAUDE_OPTIONS})
         if args.detach:
             return _supervise(args, session, prompt, renderer, limit)

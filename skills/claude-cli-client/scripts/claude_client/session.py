@@ -32,11 +32,12 @@ INITIALIZE_TIMEOUT_SECONDS = 60.0
 
 class Session:
     def __init__(self, claude_bin="claude", *, cwd=None, session_id=None, timeout=300.0, resume_timeout=600.0,
-                 decide=deny_all, tracer=None, **claude_options):
+                 decide=deny_all, tracer=None, read_on_waiting_thread=False, **claude_options):
         """Starts claude (`claude_bin` names the executable) and initializes it. `session_id` resumes that
         session, in the directory it was made in unless `cwd` is given. `claude_options` become claude's
         own options (model, allowed_tools, add_dir, json_schema, ...: see process.CLAUDE_OPTIONS).
-        `decide(tool_name, tool_input) -> Decision` answers tool permission requests."""
+        `decide(tool_name, tool_input) -> Decision` answers tool permission requests.
+        `read_on_waiting_thread`: see agent_bridge.inbox.Inbox (the command line sets it)."""
         self.tracer = tracer or Tracer(CLIENT_NAME)
         self.claude_bin = find_claude(claude_bin)
         self.claude_options = claude_options
@@ -50,7 +51,7 @@ class Session:
         self.timeout = timeout or None
         self.resume_timeout = resume_timeout or None
         self.control = Control(lambda message: self.process.send(message), self.tracer, decide)
-        self.inbox = Inbox()
+        self.inbox = Inbox(read_on_waiting_thread)
         self.process = None
         self.claude_version = None
         self.warned_version = False

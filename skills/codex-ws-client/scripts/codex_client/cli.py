@@ -257,7 +257,7 @@ def _connect(args, tracer, connected, renderer, progress):
             instructions=args.instructions, personality=args.personality, approval_policy=args.approval_policy,
             ephemeral=args.ephemeral, token=_token(args), headers=_headers(args.header),
             connect_timeout=args.connect_timeout, ca_file=args.ca_file, codex_bin=args.codex_bin, tracer=tracer,
-            timeout=args.timeout, resume_timeout=args.resume_timeout)
+            timeout=args.timeout, resume_timeout=args.resume_timeout, read_on_waiting_thread=True)
 
     tracer.info(f"connecting to {args.uri or 'the default server'}")
     if args.spawn:

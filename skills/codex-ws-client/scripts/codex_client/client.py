@@ -80,10 +80,11 @@ class TurnOptions:
 class CodexClient:
     """A connection to app-server with one current thread."""
 
-    def __init__(self, transport, tracer=None, on_server_request=None, timeout=300.0, resume_timeout=600.0):
+    def __init__(self, transport, tracer=None, on_server_request=None, timeout=300.0, resume_timeout=600.0,
+                 read_on_waiting_thread=False):
         self.transport = transport
         self.tracer = tracer or Tracer(CLIENT_NAME)
-        self.inbox = Inbox()
+        self.inbox = Inbox(read_on_waiting_thread)
         self.rpc = RpcConnection(transport, self.inbox, self.tracer)
         self.on_server_request = on_server_request or ApprovalPolicy()
         self.timeout = timeout or None
@@ -94,11 +95,13 @@ class CodexClient:
 
     @classmethod
     def connect(cls, uri=DEFAULT_URI, *, token=None, headers=(), connect_timeout=10.0, ca_file=None,
-                codex_bin="codex", tracer=None, on_server_request=None, timeout=300.0, resume_timeout=600.0):
-        """Opens the transport for `uri` (ws://, wss://, unix://[PATH], stdio://) and initializes."""
+                codex_bin="codex", tracer=None, on_server_request=None, timeout=300.0, resume_timeout=600.0,
+                read_on_waiting_thread=False):
+        """Opens the transport for `uri` (ws://, wss://, unix://[PATH], stdio://) and initializes.
+        `read_on_waiting_thread`: see agent_bridge.inbox.Inbox (the command line sets it)."""
         headers = list(headers) + ([f"Authorization: Bearer {token}"] if token else [])
         transport = open_transport(uri, headers, connect_timeout or None, ca_file, codex_bin)
-        client = cls(transport, tracer, on_server_request, timeout, resume_timeout)
+        client = cls(transport, tracer, on_server_request, timeout, resume_timeout, read_on_waiting_thread)
         try:
             client.initialize()
         except BaseException:
