@@ -11,7 +11,6 @@ socket pair.
 import collections
 import queue
 import select
-import socket
 import threading
 import time
 
@@ -66,6 +65,7 @@ class Inbox:
     def read_lines_from(self, stream):
         """Typed lines arrive as ("line", text); the end of input as ("line", None)."""
         if self._wake is None:
+            import socket   # only typed lines need it; kept off a one-shot call's start-up (about 2.6 ms)
             self._wake = socket.socketpair()
             self._wake[1].setblocking(False)   # a full pair means a wake-up is waiting already
             self._waiting_on.add(self._wake[0].fileno())
