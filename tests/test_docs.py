@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
@@ -109,6 +110,17 @@ def test_brainstorm_skill_commands_run_as_written(project, claude_env, fake_mode
         server.stop()
     assert len(ran) >= 6 and envelope["conclusions"]["claude"]["text"] == "My side: keep it simple."
     assert fake_model.requests and fake_anthropic.requests
+
+
+def test_every_skill_front_matter_parses_as_yaml():
+    """An agent picks a skill by its description: front matter a YAML parser rejects loads with none."""
+    skill_docs = sorted(SKILLS.glob("*/SKILL.md"))
+    assert len(skill_docs) == 3
+    for doc in skill_docs:
+        front_matter = re.match(r"---\n(.*?)\n---\n", doc.read_text(encoding="utf-8"), re.S).group(1)
+        metadata = yaml.safe_load(front_matter)
+        assert metadata["name"] == doc.parent.name, doc
+        assert isinstance(metadata["description"], str) and len(metadata["description"]) > 50, doc
 
 
 def test_usage_references_hold_only_the_synopsis():
