@@ -57,6 +57,8 @@ def test_continue_after_ctrl_c_redoes_the_interrupted_round(brainstorm):
     run = start(brainstorm, TOPIC)
     wait_until(lambda: len(brainstorm.codex.requests) >= 2 and len(claude_prompts(brainstorm.claude)) >= 2,
                timeout=60, what="both peers asked in round 2")
+    saved_after_round_1 = next(brainstorm.project.glob(".brainstorm/*.md")).read_text()
+    assert "status: inProgress" in saved_after_round_1 and "None" not in saved_after_round_1
     run.send_signal(signal.SIGINT)
     stdout, stderr = run.communicate(timeout=60)
     assert run.returncode == 130, stderr

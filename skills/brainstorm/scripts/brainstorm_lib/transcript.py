@@ -86,7 +86,8 @@ def markdown(record):
     """The transcript: a summary, the topic, then each round and each set of conclusions in order,
     every answer whole under its own heading."""
     lines = [f"# Brainstorm: {_first_line(record['topic'])}", ""]
-    lines += [f"- style: {record['style']}; status: {record['status']} (exit {record['exit_code']})",
+    exit_code = "" if record["exit_code"] is None else f" (exit {record['exit_code']})"
+    lines += [f"- style: {record['style']}; status: {record['status']}{exit_code}",
               f"- converged: {'yes' if record['converged'] else 'no'}",
               f"- Codex thread: {_id(record['codex_thread_id'])}; Claude session: {_id(record['claude_session_id'])}"]
     if record.get("as_peer"):
