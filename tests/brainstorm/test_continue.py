@@ -152,3 +152,20 @@ def test_a_lock_whose_pid_is_now_another_process_is_taken_over(brainstorm):
     done = brainstorm("--continue", first["state_file"])
     assert done.returncode == 0, done.stderr
     assert len(done.envelope["rounds"]) == 1
+
+
+def test_as_peer_after_the_peer_failed_redoes_the_round_with_the_callers_new_text(brainstorm, tmp_path):
+    mine = tmp_path / "mine.md"
+    mine.write_text("My blind answer, first try.")
+    brainstorm.codex.add(error(400, "codex's model refused"))
+    brainstorm.codex.default = lambda body: text("codex answers")
+    first = brainstorm("--as-peer", "claude", "--my-text", mine, TOPIC)
+    assert first.returncode == 1 and first.envelope["rounds"][0]["codex"]["exit_code"] == 1, first.stderr
+    assert first.envelope["prompt"].startswith("You are Claude")   # the next call is round 1 again
+    mine.write_text("My blind answer, second try.")
+
+    done = brainstorm("--continue", first.envelope["state_file"], "--as-peer", "claude", "--my-text", mine)
+    assert done.returncode == 0, done.stderr
+    [round_1] = done.envelope["rounds"]
+    assert round_1["claude"]["text"] == "My blind answer, second try." and round_1["codex"]["text"] == "codex answers"
+    assert "My blind answer" not in codex_prompts(brainstorm.codex)[-1]   # round 1 is still blind

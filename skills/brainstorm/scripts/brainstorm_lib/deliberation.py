@@ -173,8 +173,8 @@ class Deliberation:
     def _last_answer(self, side, before_round):
         """What `side` said last before round `before_round`: its conclusions after the round before,
         else its latest answer in a round (a missing answer never counts)."""
-        for conclusions in [self.record["conclusions"]] + self.record["earlier_conclusions"]:
-            if conclusions and conclusions["after_round"] == before_round - 1 and answered(conclusions[side]):
+        for conclusions in all_conclusions(self.record):
+            if conclusions["after_round"] == before_round - 1 and answered(conclusions[side]):
                 return conclusions[side]["text"]
         for entries in reversed(self.record["rounds"]):
             if entries["round"] < before_round and answered(entries[side]):
@@ -182,7 +182,7 @@ class Deliberation:
         return ""
 
     def _failed(self, entries):
-        return any(entries[side]["exit_code"] != EXIT_OK for side in SIDES)
+        return not all(answered(entries[side]) for side in SIDES)
 
     def _stop(self, exit_code):
         self.record["exit_code"] = exit_code
