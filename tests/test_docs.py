@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
@@ -114,6 +113,7 @@ def test_brainstorm_skill_commands_run_as_written(project, claude_env, fake_mode
 
 def test_every_skill_front_matter_parses_as_yaml():
     """An agent picks a skill by its description: front matter a YAML parser rejects loads with none."""
+    import yaml   # here, so that a virtualenv made before PyYAML was required fails only this test
     skill_docs = sorted(SKILLS.glob("*/SKILL.md"))
     assert len(skill_docs) == 3
     for doc in skill_docs:
