@@ -50,10 +50,13 @@ def build_parser():
     run.add_argument("--style-file", metavar="FILE", help="your own prompts, in the format of references/styles/")
     run.add_argument("--cwd", help="working directory of both peers (default: the current one)")
     run.add_argument("--continue", dest="continue_from", metavar="TRANSCRIPT_OR_JSON",
-                     help="add rounds to a finished deliberation, on the same thread and session")
+                     help="add rounds to a deliberation, on the same thread and session; a round a side did "
+                          "not answer is redone first; writes this file and the one beside it")
     run.add_argument("--as-peer", choices=SIDES,
                      help="you take this side: one round per call, your text from --my-text")
-    run.add_argument("--my-text", metavar="FILE", help="with --as-peer: your answer for this round (- for stdin)")
+    run.add_argument("--my-text", metavar="FILE",
+                     help="with --as-peer: your answer for this round (- for stdin); without it, nothing runs: "
+                          "the envelope's prompt is what your side is asked in this call")
     run.add_argument("--conclude", action="store_true", help="with --as-peer: the conclusions instead of a round")
     output = parser.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print one JSON envelope for the whole run")
