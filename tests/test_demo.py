@@ -13,7 +13,7 @@ def test_demo_runs_both_clients_and_a_brainstorm_and_stops_what_it_started():
     assert done.stdout.count('"status": "completed"') == 2 + 1 + 2 * 3   # the brainstorm: itself and 6 answers
     assert '"text": "echo: Hello Codex, what is 6 x 7?"' in done.stdout
     assert '"text": "echo: Hello Claude, what is 6 x 7?"' in done.stdout
-    assert "## Round 2\n\n| Codex | Claude |" in done.stdout and "## Conclusions (after round 2)" in done.stdout
+    assert "## Round 2\n\n### Codex\n\necho: Round 2" in done.stdout and "## Conclusions after round 2" in done.stdout
     server_pid = int(re.search(r"\(pid (\d+)\)", done.stdout).group(1))
     try:
         os.killpg(server_pid, 0)

@@ -111,6 +111,18 @@ def test_brainstorm_skill_commands_run_as_written(project, claude_env, fake_mode
     assert fake_model.requests and fake_anthropic.requests
 
 
+def test_every_skill_front_matter_parses_as_yaml():
+    """An agent picks a skill by its description: front matter a YAML parser rejects loads with none."""
+    import yaml   # here, so that a virtualenv made before PyYAML was required fails only this test
+    skill_docs = sorted(SKILLS.glob("*/SKILL.md"))
+    assert len(skill_docs) == 3
+    for doc in skill_docs:
+        front_matter = re.match(r"---\n(.*?)\n---\n", doc.read_text(encoding="utf-8"), re.S).group(1)
+        metadata = yaml.safe_load(front_matter)
+        assert metadata["name"] == doc.parent.name, doc
+        assert isinstance(metadata["description"], str) and len(metadata["description"]) > 50, doc
+
+
 def test_usage_references_hold_only_the_synopsis():
     for skill in ("codex-ws-client", "claude-cli-client", "brainstorm"):
         assert documented_commands(SKILLS / skill / "references" / "usage.md") == []

@@ -66,6 +66,13 @@ def test_claude_plugin_validate_passes_without_warnings(tmp_path):
     assert "warning" not in manifest_checks.lower(), result.stdout
 
 
+def test_claude_plugin_validate_passes_on_the_plugin_manifest(tmp_path):
+    """Validating the plugin (not the marketplace) also checks each skill's front matter."""
+    result = run([CLAUDE_BIN, "plugin", "validate", ROOT / ".claude-plugin" / "plugin.json"],
+                 env=clean_python_env(HOME=str(tmp_path)))
+    assert "Validation passed" in result.stdout
+
+
 # ----------------------------------------------------------------------------- Claude Code
 
 @pytest.fixture

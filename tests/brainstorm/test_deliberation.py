@@ -65,30 +65,37 @@ def test_round_one_runs_both_peers_in_parallel(brainstorm):
     assert elapsed < 7.0, f"two 4 s answers took {elapsed:.1f} s: not in parallel"
 
 
+CODE_ANSWER = "codex: a | b\n\n```python\ndef pick(a, b):\n    return a if a else b\n```\nsecond line"
+
+
 def test_transcript_and_envelope_agree(brainstorm):
-    brainstorm.codex.default = lambda body: text("codex: a | b\nsecond line")
+    brainstorm.codex.default = lambda body: text(CODE_ANSWER)
     numbered_answers(brainstorm.claude, "claude")
     done = brainstorm("--rounds", "2", TOPIC)
     envelope = done.envelope
     transcript = Path(envelope["transcript"])
     assert transcript.parent == brainstorm.project / ".brainstorm" and transcript.suffix == ".md"
     assert json.loads(Path(envelope["state_file"]).read_text()) == envelope
-    tables = read_tables(transcript.read_text())
-    expected = [(r["codex"]["text"], r["claude"]["text"]) for r in envelope["rounds"]]
-    expected.append((envelope["conclusions"]["codex"]["text"], envelope["conclusions"]["claude"]["text"]))
-    assert tables == expected
-    assert envelope["codex_thread_id"] in transcript.read_text()
+    markdown = transcript.read_text()
+    expected = [(f"Round {r['round']}", r["codex"]["text"], r["claude"]["text"]) for r in envelope["rounds"]]
+    expected.append(("Conclusions after round 2", envelope["conclusions"]["codex"]["text"],
+                     envelope["conclusions"]["claude"]["text"]))
+    assert read_sections(markdown) == expected
+    assert CODE_ANSWER in markdown   # code blocks intact, one answer after the other
+    assert envelope["codex_thread_id"] in markdown
+    assert "- converged: no" in markdown
 
 
-def read_tables(markdown):
-    """(codex, claude) of each two-column table row, unescaped."""
-    rows = re.findall(r"^\| (.*) \| (.*) \|$", markdown, re.M)
-    cells = [row for row in rows if row != ("Codex", "Claude") and row != ("---", "---")]
-    return [tuple(unescape(cell) for cell in row) for row in cells]
-
-
-def unescape(cell):
-    return re.sub(r"\\(.)", r"\1", cell.replace("<br>", "\n"))
+def read_sections(markdown):
+    """(heading, codex's answer, claude's answer) of each round and set of conclusions."""
+    sections = re.split(r"^## ", markdown, flags=re.M)[1:]
+    found = []
+    for section in sections:
+        heading, _, body = section.partition("\n")
+        answers = dict(re.findall(r"^### (Codex|Claude)\n\n(.*?)\n(?=### |\Z)", body, re.M | re.S))
+        if answers:
+            found.append((heading, answers["Codex"].strip(), answers["Claude"].strip()))
+    return found
 
 
 def test_continue_adds_rounds_on_the_same_thread_and_session(brainstorm):
@@ -111,6 +118,10 @@ def test_continue_adds_rounds_on_the_same_thread_and_session(brainstorm):
     history = anthropic_api.all_user_texts(claude_bodies[-1])
     assert any(TOPIC in said and "codex answer" not in said for said in history)   # the first run's round 1
     assert envelope["conclusions"]["after_round"] == 3
+    # Both sets of conclusions stay, each after its round.
+    assert [c["after_round"] for c in envelope["earlier_conclusions"]] == [1]
+    assert [heading for heading, _, _ in read_sections(Path(envelope["transcript"]).read_text())] == [
+        "Round 1", "Conclusions after round 1", "Round 2", "Round 3", "Conclusions after round 3"]
 
 
 def test_one_peer_failing_keeps_the_others_text(brainstorm):

@@ -4,6 +4,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
 from fixtures.fakes import anthropic_api
@@ -76,9 +77,10 @@ def test_as_peer_one_call_per_round_with_the_state_in_the_files(brainstorm, tmp_
     assert first.envelope["rounds"][0]["claude"] == {"text": "My blind answer: one repository.", "turn_id": None,
                                                      "status": "completed", "exit_code": 0, "metrics": {},
                                                      "by": "caller"}
-    mine.write_text("My reply: codex is right about tooling.\nCONVERGED: no")
+    mine.write_text("My reply: codex is right about tooling.\nCONVERGED: no, we still differ on tests\n\nThanks.")
     second = brainstorm("--continue", first.envelope["state_file"], "--as-peer", "claude", "--my-text", mine)
     assert second.returncode == 0, second.stderr
+    assert second.envelope["rounds"][1]["claude"]["converged"] is False
     assert "My blind answer: one repository." in brainstorm.codex.requests[1]["input"][-1]["content"][0]["text"]
     mine.write_text("My conclusion: one repository.")
     third = brainstorm("--continue", first.envelope["transcript"], "--as-peer", "claude", "--my-text", mine,
@@ -88,6 +90,45 @@ def test_as_peer_one_call_per_round_with_the_state_in_the_files(brainstorm, tmp_
     assert "codex is right about tooling" in brainstorm.codex.requests[2]["input"][-1]["content"][0]["text"]
     assert len({envelope["codex_thread_id"], first.envelope["codex_thread_id"]}) == 1
     assert claude_turns(brainstorm.claude) == []   # the caller was Claude: the claude CLI never ran
+    assert "None" not in Path(envelope["transcript"]).read_text()
+
+
+def test_as_peer_shows_the_caller_the_prompt_of_its_next_round(brainstorm, tmp_path):
+    mine = tmp_path / "mine.md"
+    mine.write_text("My blind answer.")
+    brainstorm.codex.default = lambda body: text("codex answers")
+    first = brainstorm("--as-peer", "claude", "--my-text", mine, TOPIC).envelope
+    prompt = first["prompt"]
+    assert prompt.startswith("Round 2 of the deliberation on:\nMonorepo or many repositories?")
+    assert "Codex answered:\n----\ncodex answers\n----" in prompt and "At most about 300 words" in prompt
+    assert prompt.endswith("or `CONVERGED: no` if you do not.")
+    shown = brainstorm("--continue", first["state_file"], "--as-peer", "claude")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.envelope["prompt"] == prompt and shown.envelope["rounds"] == first["rounds"]
+    assert len(brainstorm.codex.requests) == 1   # showing the prompt asked nobody
+    concluding = brainstorm("--continue", first["state_file"], "--as-peer", "claude", "--conclude").envelope
+    assert concluding["prompt"].startswith("The deliberation on the topic below is over.")
+    opening = brainstorm("--as-peer", "claude", "Tabs or spaces?").envelope
+    assert opening["prompt"].startswith("You are Claude") and "at most about 300 words" in opening["prompt"]
+    assert opening["transcript"] is None and len(brainstorm.codex.requests) == 1
+
+
+def test_bad_arguments_leave_no_files_and_no_python_words(brainstorm, tmp_path):
+    empty = tmp_path / "empty.md"
+    empty.write_text("")
+    for args in (["--style-file", tmp_path / "missing.txt", TOPIC], ["--as-peer", "claude", "--my-text", empty, TOPIC],
+                 ["--transcript", "mine.md", "--token-file", tmp_path / "missing", TOPIC]):
+        done = brainstorm(*args)
+        assert done.returncode == 2, done.stderr
+    assert sorted(p.name for p in brainstorm.project.rglob("*") if p.suffix in (".md", ".json")) == []
+    brainstorm.codex.default = lambda body: text("codex answers")
+    first = brainstorm("--rounds", "0", TOPIC).envelope
+    saved = Path(first["state_file"]).read_text()
+    refused = brainstorm("--continue", first["state_file"], "--as-peer", "claude", "--my-text", empty)
+    assert refused.returncode == 2 and "None" not in refused.stderr, refused.stderr
+    assert refused.stderr.strip() == ("brainstorm: error: this deliberation was run without --as-peer: "
+                                      "continue it the same way")
+    assert Path(first["state_file"]).read_text() == saved
 
 
 def test_a_missing_client_skill_is_one_line_and_exit_3(tmp_path, brainstorm):

@@ -10,6 +10,7 @@ import time
 from . import transcript
 from .deliberation import SIDES, CallerSide, Deliberation, new_record
 from .errors import EXIT_INTERRUPTED, STATUS_OF_EXIT, BadArguments, BrainstormError
+from .lock import take_lock
 from .prompts import NAMES, STYLES, load_style
 
 NAME = "brainstorm"
@@ -49,10 +50,13 @@ def build_parser():
     run.add_argument("--style-file", metavar="FILE", help="your own prompts, in the format of references/styles/")
     run.add_argument("--cwd", help="working directory of both peers (default: the current one)")
     run.add_argument("--continue", dest="continue_from", metavar="TRANSCRIPT_OR_JSON",
-                     help="add rounds to a finished deliberation, on the same thread and session")
+                     help="add rounds to a deliberation, on the same thread and session; a round a side did "
+                          "not answer is redone first; writes this file and the one beside it")
     run.add_argument("--as-peer", choices=SIDES,
                      help="you take this side: one round per call, your text from --my-text")
-    run.add_argument("--my-text", metavar="FILE", help="with --as-peer: your answer for this round (- for stdin)")
+    run.add_argument("--my-text", metavar="FILE",
+                     help="with --as-peer: your answer for this round (- for stdin); without it, nothing runs: "
+                          "the envelope's prompt is what your side is asked in this call")
     run.add_argument("--conclude", action="store_true", help="with --as-peer: the conclusions instead of a round")
     output = parser.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print one JSON envelope for the whole run")
@@ -84,23 +88,32 @@ def main(argv=None):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     argv = sys.argv[1:] if argv is None else list(argv)
     json_mode = "--json" in argv
-    record, sides = None, {}
+    record, sides, lock, deliberation, prompt = None, {}, None, None, None
     try:
         args = build_parser().parse_args(argv)
         started = time.monotonic()
         record, templates, rounds = _prepare(args)
-        sides = _sides(args, record)
+        caller_text, token = _caller_text(args), _token(args)
+        if args.as_peer and caller_text is None:
+            return _show_prompt(record, Deliberation(record, {}, templates, transcript.save), args, json_mode)
+        _place_files(record, args)
+        lock = take_lock(record["state_file"])
+        sides = _sides(args, record, caller_text, token)
         deadline = started + args.max_time if args.max_time else None
         deliberation = Deliberation(record, sides, templates, transcript.save, deadline, _progress)
         deliberation.run(rounds, args.until_agree, conclude=not args.as_peer or args.conclude)
     except BrainstormError as error:
-        record = _failed(record, error.exit_code, str(error))
+        record = _failed(record, error.exit_code, str(error), saved=deliberation is not None)
     except KeyboardInterrupt:
-        record = _failed(record, EXIT_INTERRUPTED, "interrupted by the user")
+        record = _failed(record, EXIT_INTERRUPTED, "interrupted by the user", saved=deliberation is not None)
     finally:
         for side in sides.values():
             side.close()
-    _print(record, json_mode)
+        if lock:
+            lock.release()
+    if deliberation is not None and record.get("as_peer"):
+        prompt = deliberation.prompt(record["as_peer"])
+    _print(record, json_mode, prompt)
     return record["exit_code"]
 
 
@@ -109,24 +122,36 @@ def _prepare(args):
     _check(args)
     if args.continue_from:
         record = transcript.load(args.continue_from)
-        if (record.get("as_peer") or None) != args.as_peer:
-            raise BadArguments(f"this deliberation was run with --as-peer {record.get('as_peer')}: "
-                               "continue it the same way")
+        if record.get("as_peer") != args.as_peer:
+            was = f"with --as-peer {record['as_peer']}" if record.get("as_peer") else "without --as-peer"
+            raise BadArguments(f"this deliberation was run {was}: continue it the same way")
         record["status"], record["exit_code"] = "inProgress", None
         record.pop("error", None)
         if args.style:
             record["style"] = args.style
     else:
         record = new_record(_read_topic(args), args.style or "debate", args.as_peer)
-        record["transcript"] = os.path.abspath(args.transcript or transcript.default_transcript_path(os.getcwd()))
-        record["state_file"] = transcript.state_path_for(record["transcript"])
-    for path, option in ((record["transcript"], "--transcript"), (record["state_file"], "the state file")):
-        transcript.check_writable(path, option)
     templates = load_style(record["style"], args.style_file)
     if args.as_peer:
         return record, templates, 0 if args.conclude else 1
     default = 1 if args.continue_from else DEFAULT_ROUNDS
     return record, templates, default if args.rounds is None else args.rounds
+
+
+def _place_files(record, args):
+    """A new deliberation's transcript and state file (a continued one keeps its own); both writable."""
+    if not args.continue_from:
+        record["transcript"] = os.path.abspath(args.transcript or transcript.default_transcript_path(os.getcwd()))
+        record["state_file"] = transcript.state_path_for(record["transcript"])
+    for path, option in ((record["transcript"], "--transcript"), (record["state_file"], "the state file")):
+        transcript.check_writable(path, option)
+
+
+def _show_prompt(record, deliberation, args, json_mode):
+    """--as-peer without --my-text: the prompt the caller's side gets in this call; nothing runs."""
+    record["status"], record["exit_code"] = "completed", 0
+    _print(record, json_mode, deliberation.prompt(args.as_peer, conclusions=args.conclude))
+    return 0
 
 
 def _check(args):
@@ -138,8 +163,8 @@ def _check(args):
         raise BadArguments("--rounds must be 0 or more")
     if args.as_peer and args.rounds not in (None, 1):
         raise BadArguments("--as-peer runs one round per call: drop --rounds")
-    if bool(args.as_peer) != bool(args.my_text):
-        raise BadArguments("--as-peer and --my-text go together: your side's text for this round")
+    if args.my_text and not args.as_peer:
+        raise BadArguments("--my-text goes with --as-peer: your side's text for this round")
     if args.conclude and not args.as_peer:
         raise BadArguments("--conclude goes with --as-peer (without it, the conclusions follow the rounds)")
     if args.as_peer and not args.continue_from and args.conclude:
@@ -175,19 +200,26 @@ def _read_text(path, option):
         raise BadArguments(f"{option} {path} is not UTF-8") from None
 
 
-def _sides(args, record):
+def _caller_text(args):
+    """With --as-peer: the caller's text for this call (None without --my-text: only show the prompt)."""
+    if not args.my_text:
+        return None
+    text = _read_text(args.my_text, "--my-text")
+    if not text.strip():
+        raise BadArguments("--my-text is empty")
+    return text
+
+
+def _sides(args, record, caller_text, token):
     """{side: peer}: the real peers, resuming the record's thread and session, or the caller's text."""
     from .peers import ClaudePeer, CodexPeer   # imports the client packages
     sides = {}
     if args.as_peer:
-        text = _read_text(args.my_text, "--my-text")
-        if not text.strip():
-            raise BadArguments("--my-text is empty")
-        sides[args.as_peer] = CallerSide(args.as_peer, text)
+        sides[args.as_peer] = CallerSide(args.as_peer, caller_text)
     cwd = os.path.abspath(args.cwd) if args.cwd else None
     if "codex" not in sides:
         uri = args.uri or (DEFAULT_URI if args.spawn else None)   # None: the default server or the daemon
-        sides["codex"] = CodexPeer({"uri": uri, "token": _token(args), "spawn": args.spawn,
+        sides["codex"] = CodexPeer({"uri": uri, "token": token, "spawn": args.spawn,
                                     "codex_bin": args.codex_bin, "connect_timeout": args.connect_timeout,
                                     "timeout": args.timeout, "cwd": cwd, "approve": args.approve,
                                     "thread_id": record["codex_thread_id"]})
@@ -206,31 +238,37 @@ def _token(args):
     return os.environ.get(TOKEN_VARIABLE) or None
 
 
-def _failed(record, exit_code, message):
-    """The record of a run that ended outside the rounds (bad arguments, a missing skill, Ctrl-C)."""
+def _failed(record, exit_code, message, saved):
+    """The record of a run that ended outside the rounds (bad arguments, a missing skill, a busy
+    deliberation, Ctrl-C); `saved`: the rounds had begun, so the files take it too."""
     if record is None:
         record = new_record(None, None)
     if record["exit_code"] in (None, 0) or exit_code == EXIT_INTERRUPTED:
         record["exit_code"], record["error"] = exit_code, message
     record["status"] = STATUS_OF_EXIT[record["exit_code"]]
-    if record.get("state_file"):
+    if saved:
         transcript.save(record)
+    elif record["state_file"] and not os.path.exists(record["state_file"]):
+        record["transcript"] = record["state_file"] = None   # a new deliberation that never began
     return record
 
 
-def _print(record, json_mode):
+def _print(record, json_mode, prompt=None):
     if record.get("error"):
         print(f"{NAME}: error: {record['error']}", file=sys.stderr, flush=True)
     if json_mode:
         shown = dict(record)
         if record.get("as_peer"):
             shown["reply"] = _latest(record).get(_other(record["as_peer"]), {}).get("text")
+            shown["prompt"] = prompt
         print(json.dumps(shown, ensure_ascii=False), flush=True)
         return
     latest = _latest(record)
     for side in SIDES:
         if side in latest and (side != record.get("as_peer")):
             print(f"## {NAMES[side]}\n\n{latest[side]['text'].strip()}\n", flush=True)
+    if prompt:
+        print(f"## Your prompt\n\n{prompt}\n", flush=True)
     if record.get("transcript"):
         print(f"transcript: {record['transcript']}\nstate: {record['state_file']}", flush=True)
 

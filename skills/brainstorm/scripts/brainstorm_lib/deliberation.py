@@ -23,7 +23,7 @@ class RunStopped(Exception):
 
 def new_record(topic, style, as_peer=None):
     return {"status": "inProgress", "exit_code": None, "topic": topic, "style": style, "as_peer": as_peer,
-            "rounds": [], "conclusions": None, "converged": False, "codex_thread_id": None,
+            "rounds": [], "conclusions": None, "earlier_conclusions": [], "converged": False, "codex_thread_id": None,
             "claude_session_id": None, "transcript": None, "state_file": None,
             "totals": {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "elapsed_ms": 0}}
 
@@ -73,13 +73,18 @@ class Deliberation:
         return self._finish()
 
     def _round(self):
-        number = len(self.record["rounds"]) + 1
-        phase = "opening" if number == 1 else "reply"
-        asks = {side: prompts.render(self.templates, phase, self.record["topic"], side, number,
-                                     self._latest_text(other_side(side))) for side in SIDES}
-        self.progress(f"round {number}: asking {' and '.join(self._peer_names())}")
-        entries = self._exchange(asks, {"round": number})
-        if phase == "reply":
+        """The next round, or the last one again for the side(s) whose answer it lacks (Ctrl-C, a
+        failure, --max-time); a caller's side (--as-peer) always gives its text anew."""
+        number, kept = self._next_round()
+        rounds = self.record["rounds"]
+        again = bool(rounds) and rounds[-1]["round"] == number
+        if again:
+            rounds.pop()
+        asked = [side for side in SIDES if side not in kept or isinstance(self.sides[side], CallerSide)]
+        asks = {side: self.prompt(side, number) for side in asked}
+        self.progress(f"round {number}{' again' if again else ''}: asking {' and '.join(self._peer_names(asked))}")
+        entries = self._exchange(asks, {"round": number, **kept})
+        if number > 1:
             for side in SIDES:
                 entries[side]["converged"] = prompts.converged(entries[side]["text"])
             self.record["converged"] = all(entries[side]["converged"] for side in SIDES)
@@ -87,20 +92,43 @@ class Deliberation:
         self._save()
         return entries
 
+    def _next_round(self):
+        """(number, the answers it already has): a new round, or the last one when a side's answer is missing."""
+        rounds = self.record["rounds"]
+        if rounds and not all(answered(rounds[-1][side]) for side in SIDES):
+            last = rounds[-1]
+            return last["round"], {side: last[side] for side in SIDES if answered(last[side])}
+        return len(rounds) + 1, {}
+
+    def prompt(self, side, number=None, conclusions=False):
+        """What `side` is asked in round `number` (default: the next round), or in the conclusions."""
+        if conclusions:
+            phase, number = "conclusions", len(self.record["rounds"]) + 1
+        else:
+            number = number or self._next_round()[0]
+            phase = "opening" if number == 1 else "reply"
+        return prompts.render(self.templates, phase, self.record["topic"], side, number,
+                              self._last_answer(other_side(side), number))
+
     def _conclusions(self):
-        asks = {side: prompts.render(self.templates, "conclusions", self.record["topic"], side,
-                                     len(self.record["rounds"]) + 1, self._latest_text(other_side(side)))
-                for side in SIDES}
-        self.progress(f"conclusions: asking {' and '.join(self._peer_names())}")
-        self.record["conclusions"] = self._exchange(asks, {"after_round": len(self.record["rounds"])})
+        asks = {side: self.prompt(side, conclusions=True) for side in SIDES}
+        self.progress(f"conclusions: asking {' and '.join(self._peer_names(SIDES))}")
+        self._set_conclusions(self._exchange(asks, {"after_round": len(self.record["rounds"])}))
         self._save()
 
+    def _set_conclusions(self, entries):
+        """The new set becomes `conclusions`; an earlier set, after an earlier round, stays in `earlier_conclusions`."""
+        previous = self.record["conclusions"]
+        if previous and previous["after_round"] != entries["after_round"]:
+            self.record["earlier_conclusions"].append(previous)
+        self.record["conclusions"] = entries
+
     def _exchange(self, asks, entries):
-        """Both sides answer at once; returns `entries` with an entry per side. Stops both on Ctrl-C
+        """The sides in `asks` answer at once; returns `entries` with an entry for each. Stops them on Ctrl-C
         or at the deadline (RunStopped, after keeping what they answered)."""
         answers = {}
         workers = [threading.Thread(target=lambda side=side: answers.__setitem__(side, self.sides[side].ask(asks[side])),
-                                    name=f"brainstorm-{side}", daemon=True) for side in SIDES]
+                                    name=f"brainstorm-{side}", daemon=True) for side in asks]
         for worker in workers:
             worker.start()
         try:
@@ -108,13 +136,13 @@ class Deliberation:
                 self._join(worker)
         except (KeyboardInterrupt, RunStopped) as stop:
             exit_code = stop.exit_code if isinstance(stop, RunStopped) else EXIT_INTERRUPTED
-            for side in SIDES:
+            for side in asks:
                 self.sides[side].interrupt()
             for worker in workers:
                 worker.join(STOP_GRACE_SECONDS)
-            self._keep(entries, answers, exit_code)
+            self._keep(entries, asks, answers, exit_code)
             raise RunStopped(exit_code) from None
-        self._keep(entries, answers)
+        self._keep(entries, asks, answers)
         return entries
 
     def _join(self, worker):
@@ -124,16 +152,16 @@ class Deliberation:
                 raise RunStopped(EXIT_TIMEOUT)
             worker.join(remaining)
 
-    def _keep(self, entries, answers, stopped_with=None):
-        """Puts each side's answer in `entries` (and a stopped run's partial entries in the record)."""
-        for side in SIDES:
+    def _keep(self, entries, asks, answers, stopped_with=None):
+        """Puts each asked side's answer in `entries` (and a stopped run's partial entries in the record)."""
+        for side in asks:
             entries[side] = entry_of(answers.get(side), stopped_with)
             self._note_ids(side, answers.get(side) or {})
         if stopped_with is not None:
             if "round" in entries:
                 self.record["rounds"].append(entries)
             else:
-                self.record["conclusions"] = entries
+                self._set_conclusions(entries)
             self._save()
 
     def _note_ids(self, side, envelope):
@@ -142,15 +170,19 @@ class Deliberation:
         if side == "claude" and envelope.get("session_id"):
             self.record["claude_session_id"] = envelope["session_id"]
 
-    def _latest_text(self, side):
-        """What `side` said last: its conclusions once there are any, else its latest round."""
-        conclusions = self.record["conclusions"]
-        if conclusions and conclusions.get("after_round") == len(self.record["rounds"]):
-            return conclusions[side]["text"]
-        return self.record["rounds"][-1][side]["text"] if self.record["rounds"] else ""
+    def _last_answer(self, side, before_round):
+        """What `side` said last before round `before_round`: its conclusions after the round before,
+        else its latest answer in a round (a missing answer never counts)."""
+        for conclusions in all_conclusions(self.record):
+            if conclusions["after_round"] == before_round - 1 and answered(conclusions[side]):
+                return conclusions[side]["text"]
+        for entries in reversed(self.record["rounds"]):
+            if entries["round"] < before_round and answered(entries[side]):
+                return entries[side]["text"]
+        return ""
 
     def _failed(self, entries):
-        return any(entries[side]["exit_code"] != EXIT_OK for side in SIDES)
+        return not all(answered(entries[side]) for side in SIDES)
 
     def _stop(self, exit_code):
         self.record["exit_code"] = exit_code
@@ -173,9 +205,13 @@ class Deliberation:
         self.record["totals"] = totals(self.record, self.elapsed_before + int((time.monotonic() - self.started) * 1000))
         self.save(self.record)
 
-    def _peer_names(self):
+    def _peer_names(self, sides):
         return [prompts.NAMES[side] + (" (you)" if isinstance(self.sides[side], CallerSide) else "")
-                for side in SIDES]
+                for side in sides]
+
+
+def answered(entry):
+    return entry["exit_code"] == EXIT_OK
 
 
 def other_side(side):
@@ -200,9 +236,14 @@ def entry_of(envelope, stopped_with=None):
     return entry
 
 
+def all_conclusions(record):
+    """Every set of conclusions, oldest first."""
+    return record["earlier_conclusions"] + ([record["conclusions"]] if record["conclusions"] else [])
+
+
 def totals(record, elapsed_ms):
     entries = [round_[side] for round_ in record["rounds"] for side in SIDES]
-    entries += [record["conclusions"][side] for side in SIDES] if record["conclusions"] else []
+    entries += [conclusions[side] for conclusions in all_conclusions(record) for side in SIDES]
     metrics = [entry["metrics"] for entry in entries]
     return {"input_tokens": sum(m.get("input_tokens", 0) for m in metrics),
             "output_tokens": sum(m.get("output_tokens", 0) for m in metrics),

@@ -32,6 +32,13 @@ def load_client(peer):
     return importlib.import_module(package)
 
 
+def process_table():
+    """The clients' shared module that tells a live process from a gone one (agent_bridge.jobs):
+    process_identity(pid), is_alive(pid, identity)."""
+    load_client("codex")
+    return importlib.import_module("agent_bridge.jobs")
+
+
 def failed_envelope(error, **ids):
     """The envelope of a turn that could not run: an error of either client, as its --json shows it."""
     return dict(ids, status=error.status, exit_code=error.exit_code, text="", error=str(error))

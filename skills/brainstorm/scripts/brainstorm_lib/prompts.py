@@ -18,7 +18,7 @@ NAMES = {"codex": "Codex", "claude": "Claude"}
 # Appended to every reply prompt, whatever the style, so --until-agree can read the answer.
 CONVERGENCE_RULE = ("\n\nEnd your answer with one last line that is exactly `CONVERGED: yes` if you and "
                     "$other now agree on the substance, or `CONVERGED: no` if you do not.")
-CONVERGED_LINE = re.compile(r"^\W*CONVERGED:\s*(yes|no)\W*$", re.IGNORECASE)
+CONVERGED_LINE = re.compile(r"^\W*CONVERGED:\W*(yes|no)\b", re.IGNORECASE)
 
 
 def load_style(style, style_file=None):
@@ -59,7 +59,7 @@ def render(templates, phase, topic, me, round_number=1, other_answer=""):
 
 
 def converged(text):
-    """True or False as the answer's last line says (`CONVERGED: yes|no`); None when it says neither."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    match = CONVERGED_LINE.match(lines[-1].strip()) if lines else None
-    return None if match is None else match.group(1).lower() == "yes"
+    """True or False as the answer's last `CONVERGED: yes|no` line says (a reason may follow on that
+    line, and a caller's text may go on after it); None when no line says so."""
+    verdicts = [match.group(1).lower() for match in map(CONVERGED_LINE.match, text.splitlines()) if match]
+    return verdicts[-1] == "yes" if verdicts else None

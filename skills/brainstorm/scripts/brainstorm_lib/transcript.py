@@ -6,10 +6,11 @@ import json
 import os
 import time
 
+from .deliberation import SIDES, all_conclusions
 from .errors import BadArguments
+from .prompts import NAMES
 
 DEFAULT_FOLDER = ".brainstorm"
-NAMES = {"codex": "Codex", "claude": "Claude"}
 
 
 def default_transcript_path(cwd):
@@ -33,12 +34,21 @@ def state_path_for(transcript):
     return (root if extension == ".md" else transcript) + ".json"
 
 
+def paths_for(given):
+    """(transcript, state file) of the deliberation `given` names: its state file (FILE.json) or
+    its transcript (FILE.md); the other is beside it, with the same name."""
+    given = os.path.abspath(given)
+    if given.endswith(".json"):
+        return given[:-len(".json")] + ".md", given
+    return given, state_path_for(given)
+
+
 def check_writable(path, option):
-    try:
-        with open(path, "a", encoding="utf-8"):
-            pass
-    except OSError as error:
-        raise BadArguments(f"cannot write {option} {path}: {error.strerror}") from None
+    """That `path` can be written, without creating it."""
+    target = path if os.path.exists(path) else os.path.dirname(path)
+    if not os.access(target, os.W_OK):
+        reason = "permission denied" if os.path.exists(target) else "no such directory"
+        raise BadArguments(f"cannot write {option} {path}: {reason}")
 
 
 def save(record):
@@ -55,8 +65,9 @@ def _write(path, text):
 
 
 def load(path):
-    """The record saved for a transcript (FILE.md) or a state file (FILE.json)."""
-    state = path if path.endswith(".json") else state_path_for(path)
+    """The record saved in the state file of `path` (a transcript FILE.md or a state file FILE.json),
+    with the paths it is to be written to: those of `path`, never any it holds."""
+    transcript, state = paths_for(path)
     try:
         with open(state, encoding="utf-8") as handle:
             record = json.load(handle)
@@ -66,13 +77,19 @@ def load(path):
         raise BadArguments(f"--continue {path}: {state} is not a brainstorm state file: {error}") from None
     if not isinstance(record, dict) or not isinstance(record.get("rounds"), list) or "topic" not in record:
         raise BadArguments(f"--continue {path}: {state} is not a brainstorm state file")
+    record.setdefault("earlier_conclusions", [])
+    record["transcript"], record["state_file"] = transcript, state
     return record
 
 
 def markdown(record):
+    """The transcript: a summary, the topic, then each round and each set of conclusions in order,
+    every answer whole under its own heading."""
     lines = [f"# Brainstorm: {_first_line(record['topic'])}", ""]
-    lines += [f"- style: {record['style']}; status: {record['status']} (exit {record['exit_code']})",
-              f"- Codex thread: `{record['codex_thread_id']}`; Claude session: `{record['claude_session_id']}`"]
+    exit_code = "" if record["exit_code"] is None else f" (exit {record['exit_code']})"
+    lines += [f"- style: {record['style']}; status: {record['status']}{exit_code}",
+              f"- converged: {'yes' if record['converged'] else 'no'}",
+              f"- Codex thread: {_id(record['codex_thread_id'])}; Claude session: {_id(record['claude_session_id'])}"]
     if record.get("as_peer"):
         lines.append(f"- {NAMES[record['as_peer']]}'s side was written by the calling agent")
     totals = record["totals"]
@@ -81,31 +98,31 @@ def markdown(record):
     if record.get("error"):
         lines.append(f"- error: {record['error']}")
     lines += ["", "## Topic", "", record["topic"].strip(), ""]
+    conclusions = {entries["after_round"]: entries for entries in all_conclusions(record)}
+    if 0 in conclusions:
+        lines += _answers("Conclusions after round 0", conclusions[0])
     for entries in record["rounds"]:
-        lines += [f"## Round {entries['round']}", ""] + _table(entries)
-    if record["conclusions"]:
-        lines += [f"## Conclusions (after round {record['conclusions']['after_round']})", ""]
-        lines += _table(record["conclusions"])
+        lines += _answers(f"Round {entries['round']}", entries)
+        if entries["round"] in conclusions:
+            lines += _answers(f"Conclusions after round {entries['round']}", conclusions[entries["round"]])
     return "\n".join(lines)
 
 
-def _table(entries):
-    """The two sides' answers side by side: one row of a two-column table."""
-    return ["| Codex | Claude |", "| --- | --- |",
-            f"| {_cell(entries.get('codex'))} | {_cell(entries.get('claude'))} |", ""]
+def _answers(heading, entries):
+    """A section with each side's answer under its own heading, as it was written."""
+    lines = [f"## {heading}", ""]
+    for side in SIDES:
+        entry = entries.get(side)
+        lines += [f"### {NAMES[side]}", ""]
+        if entry and entry["exit_code"] != 0:
+            lines += [f"**{entry['status']} (exit {entry['exit_code']}): {entry.get('error', '')}**", ""]
+        if entry and entry["text"].strip():
+            lines += [entry["text"].strip(), ""]
+    return lines
 
 
-def _cell(entry):
-    if entry is None:
-        return ""
-    text = entry["text"]
-    if entry["exit_code"] != 0:
-        text = f"**{entry['status']} (exit {entry['exit_code']}): {entry.get('error', '')}**\n\n{text}".rstrip()
-    return escape_cell(text)
-
-
-def escape_cell(text):
-    return text.strip().replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+def _id(value):
+    return f"`{value}`" if value else "none"
 
 
 def _first_line(text):

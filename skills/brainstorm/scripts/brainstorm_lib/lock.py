@@ -1,0 +1,80 @@
+"""One run at a time for each deliberation: a lock file beside its state file names the run that
+holds it (pid and start time, so that a pid later given to another process does not count).
+
+Two runs of one deliberation would add turns to the same thread and session and overwrite each
+other's rounds; the second is refused instead, as the clients refuse a busy thread or session.
+A lock whose holder is gone (killed, say) is taken over.
+"""
+import json
+import os
+import time
+
+from .errors import EXIT_PEER_FAILED, BrainstormError
+from .peers import process_table
+
+TAKE_OVER_ATTEMPTS = 3
+
+
+def lock_path_for(state_file):
+    return os.path.splitext(state_file)[0] + ".lock"
+
+
+def take_lock(state_file):
+    """The lock of the deliberation kept in `state_file`; BrainstormError (exit 1) while a live run holds it."""
+    processes = process_table()
+    path = lock_path_for(state_file)
+    mine = {"pid": os.getpid(), "identity": processes.process_identity(os.getpid()),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    for _ in range(TAKE_OVER_ATTEMPTS):
+        if _create(path, mine):
+            return Lock(path, mine)
+        holder = _read(path)
+        if holder and processes.is_alive(holder["pid"], holder["identity"]):
+            raise BrainstormError(f"{state_file} is busy: brainstorm (pid {holder['pid']}) is running it; "
+                                  "wait for it to end", EXIT_PEER_FAILED)
+        _remove(path)   # its holder is gone
+    raise BrainstormError(f"{state_file} is busy: another brainstorm keeps taking it; wait for it to end",
+                          EXIT_PEER_FAILED)
+
+
+class Lock:
+    def __init__(self, path, holder):
+        self.path = path
+        self.holder = holder
+
+    def release(self):
+        if _read(self.path) == self.holder:
+            _remove(self.path)
+
+
+def _create(path, holder):
+    """Creates the lock file whole, holding `holder`, unless it exists: True when this call made it."""
+    partial = f"{path}.{os.getpid()}.partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(holder, handle)
+    try:
+        os.link(partial, path)   # fails if the lock exists; a reader never sees it half written
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        _remove(partial)
+
+
+def _read(path):
+    """The holder a lock file names, or None when it names none (unreadable, gone, not ours)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            holder = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if isinstance(holder, dict) and isinstance(holder.get("pid"), int) and isinstance(holder.get("identity"), str):
+        return holder
+    return None
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
