@@ -9,7 +9,8 @@ from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
+                                  StillRunning)
 from agent_bridge.progress import progress_for, turn_hooks
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
@@ -198,11 +199,14 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     envelope = handle.detach()
     if args.supervise_fd is None:
         return _finish(envelope, renderer, connected)
+    from agent_bridge.jobs import LOST
     from agent_bridge.supervisor import Job, let_go_of_caller, supervise
     policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
+    # A server found without --uri is found the same way again (a stopped daemon is then started again).
+    uri = None if "connection" in connected else args.uri
     job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, thread_id=handle.thread_id, turn_id=handle.turn_id,
-              uri=args.uri)
+              uri=uri)
     envelope.extra["job_id"] = job.job_id
     exit_code = _finish(envelope, renderer, connected)
     if exit_code != 0:
@@ -213,7 +217,9 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     final = supervise(handle, job, args.stall_after)
     final.extra["job_id"] = job.job_id
     exit_code = _finish(final, renderer, connected, limit)
-    job.finish(final.to_dict())
+    # A lost connection (e.g. a stopped daemon) is not the turn's end: the turn may have completed.
+    # The job is then lost, and --result asks the server.
+    job.finish(final.to_dict(), status=LOST if final.status == ConnectionFailed.status else None)
     return exit_code
 
 
@@ -245,8 +251,13 @@ def _collect_from_server(session, args, progress, limit):
         limit.tighten(args.timeout, f"the turn is still running after waiting --timeout {args.timeout:g}s; "
                                     "call --result again")
         envelope = wait_for(handle, interrupt_turn=False, progress=progress)
+        if limit.reached and isinstance(envelope.failure, Interrupted):
+            envelope.fail(StillRunning(limit.reason))   # as --result JOB_ID says of a running job
     if args.job_id:
         envelope.extra["job_id"] = args.job_id
+        if args.cancel or envelope.failure is None:   # the server said how the turn ended
+            from agent_bridge.job_commands import record_outcome
+            record_outcome(args.job_id, envelope.to_dict())
     return envelope
 
 
