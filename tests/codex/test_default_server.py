@@ -98,7 +98,22 @@ def test_a_daemon_that_cannot_start_is_a_connection_failure(daemon_env, tmp_path
     result = run_script(CODEX_SCRIPT, ["--codex-bin", str(tmp_path / "no-codex"), "--json", "x"], env=daemon_env)
     assert result.returncode == 3
     envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
-    assert "cannot start the codex app-server daemon" in envelope["error"]
+    assert "no-codex not found: install codex" in envelope["error"]
+
+
+def test_codex_missing_from_path_gets_the_same_actionable_error_everywhere(daemon_env):
+    env = dict(daemon_env, PATH=os.pathsep.join(("/usr/bin", "/bin")))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_uri = f"ws://127.0.0.1:{probe.getsockname()[1]}"
+    advice = "codex not found: install codex (npm i -g @openai/codex)"
+    for uri_args in ([], ["--uri", "stdio://"], ["--uri", free_uri, "--spawn"]):
+        result = run_script(CODEX_SCRIPT, [*uri_args, "--json", "x"], env=env)
+        assert result.returncode == 3, (uri_args, result.stderr)
+        assert advice in validate_envelope(json.loads(result.stdout), "codex-ws-client")["error"], uri_args
+    doctor = run_script(CODEX_SCRIPT, ["--doctor", "--json"], env=env)
+    assert doctor.returncode == 3
+    assert advice in json.dumps(json.loads(doctor.stdout))
 
 
 def test_an_explicit_uri_is_used_as_given(codex_server):

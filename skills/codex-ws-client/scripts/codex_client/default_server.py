@@ -11,7 +11,7 @@ import time
 
 from .client import DEFAULT_URI
 from agent_bridge.outcome import ConnectionFailed, TimedOut
-from .transport import NothingListening, default_control_socket, reason_of
+from .transport import NothingListening, cannot_run_codex, default_control_socket
 
 LISTENING, DAEMON, STARTED_DAEMON = "listening", "daemon", "started-daemon"
 # The first start copies the codex binary under $CODEX_HOME/packages/: seconds, not minutes.
@@ -45,8 +45,7 @@ def start_daemon(codex_bin):
         done = subprocess.run([codex_bin, "app-server", "daemon", "start"], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=DAEMON_START_SECONDS)
     except OSError as error:
-        raise ConnectionFailed(f"cannot start the codex app-server daemon with {codex_bin}: "
-                               f"{reason_of(error)}") from None
+        raise cannot_run_codex(codex_bin, error, "start the codex app-server daemon") from None
     except subprocess.TimeoutExpired:
         raise TimedOut(f"`{codex_bin} app-server daemon start` did not finish "
                        f"within {DAEMON_START_SECONDS}s") from None

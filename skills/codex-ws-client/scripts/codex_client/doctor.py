@@ -14,7 +14,7 @@ from .default_server import DAEMON, LISTENING, daemon_uri
 from agent_bridge.outcome import ClientError
 from agent_bridge.doctor_report import report
 from agent_bridge.shapes import as_dict, is_older
-from .transport import NothingListening
+from .transport import NothingListening, codex_missing
 
 
 
@@ -33,7 +33,7 @@ def run_doctor(args):
 def codex_cli_check(codex_bin):
     path = shutil.which(codex_bin)
     if not path:
-        return {"name": "codex", "ok": False, "detail": f"{codex_bin} not found: install codex (npm i -g @openai/codex)"}
+        return {"name": "codex", "ok": False, "detail": codex_missing(codex_bin)}
     try:
         done = subprocess.run([path, "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=30)

@@ -51,3 +51,14 @@ def _websocket_transport():
 
 def reason_of(error):
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def codex_missing(codex_bin):
+    return f"{codex_bin} not found: install codex (npm i -g @openai/codex)"
+
+
+def cannot_run_codex(codex_bin, error, doing):
+    """The ConnectionFailed for an OSError from running codex: a missing codex says how to get it."""
+    if isinstance(error, FileNotFoundError):
+        return ConnectionFailed(codex_missing(codex_bin))
+    return ConnectionFailed(f"cannot {doing} with {codex_bin}: {reason_of(error)}")
