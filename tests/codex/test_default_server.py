@@ -3,6 +3,7 @@ the per-user daemon's control socket, else `codex app-server daemon start`; late
 The real daemon runs with a temporary CODEX_HOME and the fake model, and is stopped afterwards."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 
@@ -114,6 +115,33 @@ def test_codex_missing_from_path_gets_the_same_actionable_error_everywhere(daemo
     doctor = run_script(CODEX_SCRIPT, ["--doctor", "--json"], env=env)
     assert doctor.returncode == 3
     assert advice in json.dumps(json.loads(doctor.stdout))
+
+
+def immutable(folder):
+    """Makes `folder` unwritable even for root (chattr +i); False where that is not possible."""
+    return subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0 \
+        if shutil.which("chattr") else False
+
+
+def test_an_unusable_codex_home_is_reported_in_codex_own_words_and_by_doctor(daemon_env, tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    locked = tmp_path / "locked-home"
+    locked.mkdir()
+    homes = {str(a_file / "codex-home"): "failed to read CODEX_HOME"}
+    if immutable(locked):   # as root, only an immutable folder refuses a write
+        homes[str(locked)] = "failed to create daemon state directory"
+    try:
+        for home, codex_words in homes.items():
+            env = dict(daemon_env, CODEX_HOME=home)
+            result = run_script(CODEX_SCRIPT, ["--codex-bin", str(CODEX_BIN), "--json", "x"], env=env, timeout=120)
+            error = validate_envelope(json.loads(result.stdout), "codex-ws-client")["error"]
+            assert result.returncode == 3 and codex_words in error and "<unknown>" not in error, error
+            doctor = run_script(CODEX_SCRIPT, ["--codex-bin", str(CODEX_BIN), "--doctor", "--json"], env=env)
+            server = next(check for check in json.loads(doctor.stdout)["checks"] if check["name"] == "server")
+            assert doctor.returncode == 3 and not server["ok"] and "CODEX_HOME" in server["detail"], server
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], capture_output=True)
 
 
 def test_an_explicit_uri_is_used_as_given(codex_server):

@@ -6,12 +6,13 @@ else the daemon, started with `codex app-server daemon start`. The daemon keeps 
 later calls reuse it; `codex app-server daemon stop` stops it.
 """
 import json
+import os
 import subprocess
 import time
 
 from .client import DEFAULT_URI
 from agent_bridge.outcome import ConnectionFailed, TimedOut
-from .transport import NothingListening, cannot_run_codex, default_control_socket
+from .transport import NothingListening, cannot_run_codex, codex_home, default_control_socket
 
 LISTENING, DAEMON, STARTED_DAEMON = "listening", "daemon", "started-daemon"
 # The first start copies the codex binary under $CODEX_HOME/packages/: seconds, not minutes.
@@ -51,10 +52,39 @@ def start_daemon(codex_bin):
                        f"within {DAEMON_START_SECONDS}s") from None
     status = _last_json_line(done.stdout)
     if done.returncode != 0 or not status.get("socketPath"):
-        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ConnectionFailed(f"`{codex_bin} app-server daemon start` failed (exit {done.returncode}: "
-                               f"{last_line})")
+        raise ConnectionFailed(f"`{codex_bin} app-server daemon start` failed (exit {done.returncode}): "
+                               f"{codex_error(done.stderr)}")
     return status["socketPath"]
+
+
+def codex_error(stderr):
+    """codex's own account of why it failed: its `Error:` line with the causes under it, without the
+    backtrace that follows (else the last line it wrote)."""
+    lines = [line.strip() for line in stderr.splitlines()]
+    if not any(line.startswith("Error: ") for line in lines):
+        return ([line for line in lines if line] or ["no output"])[-1]
+    start = next(index for index, line in enumerate(lines) if line.startswith("Error: "))
+    account = []
+    for line in lines[start:]:
+        if line.startswith("Stack backtrace:"):
+            break
+        if line and line != "Caused by:":
+            account.append(line)
+    return ": ".join(account)[len("Error: "):]
+
+
+def codex_home_problem():
+    """Why the daemon could not keep its state under $CODEX_HOME, or None: the nearest existing folder
+    on the way there must be a folder this user can write to."""
+    home = codex_home()
+    existing = home
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"CODEX_HOME {home} cannot be created: {existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"CODEX_HOME {home} is not writable ({existing} refuses writes)"
+    return None
 
 
 def _last_json_line(text):

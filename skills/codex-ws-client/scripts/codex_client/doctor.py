@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 from .client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
-from .default_server import DAEMON, LISTENING, daemon_uri
+from .default_server import DAEMON, LISTENING, codex_home_problem, daemon_uri
 from agent_bridge.outcome import ClientError
 from agent_bridge.doctor_report import report
 from agent_bridge.shapes import as_dict, is_older
@@ -60,8 +60,11 @@ def open_server(args):
     if given:
         return None, {"name": "server", "ok": False, "uri": args.uri, "via": "given",
                       "detail": f"nothing answers at {args.uri}"}
-    server = {"name": "server", "ok": bool(shutil.which(args.codex_bin)), "uri": daemon_uri(), "via": "none",
-              "detail": f"none running: a call starts the codex app-server daemon at {daemon_uri()}"}
+    problem = codex_home_problem()
+    server = {"name": "server", "ok": bool(shutil.which(args.codex_bin)) and not problem, "uri": daemon_uri(),
+              "via": "none", "detail": f"none running: a call starts the codex app-server daemon at {daemon_uri()}"}
+    if problem:
+        server["detail"] = f"none running, and a call cannot start the codex app-server daemon: {problem}"
     try:
         return connect(args, "stdio://"), server
     except ClientError:

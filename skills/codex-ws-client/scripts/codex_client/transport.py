@@ -16,10 +16,13 @@ class NothingListening(ConnectionFailed):
     """Nobody answers at the address (as opposed to a server that refuses us)."""
 
 
+def codex_home():
+    return os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
+
+
 def default_control_socket():
     """Where `codex app-server daemon` (or `--listen unix://`) puts its socket."""
-    home = os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
-    return os.path.join(home, "app-server-control", "app-server-control.sock")
+    return os.path.join(codex_home(), "app-server-control", "app-server-control.sock")
 
 
 def open_transport(uri, headers=(), connect_timeout=None, ca_file=None, codex_bin="codex"):
