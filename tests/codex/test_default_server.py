@@ -70,7 +70,8 @@ def test_the_first_call_starts_the_daemon_and_later_calls_reuse_it(daemon_env):
     socket_uri = "unix://" + os.path.join(daemon_env["CODEX_HOME"], "app-server-control", "app-server-control.sock")
     first = call(daemon_env, "--json", "first")
     assert connection_of(first) == {"uri": socket_uri, "via": "started-daemon"}
-    assert "codex app-server daemon stop" in first.stderr   # says how to stop it
+    assert "400 MB" in first.stderr and "packages" in first.stderr   # says what the first start costs
+    assert "--stop-daemon" in first.stderr   # and how to stop it
     assert json.loads(first.stdout)["text"] == "echo: first"
 
     second = call(daemon_env, "-v", "--json", "second")
@@ -80,6 +81,13 @@ def test_the_first_call_starts_the_daemon_and_later_calls_reuse_it(daemon_env):
 
     check = json.loads(call(daemon_env, "--check").stdout)
     assert (check["uri"], check["via"]) == (socket_uri, "daemon")
+    doctor = json.loads(call(daemon_env, "--doctor", "--json").stdout)
+    assert "--stop-daemon" in next(check for check in doctor["checks"] if check["name"] == "server")["detail"]
+
+    stopped = json.loads(call(daemon_env, "--stop-daemon").stdout)
+    assert stopped["codex_home"] == daemon_env["CODEX_HOME"] and stopped["ended"]   # pid-update-loop, at least
+    assert processes_mentioning(daemon_env["CODEX_HOME"]) == [], "a process of the daemon is left"
+    assert call(daemon_env, "--json", "again").stderr.count("started the codex app-server daemon") == 1
 
 
 def test_a_server_at_port_8765_comes_first(daemon_env, tmp_path, fake_model):

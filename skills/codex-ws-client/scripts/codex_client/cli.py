@@ -95,6 +95,9 @@ def build_parser():
     tools.add_argument("--read-thread", metavar="ID", help="a thread with its turns")
     tools.add_argument("--models", action="store_true", help="the models the server offers")
     tools.add_argument("--check", action="store_true", help="connect, initialize, print server info (exit 0 or 3)")
+    tools.add_argument("--stop-daemon", action="store_true",
+                       help="stop the codex app-server daemon of $CODEX_HOME and its helper processes (running turns "
+                            "end first)")
     tools.add_argument("--doctor", action="store_true",
                        help="whether a call would work: codex and its version, the server, the login, this skill "
                             "(one line each, or JSON with --json; exit 0 or 3)")
@@ -127,7 +130,8 @@ def main(argv=None):
         return run_doctor(args)
     catch_stop_signals()
     # The tools and --detach print JSON whatever the output options (the ids are the point).
-    renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach))
+    renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach
+                                                                or args.stop_daemon))
     progress = progress_for(CLIENT_NAME, args, renderer, describe)
     limit = CallLimit(args.max_time)
     tracer = None
@@ -151,6 +155,10 @@ def _run(args, tracer, renderer, progress, connected, limit):
     if args.jobs:
         from agent_bridge.job_commands import show_jobs   # the job modules are kept off the start-up path
         return show_jobs(renderer, args.cwd, args.limit, args.json)
+    if args.stop_daemon:
+        from .default_server import stop_daemon
+        renderer.print_json(stop_daemon(args.codex_bin))
+        return 0
     if args.cancel or isinstance(args.result, str):
         exit_code = _answer_from_job_record(args, renderer)
         if exit_code is not None:
@@ -399,19 +407,20 @@ def _check_arguments(args):
     check_text_arguments(args)
     if args.ephemeral and args.thread_id:
         raise BadArguments("--ephemeral threads cannot be resumed: drop --ephemeral or --thread-id")
-    if sum(map(bool, (args.repl, args.detach, args.result, args.jobs, args.cancel, _tool_request(args)))) > 1:
-        raise BadArguments("--repl, --detach, --result, --jobs, --cancel and the tools (--threads, --read-thread, "
-                           "--models, --check) are separate modes: pick one")
+    modes = (args.repl, args.detach, args.result, args.jobs, args.cancel, args.stop_daemon, _tool_request(args))
+    if sum(map(bool, modes)) > 1:
+        raise BadArguments("--repl, --detach, --result, --jobs, --cancel, --stop-daemon and the tools (--threads, "
+                           "--read-thread, --models, --check) are separate modes: pick one")
     if args.result is True and not args.thread_id:
         raise BadArguments("--result needs a JOB_ID, or --thread-id (and optionally --turn-id)")
     if isinstance(args.result, str) and args.thread_id:
         raise BadArguments("--result takes a JOB_ID or --thread-id, not both")
     if args.turn_id and args.result is not True:
         raise BadArguments("--turn-id goes with --result --thread-id")
-    if (args.result or args.jobs or args.cancel or _tool_request(args)) and (
+    if (args.result or args.jobs or args.cancel or args.stop_daemon or _tool_request(args)) and (
             args.prompt is not None or args.prompt_file is not None):
-        raise BadArguments("--result, --jobs, --cancel and the tools (--threads, --read-thread, --models, --check) "
-                           "take no prompt")
+        raise BadArguments("--result, --jobs, --cancel, --stop-daemon and the tools (--threads, --read-thread, "
+                           "--models, --check) take no prompt")
     args.review_request = review_request_from(args)
     if args.review_request and (args.repl or args.result or args.jobs or args.cancel or _tool_request(args)):
         raise BadArguments("a review is one turn of its own: not with --repl, --result, --jobs, --cancel or the tools")

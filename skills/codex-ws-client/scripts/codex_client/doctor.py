@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 from .client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
-from .default_server import DAEMON, LISTENING, codex_home_problem, daemon_uri
+from .default_server import DAEMON, LISTENING, client_script, codex_home_problem, daemon_uri
 from agent_bridge.outcome import ClientError
 from agent_bridge.doctor_report import report
 from agent_bridge.shapes import as_dict, is_older
@@ -56,7 +56,10 @@ def open_server(args):
             continue
         except ClientError as error:
             return None, {"name": "server", "ok": False, "uri": uri, "via": via, "detail": str(error)}
-        return client, {"name": "server", "ok": True, "uri": uri, "via": via, "detail": f"{uri} ({via})"}
+        detail = f"{uri} ({via})"
+        if via == DAEMON:
+            detail += f"; stop it with: python3 {client_script()} --stop-daemon"
+        return client, {"name": "server", "ok": True, "uri": uri, "via": via, "detail": detail}
     if given:
         return None, {"name": "server", "ok": False, "uri": args.uri, "via": "given",
                       "detail": f"nothing answers at {args.uri}"}
