@@ -4,11 +4,13 @@ The real daemon runs with a temporary CODEX_HOME and the fake model, and is stop
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 
 import pytest
 
+from fixtures.fakes.sse_server import text
 from tests.codex.conftest import CONFIG, CodexServer
 from tests.helpers import CODEX_BIN, CODEX_SCRIPT, process_exists, run_script, validate_envelope, wait_until
 
@@ -88,6 +90,29 @@ def test_the_first_call_starts_the_daemon_and_later_calls_reuse_it(daemon_env):
     assert stopped["codex_home"] == daemon_env["CODEX_HOME"] and stopped["ended"]   # pid-update-loop, at least
     assert processes_mentioning(daemon_env["CODEX_HOME"]) == [], "a process of the daemon is left"
     assert call(daemon_env, "--json", "again").stderr.count("started the codex app-server daemon") == 1
+
+
+def test_a_job_whose_daemon_is_stopped_mid_turn_is_collected_once_the_turn_completed(daemon_env, fake_model,
+                                                                                      private_job_store):
+    fake_model.add(text("the whole answer", delay=3))
+    job_id = json.loads(call(daemon_env, "--json", "--detach", "long job").stdout)["job_id"]
+    fake_model.wait_for_requests(1)
+    daemon = [pid for pid in processes_mentioning(daemon_env["CODEX_HOME"]) if b"--listen" in cmdline(pid)]
+    os.kill(daemon[0], signal.SIGTERM)   # it lets the running turn end, and its clients may not hear of it
+    record = private_job_store / f"{job_id}.json"
+    wait_until(lambda: json.loads(record.read_text())["status"] != "running", timeout=60,
+               what="the supervisor to end")
+    result = call(daemon_env, "--json", "--result", job_id, "--timeout", "60")
+    assert json.loads(result.stdout)["status"] == "completed" and json.loads(result.stdout)["text"] == "the whole answer"
+    assert json.loads(record.read_text())["status"] == "completed"
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 def test_a_server_at_port_8765_comes_first(daemon_env, tmp_path, fake_model):
