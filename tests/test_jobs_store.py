@@ -65,7 +65,8 @@ def test_a_project_is_its_git_top_so_jobs_lists_them_from_any_subfolder(tmp_path
     finally:
         server.stop()
     for script in (CODEX_SCRIPT, CLAUDE_SCRIPT):
-        listed = json.loads(run_script(script, ["--jobs", "--json"], env=claude_env, cwd=project / "src" / "deep").stdout)
+        listed = json.loads(run_script(script, ["--jobs", "--json"], env=claude_env,
+                                       cwd=project / "src" / "deep").stdout)
         assert listed["project"] == os.path.realpath(project)
         assert {job["job_id"] for job in listed["jobs"]} == {codex_job, claude_job}
     outside = tmp_path / "elsewhere"

@@ -103,7 +103,8 @@ def test_a_job_whose_daemon_is_stopped_mid_turn_is_collected_once_the_turn_compl
     wait_until(lambda: json.loads(record.read_text())["status"] != "running", timeout=60,
                what="the supervisor to end")
     result = call(daemon_env, "--json", "--result", job_id, "--timeout", "60")
-    assert json.loads(result.stdout)["status"] == "completed" and json.loads(result.stdout)["text"] == "the whole answer"
+    collected = json.loads(result.stdout)
+    assert collected["status"] == "completed" and collected["text"] == "the whole answer"
     assert json.loads(record.read_text())["status"] == "completed"
 
 

@@ -69,15 +69,15 @@ def start_daemon(codex_bin):
 def codex_error(stderr):
     """codex's own account of why it failed: its `Error:` line with the causes under it, without the
     backtrace that follows (else the last line it wrote)."""
-    lines = [line.strip() for line in stderr.splitlines()]
-    if not any(line.startswith("Error: ") for line in lines):
-        return ([line for line in lines if line] or ["no output"])[-1]
-    start = next(index for index, line in enumerate(lines) if line.startswith("Error: "))
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    start = next((index for index, line in enumerate(lines) if line.startswith("Error: ")), None)
+    if start is None:
+        return lines[-1] if lines else "no output"
     account = []
     for line in lines[start:]:
         if line.startswith("Stack backtrace:"):
             break
-        if line and line != "Caused by:":
+        if line != "Caused by:":
             account.append(line)
     return ": ".join(account)[len("Error: "):]
 
@@ -111,8 +111,8 @@ def stop_daemon(codex_bin):
                                f"{codex_error(done.stderr)}")
     leftovers = daemon_processes()
     _end(leftovers)
-    return {"ok": True, "codex_home": codex_home(), "daemon": _last_json_line(done.stdout if done else "").get("status"),
-            "ended": leftovers}
+    status = _last_json_line(done.stdout).get("status") if done else None
+    return {"ok": True, "codex_home": codex_home(), "daemon": status, "ended": leftovers}
 
 
 def daemon_processes():
