@@ -9,7 +9,7 @@ import threading
 from fixtures.fakes.sse_server import text
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
-from tests.helpers import CLAUDE_SCRIPT, CODEX_SCRIPT, json_lines, run_script, validate_envelope
+from tests.helpers import CLAUDE_SCRIPT, CODEX_SCRIPT, git, json_lines, run_script, validate_envelope
 
 MAX_JOBS = 100
 
@@ -48,6 +48,31 @@ def test_jobs_of_both_clients_are_listed_by_either(tmp_path, claude_env, fake_an
 
     assert stat.S_IMODE(os.stat(private_job_store).st_mode) == 0o700
     assert {stat.S_IMODE(path.stat().st_mode) for path in private_job_store.iterdir()} == {0o600}
+
+
+def test_a_project_is_its_git_top_so_jobs_lists_them_from_any_subfolder(tmp_path, claude_env,  # noqa: F811
+                                                                        fake_anthropic, fake_model):  # noqa: F811
+    project = tmp_path / "project"
+    (project / "src" / "deep").mkdir(parents=True)
+    (project / "docs").mkdir()
+    git(project, "init", "-q")
+    server = CodexServer(tmp_path / "codex-home", fake_model)
+    try:
+        codex_job = _detach(CODEX_SCRIPT, claude_env, project / "src", "--uri", server.uri, "a codex job")
+        claude_job = _detach(CLAUDE_SCRIPT, claude_env, project / "docs", "a claude job")
+        _result(CODEX_SCRIPT, claude_env, project, codex_job)
+        _result(CLAUDE_SCRIPT, claude_env, project, claude_job)
+    finally:
+        server.stop()
+    for script in (CODEX_SCRIPT, CLAUDE_SCRIPT):
+        listed = json.loads(run_script(script, ["--jobs", "--json"], env=claude_env,
+                                       cwd=project / "src" / "deep").stdout)
+        assert listed["project"] == os.path.realpath(project)
+        assert {job["job_id"] for job in listed["jobs"]} == {codex_job, claude_job}
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    listed = json.loads(run_script(CODEX_SCRIPT, ["--jobs", "--json"], env=claude_env, cwd=outside).stdout)
+    assert listed == {"project": os.path.realpath(outside), "jobs": []}   # no repository: the folder
 
 
 def test_a_wide_store_is_made_private_and_the_oldest_ended_jobs_are_pruned(claude_env, fake_anthropic,  # noqa: F811

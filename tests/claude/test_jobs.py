@@ -80,6 +80,8 @@ def test_a_killed_supervisor_leaves_a_lost_job_and_no_claude(claude, private_job
     assert "supervisor" in result.envelope["error"] and "died" in result.envelope["error"]
     assert result.envelope["session_id"] == record["session_id"]
     wait_until(lambda: not process_exists(record["peer_pid"]), what="the orphaned claude to be stopped")
+    listed = _jobs(claude)["jobs"]   # what --result found is the job's outcome now
+    assert [(job["job_id"], job["status"], job["exit_code"]) for job in listed] == [(job_id, "failed", 3)]
 
 
 def test_a_silent_claude_is_marked_stalled_and_max_time_ends_it(claude, private_job_store):

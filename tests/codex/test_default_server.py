@@ -3,11 +3,14 @@ the per-user daemon's control socket, else `codex app-server daemon start`; late
 The real daemon runs with a temporary CODEX_HOME and the fake model, and is stopped afterwards."""
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 
 import pytest
 
+from fixtures.fakes.sse_server import text
 from tests.codex.conftest import CONFIG, CodexServer
 from tests.helpers import CODEX_BIN, CODEX_SCRIPT, process_exists, run_script, validate_envelope, wait_until
 
@@ -69,7 +72,8 @@ def test_the_first_call_starts_the_daemon_and_later_calls_reuse_it(daemon_env):
     socket_uri = "unix://" + os.path.join(daemon_env["CODEX_HOME"], "app-server-control", "app-server-control.sock")
     first = call(daemon_env, "--json", "first")
     assert connection_of(first) == {"uri": socket_uri, "via": "started-daemon"}
-    assert "codex app-server daemon stop" in first.stderr   # says how to stop it
+    assert "400 MB" in first.stderr and "packages" in first.stderr   # says what the first start costs
+    assert "--stop-daemon" in first.stderr   # and how to stop it
     assert json.loads(first.stdout)["text"] == "echo: first"
 
     second = call(daemon_env, "-v", "--json", "second")
@@ -79,6 +83,37 @@ def test_the_first_call_starts_the_daemon_and_later_calls_reuse_it(daemon_env):
 
     check = json.loads(call(daemon_env, "--check").stdout)
     assert (check["uri"], check["via"]) == (socket_uri, "daemon")
+    doctor = json.loads(call(daemon_env, "--doctor", "--json").stdout)
+    assert "--stop-daemon" in next(check for check in doctor["checks"] if check["name"] == "server")["detail"]
+
+    stopped = json.loads(call(daemon_env, "--stop-daemon").stdout)
+    assert stopped["codex_home"] == daemon_env["CODEX_HOME"] and stopped["ended"]   # pid-update-loop, at least
+    assert processes_mentioning(daemon_env["CODEX_HOME"]) == [], "a process of the daemon is left"
+    assert call(daemon_env, "--json", "again").stderr.count("started the codex app-server daemon") == 1
+
+
+def test_a_job_whose_daemon_is_stopped_mid_turn_is_collected_once_the_turn_completed(daemon_env, fake_model,
+                                                                                      private_job_store):
+    fake_model.add(text("the whole answer", delay=3))
+    job_id = json.loads(call(daemon_env, "--json", "--detach", "long job").stdout)["job_id"]
+    fake_model.wait_for_requests(1)
+    daemon = [pid for pid in processes_mentioning(daemon_env["CODEX_HOME"]) if b"--listen" in cmdline(pid)]
+    os.kill(daemon[0], signal.SIGTERM)   # it lets the running turn end, and its clients may not hear of it
+    record = private_job_store / f"{job_id}.json"
+    wait_until(lambda: json.loads(record.read_text())["status"] != "running", timeout=60,
+               what="the supervisor to end")
+    result = call(daemon_env, "--json", "--result", job_id, "--timeout", "60")
+    collected = json.loads(result.stdout)
+    assert collected["status"] == "completed" and collected["text"] == "the whole answer"
+    assert json.loads(record.read_text())["status"] == "completed"
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 def test_a_server_at_port_8765_comes_first(daemon_env, tmp_path, fake_model):
@@ -98,7 +133,49 @@ def test_a_daemon_that_cannot_start_is_a_connection_failure(daemon_env, tmp_path
     result = run_script(CODEX_SCRIPT, ["--codex-bin", str(tmp_path / "no-codex"), "--json", "x"], env=daemon_env)
     assert result.returncode == 3
     envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
-    assert "cannot start the codex app-server daemon" in envelope["error"]
+    assert "no-codex not found: install codex" in envelope["error"]
+
+
+def test_codex_missing_from_path_gets_the_same_actionable_error_everywhere(daemon_env):
+    env = dict(daemon_env, PATH=os.pathsep.join(("/usr/bin", "/bin")))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_uri = f"ws://127.0.0.1:{probe.getsockname()[1]}"
+    advice = "codex not found: install codex (npm i -g @openai/codex)"
+    for uri_args in ([], ["--uri", "stdio://"], ["--uri", free_uri, "--spawn"]):
+        result = run_script(CODEX_SCRIPT, [*uri_args, "--json", "x"], env=env)
+        assert result.returncode == 3, (uri_args, result.stderr)
+        assert advice in validate_envelope(json.loads(result.stdout), "codex-ws-client")["error"], uri_args
+    doctor = run_script(CODEX_SCRIPT, ["--doctor", "--json"], env=env)
+    assert doctor.returncode == 3
+    assert advice in json.dumps(json.loads(doctor.stdout))
+
+
+def immutable(folder):
+    """Makes `folder` unwritable even for root (chattr +i); False where that is not possible."""
+    return subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0 \
+        if shutil.which("chattr") else False
+
+
+def test_an_unusable_codex_home_is_reported_in_codex_own_words_and_by_doctor(daemon_env, tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    locked = tmp_path / "locked-home"
+    locked.mkdir()
+    homes = {str(a_file / "codex-home"): "failed to read CODEX_HOME"}
+    if immutable(locked):   # as root, only an immutable folder refuses a write
+        homes[str(locked)] = "failed to create daemon state directory"
+    try:
+        for home, codex_words in homes.items():
+            env = dict(daemon_env, CODEX_HOME=home)
+            result = run_script(CODEX_SCRIPT, ["--codex-bin", str(CODEX_BIN), "--json", "x"], env=env, timeout=120)
+            error = validate_envelope(json.loads(result.stdout), "codex-ws-client")["error"]
+            assert result.returncode == 3 and codex_words in error and "<unknown>" not in error, error
+            doctor = run_script(CODEX_SCRIPT, ["--codex-bin", str(CODEX_BIN), "--doctor", "--json"], env=env)
+            server = next(check for check in json.loads(doctor.stdout)["checks"] if check["name"] == "server")
+            assert doctor.returncode == 3 and not server["ok"] and "CODEX_HOME" in server["detail"], server
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], capture_output=True)
 
 
 def test_an_explicit_uri_is_used_as_given(codex_server):

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 
+from fixtures.fakes.cut_proxy import CutProxy
 from fixtures.fakes.sse_server import hang, text, tool
 from tests.codex.conftest import CodexServer
 from tests.helpers import CODEX_SCRIPT, assert_one_error_line, json_lines, process_exists, run_script, wait_until
@@ -109,6 +110,28 @@ def test_a_killed_supervisor_leaves_a_lost_job_that_result_collects_from_the_ser
     assert result.envelope["job_id"] == job_id and result.envelope["turn_id"] == detached.envelope["turn_id"]
     plain = codex("--result", "--thread-id", detached.envelope["thread_id"], trace=False)   # no --json: the text
     assert plain.returncode == 0 and plain.stdout == "finished without its supervisor\n"
+    listed = _jobs(codex)["jobs"]   # what --result collected is the job's outcome now
+    assert [(job["job_id"], job["status"], job["exit_code"]) for job in listed] == [(job_id, "completed", 0)]
+
+
+def test_a_job_whose_connection_drops_mid_turn_is_collected_from_the_server(codex, private_job_store):
+    # As when the daemon is stopped: the turn runs on to its end, but its client hears no turn/completed.
+    codex.fake.add(text("finished after the connection dropped", delay=3))
+    proxy = CutProxy(codex.server.uri)
+    try:
+        job_id = codex("--json", "--detach", "long job", uri=proxy.uri).envelope["job_id"]
+        codex.fake.wait_for_requests(1)
+        proxy.cut()
+        wait_until(lambda: _record(private_job_store, job_id)["status"] != "running", timeout=20,
+                   what="the supervisor to lose its connection")
+        result = codex("--json", "--result", job_id, "--timeout", "60", uri=False)
+    finally:
+        proxy.close()
+    assert result.returncode == 0, result.stdout
+    assert result.envelope["status"] == "completed"
+    assert result.envelope["text"] == "finished after the connection dropped"
+    listed = _jobs(codex)["jobs"]
+    assert [(job["job_id"], job["status"], job["exit_code"]) for job in listed] == [(job_id, "completed", 0)]
 
 
 def test_cancel_of_a_lost_job_interrupts_the_turn_itself(codex, private_job_store):

@@ -194,7 +194,7 @@ def test_spawn_only_binds_loopback(uri):
 def test_spawn_says_when_the_server_cannot_start_or_never_listens(tmp_path):
     uri = _free_loopback_uri(tmp_path)
     missing = run_script(CODEX_SCRIPT, ["--uri", uri, "--spawn", "--codex-bin", str(tmp_path / "no-codex"), "--json", "x"])
-    assert missing.returncode == 3 and "--spawn could not start" in _envelope(missing)["error"]
+    assert missing.returncode == 3 and "no-codex not found: install codex" in _envelope(missing)["error"]
     silent = _stand_in(tmp_path, "import sys; sys.exit(0)")   # starts, then exits without listening
     never = run_script(CODEX_SCRIPT, ["--uri", uri, "--spawn", "--codex-bin", str(silent), "--connect-timeout", "1",
                                       "--json", "x"])
@@ -211,7 +211,7 @@ def _stand_in(folder, code):
 
 def test_stdio_faults_are_reported_with_their_exit_codes(tmp_path):
     missing = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(tmp_path / "no-codex"), "--json", "x"])
-    assert missing.returncode == 3 and "cannot start" in _envelope(missing)["error"]
+    assert missing.returncode == 3 and "no-codex not found: install codex" in _envelope(missing)["error"]
     garbled = _stand_in(tmp_path, "import sys; sys.stdout.buffer.write(b'\\xff\\n'); sys.stdout.flush(); sys.stdin.read()")
     not_utf8 = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(garbled), "--json", "x"])
     assert not_utf8.returncode == 5 and "not UTF-8" in _envelope(not_utf8)["error"]

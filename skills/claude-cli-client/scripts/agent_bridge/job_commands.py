@@ -7,7 +7,8 @@ import os
 import signal
 import time
 
-from .jobs import ACTIVE, LOST, elapsed_seconds, is_alive, list_records, project_of, read_record
+from .jobs import (ACTIVE, LOST, elapsed_seconds, ended_status, is_alive, list_records, project_of, read_record,
+                   time_text, write_record)
 from .outcome import EXIT_TIMEOUT, BadArguments, Envelope, TurnFailed
 
 ID_FIELDS = ("session_id", "thread_id", "turn_id")
@@ -63,6 +64,15 @@ def check_lost_job_is_own(record, client):
     if record["status"] == LOST and record.get("client") != client:
         raise BadArguments(f"job {record['job_id']} of {record.get('client')} has lost its supervisor: ask "
                            f"{record.get('client')} (--result or --cancel {record['job_id']})")
+
+
+def record_outcome(job_id, envelope):
+    """Writes what --result or --cancel found of a lost job's turn (an envelope dict) into its record,
+    so that --jobs shows how the job ended."""
+    record = read_record(job_id)
+    if record["status"] == LOST:
+        record.update(status=ended_status(envelope["status"]), updated_at=time_text(), envelope=envelope)
+        write_record(record)
 
 
 def newest_job_of(session_id):

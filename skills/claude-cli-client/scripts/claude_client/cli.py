@@ -210,8 +210,8 @@ def _supervise(args, session, prompt, renderer, limit):
 
 def _answer_from_job_record(args, renderer):
     """--result [JOB_ID] and --cancel JOB_ID: the job's envelope, from its record."""
-    from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, recorded_envelope,
-                                           show_envelope, stop_leftover_peer, wait_for_job)
+    from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, record_outcome,
+                                           recorded_envelope, show_envelope, stop_leftover_peer, wait_for_job)
     from agent_bridge.jobs import LOST
     job_id = args.cancel or (args.result if isinstance(args.result, str) else newest_job_of(args.session_id))
     timeout = args.timeout or None
@@ -224,6 +224,7 @@ def _answer_from_job_record(args, renderer):
             f"the supervisor of job {job_id} (pid {record['supervisor_pid']}) died before the turn ended, so claude "
             f"was stopped; continue with --session-id {record['session_id']}"))
         envelope.extra["job_id"] = job_id
+        record_outcome(job_id, envelope.to_dict())   # --jobs then shows how the job ended
     else:
         envelope = recorded_envelope(record)
     return show_envelope(renderer, envelope)

@@ -115,8 +115,21 @@ def prune(keep=MAX_JOBS):
 
 
 def project_of(cwd):
-    """The project a job belongs to: its working directory, as one canonical path."""
-    return os.path.realpath(cwd or os.getcwd())
+    """The project a job belongs to, as one canonical path: the top of the git work tree the
+    directory is in, else the directory itself."""
+    directory = os.path.realpath(cwd or os.getcwd())
+    folder = directory
+    while not os.path.exists(os.path.join(folder, ".git")):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return directory
+        folder = parent
+    return folder
+
+
+def ended_status(envelope_status):
+    """A job's status once its turn has ended, from its envelope's status."""
+    return envelope_status if envelope_status in ("completed", "interrupted", "timeout") else "failed"
 
 
 def process_identity(pid):

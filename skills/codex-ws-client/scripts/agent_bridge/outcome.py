@@ -61,6 +61,11 @@ class TimedOut(ClientError):
     exit_code = EXIT_TIMEOUT
 
 
+class StillRunning(TimedOut):
+    """The wait for a turn ended, not the turn: it is still running and can be collected later."""
+    status = "inProgress"
+
+
 class ParseError(ClientError):
     status = "parse_error"
     exit_code = EXIT_PROTOCOL

@@ -18,8 +18,8 @@ import threading
 import time
 
 from .driver import wait_for
-from .jobs import (MAX_JOBS, RUNNING, STALLED, new_job_id, process_identity, project_of, prompt_preview, prune,
-                   time_text, write_record)
+from .jobs import (MAX_JOBS, RUNNING, STALLED, ended_status, new_job_id, process_identity, project_of,
+                   prompt_preview, prune, time_text, write_record)
 
 WATCH_INTERVAL_SECONDS = 1.0      # the most often a record is rewritten while the turn runs
 
@@ -98,14 +98,14 @@ class Job:
     def stop_watching(self):
         self._ended.set()
 
-    def finish(self, envelope):
-        """Writes the final envelope (a dict, as --json prints it); the job's status follows it."""
+    def finish(self, envelope, status=None):
+        """Writes the final envelope (a dict, as --json prints it); the job's status follows it unless
+        `status` is given (LOST: the supervisor lost the turn, which may run on)."""
         self.stop_watching()
         with self._lock:
             self._note_activity()
-            status = envelope["status"]
-            self.record.update(status=status if status in ("completed", "interrupted", "timeout") else "failed",
-                               updated_at=time_text(), envelope=envelope)
+            self.record.update(status=status or ended_status(envelope["status"]), updated_at=time_text(),
+                               envelope=envelope)
             write_record(self.record)
 
     def _note_activity(self):

@@ -9,7 +9,8 @@ from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
 from agent_bridge.call_limit import CallLimit
 from .client import CLIENT_NAME, DEFAULT_URI
 from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted, ParseError
+from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
+                                  StillRunning)
 from agent_bridge.progress import progress_for, turn_hooks
 from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
@@ -94,6 +95,9 @@ def build_parser():
     tools.add_argument("--read-thread", metavar="ID", help="a thread with its turns")
     tools.add_argument("--models", action="store_true", help="the models the server offers")
     tools.add_argument("--check", action="store_true", help="connect, initialize, print server info (exit 0 or 3)")
+    tools.add_argument("--stop-daemon", action="store_true",
+                       help="stop the codex app-server daemon of $CODEX_HOME and its helper processes (running turns "
+                            "end first)")
     tools.add_argument("--doctor", action="store_true",
                        help="whether a call would work: codex and its version, the server, the login, this skill "
                             "(one line each, or JSON with --json; exit 0 or 3)")
@@ -126,7 +130,8 @@ def main(argv=None):
         return run_doctor(args)
     catch_stop_signals()
     # The tools and --detach print JSON whatever the output options (the ids are the point).
-    renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach))
+    renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach
+                                                                or args.stop_daemon))
     progress = progress_for(CLIENT_NAME, args, renderer, describe)
     limit = CallLimit(args.max_time)
     tracer = None
@@ -150,6 +155,10 @@ def _run(args, tracer, renderer, progress, connected, limit):
     if args.jobs:
         from agent_bridge.job_commands import show_jobs   # the job modules are kept off the start-up path
         return show_jobs(renderer, args.cwd, args.limit, args.json)
+    if args.stop_daemon:
+        from .default_server import stop_daemon
+        renderer.print_json(stop_daemon(args.codex_bin))
+        return 0
     if args.cancel or isinstance(args.result, str):
         exit_code = _answer_from_job_record(args, renderer)
         if exit_code is not None:
@@ -198,11 +207,14 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     envelope = handle.detach()
     if args.supervise_fd is None:
         return _finish(envelope, renderer, connected)
+    from agent_bridge.jobs import LOST
     from agent_bridge.supervisor import Job, let_go_of_caller, supervise
     policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
+    # A server found without --uri is found the same way again (a stopped daemon is then started again).
+    uri = None if "connection" in connected else args.uri
     job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, thread_id=handle.thread_id, turn_id=handle.turn_id,
-              uri=args.uri)
+              uri=uri)
     envelope.extra["job_id"] = job.job_id
     exit_code = _finish(envelope, renderer, connected)
     if exit_code != 0:
@@ -213,7 +225,9 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     final = supervise(handle, job, args.stall_after)
     final.extra["job_id"] = job.job_id
     exit_code = _finish(final, renderer, connected, limit)
-    job.finish(final.to_dict())
+    # A lost connection (e.g. a stopped daemon) is not the turn's end: the turn may have completed.
+    # The job is then lost, and --result asks the server.
+    job.finish(final.to_dict(), status=LOST if final.status == ConnectionFailed.status else None)
     return exit_code
 
 
@@ -245,8 +259,13 @@ def _collect_from_server(session, args, progress, limit):
         limit.tighten(args.timeout, f"the turn is still running after waiting --timeout {args.timeout:g}s; "
                                     "call --result again")
         envelope = wait_for(handle, interrupt_turn=False, progress=progress)
+        if limit.reached and isinstance(envelope.failure, Interrupted):
+            envelope.fail(StillRunning(limit.reason))   # as --result JOB_ID says of a running job
     if args.job_id:
         envelope.extra["job_id"] = args.job_id
+        if args.cancel or envelope.failure is None:   # the server said how the turn ended
+            from agent_bridge.job_commands import record_outcome
+            record_outcome(args.job_id, envelope.to_dict())
     return envelope
 
 
@@ -388,19 +407,20 @@ def _check_arguments(args):
     check_text_arguments(args)
     if args.ephemeral and args.thread_id:
         raise BadArguments("--ephemeral threads cannot be resumed: drop --ephemeral or --thread-id")
-    if sum(map(bool, (args.repl, args.detach, args.result, args.jobs, args.cancel, _tool_request(args)))) > 1:
-        raise BadArguments("--repl, --detach, --result, --jobs, --cancel and the tools (--threads, --read-thread, "
-                           "--models, --check) are separate modes: pick one")
+    modes = (args.repl, args.detach, args.result, args.jobs, args.cancel, args.stop_daemon, _tool_request(args))
+    if sum(map(bool, modes)) > 1:
+        raise BadArguments("--repl, --detach, --result, --jobs, --cancel, --stop-daemon and the tools (--threads, "
+                           "--read-thread, --models, --check) are separate modes: pick one")
     if args.result is True and not args.thread_id:
         raise BadArguments("--result needs a JOB_ID, or --thread-id (and optionally --turn-id)")
     if isinstance(args.result, str) and args.thread_id:
         raise BadArguments("--result takes a JOB_ID or --thread-id, not both")
     if args.turn_id and args.result is not True:
         raise BadArguments("--turn-id goes with --result --thread-id")
-    if (args.result or args.jobs or args.cancel or _tool_request(args)) and (
+    if (args.result or args.jobs or args.cancel or args.stop_daemon or _tool_request(args)) and (
             args.prompt is not None or args.prompt_file is not None):
-        raise BadArguments("--result, --jobs, --cancel and the tools (--threads, --read-thread, --models, --check) "
-                           "take no prompt")
+        raise BadArguments("--result, --jobs, --cancel, --stop-daemon and the tools (--threads, --read-thread, "
+                           "--models, --check) take no prompt")
     args.review_request = review_request_from(args)
     if args.review_request and (args.repl or args.result or args.jobs or args.cancel or _tool_request(args)):
         raise BadArguments("a review is one turn of its own: not with --repl, --result, --jobs, --cancel or the tools")

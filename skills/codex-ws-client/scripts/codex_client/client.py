@@ -226,7 +226,7 @@ class CodexClient:
         record = TurnRecord(thread_id, self.user_agent)
         record.envelope.ids["turn_id"] = turn_id
         handle = TurnHandle(self, record, TurnOptions(on_message=on_message), self.timeout)
-        self.rpc.request("thread/resume", {"threadId": thread_id}, self.timeout, handle.apply)
+        self.rpc.request("thread/resume", {"threadId": thread_id}, self.timeout, handle.apply_while_reading)
         self.thread_id = thread_id
         turn = handle.read_back()
         if turn is None:

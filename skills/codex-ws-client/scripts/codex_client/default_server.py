@@ -3,20 +3,26 @@
 In order: a server answering at ws://127.0.0.1:8765 (one started by hand, or by --spawn); the
 per-user daemon's control socket ($CODEX_HOME/app-server-control/app-server-control.sock);
 else the daemon, started with `codex app-server daemon start`. The daemon keeps running, so
-later calls reuse it; `codex app-server daemon stop` stops it.
+later calls reuse it; `--stop-daemon` stops it and the helper process it leaves behind.
 """
 import json
+import os
+import signal
 import subprocess
 import time
 
 from .client import DEFAULT_URI
 from agent_bridge.outcome import ConnectionFailed, TimedOut
-from .transport import NothingListening, default_control_socket, reason_of
+from .transport import NothingListening, cannot_run_codex, codex_home, default_control_socket
 
 LISTENING, DAEMON, STARTED_DAEMON = "listening", "daemon", "started-daemon"
 # The first start copies the codex binary under $CODEX_HOME/packages/: seconds, not minutes.
 DAEMON_START_SECONDS = 120
+# `daemon stop` lets running turns end first.
+DAEMON_STOP_SECONDS = 120
 SOCKET_WAIT_SECONDS = 10
+LEFTOVER_GRACE_SECONDS = 5
+FIRST_START_COST = "about 400 MB copied into {packages}, 10-15 s"
 
 
 def daemon_uri():
@@ -33,9 +39,13 @@ def connect_default(connect, codex_bin, tracer):
             continue
         tracer.info(f"using {uri} ({via})")
         return client, {"uri": uri, "via": via}
+    packages = os.path.join(codex_home(), "packages")
+    if not os.path.isdir(packages):
+        tracer.warn("starting the codex app-server daemon for the first time on this CODEX_HOME: "
+                    + FIRST_START_COST.format(packages=packages))
     uri = "unix://" + start_daemon(codex_bin)
     tracer.warn(f"started the codex app-server daemon at {uri} for this and later calls; "
-                "stop it with: codex app-server daemon stop")
+                f"stop it with: python3 {client_script()} --stop-daemon")
     return _connect_when_listening(connect, uri), {"uri": uri, "via": STARTED_DAEMON}
 
 
@@ -45,17 +55,104 @@ def start_daemon(codex_bin):
         done = subprocess.run([codex_bin, "app-server", "daemon", "start"], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=DAEMON_START_SECONDS)
     except OSError as error:
-        raise ConnectionFailed(f"cannot start the codex app-server daemon with {codex_bin}: "
-                               f"{reason_of(error)}") from None
+        raise cannot_run_codex(codex_bin, error, "start the codex app-server daemon") from None
     except subprocess.TimeoutExpired:
         raise TimedOut(f"`{codex_bin} app-server daemon start` did not finish "
                        f"within {DAEMON_START_SECONDS}s") from None
     status = _last_json_line(done.stdout)
     if done.returncode != 0 or not status.get("socketPath"):
-        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ConnectionFailed(f"`{codex_bin} app-server daemon start` failed (exit {done.returncode}: "
-                               f"{last_line})")
+        raise ConnectionFailed(f"`{codex_bin} app-server daemon start` failed (exit {done.returncode}): "
+                               f"{codex_error(done.stderr)}")
     return status["socketPath"]
+
+
+def codex_error(stderr):
+    """codex's own account of why it failed: its `Error:` line with the causes under it, without the
+    backtrace that follows (else the last line it wrote)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    start = next((index for index, line in enumerate(lines) if line.startswith("Error: ")), None)
+    if start is None:
+        return lines[-1] if lines else "no output"
+    account = []
+    for line in lines[start:]:
+        if line.startswith("Stack backtrace:"):
+            break
+        if line != "Caused by:":
+            account.append(line)
+    return ": ".join(account)[len("Error: "):]
+
+
+def codex_home_problem():
+    """Why the daemon could not keep its state under $CODEX_HOME, or None: the nearest existing folder
+    on the way there must be a folder this user can write to."""
+    home = codex_home()
+    existing = home
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"CODEX_HOME {home} cannot be created: {existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"CODEX_HOME {home} is not writable ({existing} refuses writes)"
+    return None
+
+
+def stop_daemon(codex_bin):
+    """Stops the daemon of $CODEX_HOME with `codex app-server daemon stop` (which lets running turns end),
+    then the processes of it still running (its pid-update-loop outlives a stop). Returns what it did."""
+    try:
+        done = subprocess.run([codex_bin, "app-server", "daemon", "stop"], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=DAEMON_STOP_SECONDS)
+    except OSError as error:
+        raise cannot_run_codex(codex_bin, error, "stop the codex app-server daemon") from None
+    except subprocess.TimeoutExpired:
+        done = None   # its processes are ended below
+    if done is not None and done.returncode != 0:
+        raise ConnectionFailed(f"`{codex_bin} app-server daemon stop` failed (exit {done.returncode}): "
+                               f"{codex_error(done.stderr)}")
+    leftovers = daemon_processes()
+    _end(leftovers)
+    status = _last_json_line(done.stdout).get("status") if done else None
+    return {"ok": True, "codex_home": codex_home(), "daemon": status, "ended": leftovers}
+
+
+def daemon_processes():
+    """The processes running the daemon's own copy of codex (under $CODEX_HOME/packages/); Linux only."""
+    packages = os.path.join(os.path.realpath(codex_home()), "packages") + os.sep
+    pids = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        try:
+            if entry.isdigit() and os.readlink(f"/proc/{entry}/exe").startswith(packages):
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+def _end(pids):
+    """SIGTERM, then SIGKILL for what has not ended after LEFTOVER_GRACE_SECONDS."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = [pid for pid in pids if _running(pid)]
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + LEFTOVER_GRACE_SECONDS
+        while time.monotonic() < deadline and any(_running(pid) for pid in pids):
+            time.sleep(0.05)
+
+
+def _running(pid):
+    """True while `pid` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
+def client_script():
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
 
 
 def _last_json_line(text):

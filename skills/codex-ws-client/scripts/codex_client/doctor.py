@@ -10,11 +10,11 @@ import shutil
 import subprocess
 
 from .client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
-from .default_server import DAEMON, LISTENING, daemon_uri
+from .default_server import DAEMON, LISTENING, client_script, codex_home_problem, daemon_uri
 from agent_bridge.outcome import ClientError
 from agent_bridge.doctor_report import report
 from agent_bridge.shapes import as_dict, is_older
-from .transport import NothingListening
+from .transport import NothingListening, codex_missing
 
 
 
@@ -33,7 +33,7 @@ def run_doctor(args):
 def codex_cli_check(codex_bin):
     path = shutil.which(codex_bin)
     if not path:
-        return {"name": "codex", "ok": False, "detail": f"{codex_bin} not found: install codex (npm i -g @openai/codex)"}
+        return {"name": "codex", "ok": False, "detail": codex_missing(codex_bin)}
     try:
         done = subprocess.run([path, "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=30)
@@ -56,12 +56,18 @@ def open_server(args):
             continue
         except ClientError as error:
             return None, {"name": "server", "ok": False, "uri": uri, "via": via, "detail": str(error)}
-        return client, {"name": "server", "ok": True, "uri": uri, "via": via, "detail": f"{uri} ({via})"}
+        detail = f"{uri} ({via})"
+        if via == DAEMON:
+            detail += f"; stop it with: python3 {client_script()} --stop-daemon"
+        return client, {"name": "server", "ok": True, "uri": uri, "via": via, "detail": detail}
     if given:
         return None, {"name": "server", "ok": False, "uri": args.uri, "via": "given",
                       "detail": f"nothing answers at {args.uri}"}
-    server = {"name": "server", "ok": bool(shutil.which(args.codex_bin)), "uri": daemon_uri(), "via": "none",
-              "detail": f"none running: a call starts the codex app-server daemon at {daemon_uri()}"}
+    problem = codex_home_problem()
+    server = {"name": "server", "ok": bool(shutil.which(args.codex_bin)) and not problem, "uri": daemon_uri(),
+              "via": "none", "detail": f"none running: a call starts the codex app-server daemon at {daemon_uri()}"}
+    if problem:
+        server["detail"] = f"none running, and a call cannot start the codex app-server daemon: {problem}"
     try:
         return connect(args, "stdio://"), server
     except ClientError:

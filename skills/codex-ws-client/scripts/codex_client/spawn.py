@@ -9,8 +9,8 @@ import tempfile
 import time
 from urllib.parse import urlsplit
 
-from agent_bridge.outcome import BadArguments, ConnectionFailed, TimedOut
-from .transport import NothingListening
+from agent_bridge.outcome import BadArguments, TimedOut
+from .transport import NothingListening, cannot_run_codex
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -51,7 +51,7 @@ def start_server(uri, codex_bin):
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                        start_new_session=True)
     except OSError as error:
-        raise ConnectionFailed(f"--spawn could not start {codex_bin}: {error.strerror or error}") from None
+        raise cannot_run_codex(codex_bin, error, "--spawn a server") from None
     return {"pid": process.pid, "uri": uri, "log": log_path}
 
 

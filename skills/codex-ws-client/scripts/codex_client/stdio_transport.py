@@ -3,7 +3,7 @@ import subprocess
 
 from agent_bridge.child import LineReader, StderrTail, exited, kill_group, own_process_group
 from agent_bridge.outcome import ConnectionFailed, ParseError
-from .transport import reason_of
+from .transport import cannot_run_codex, reason_of
 
 
 class StdioTransport:
@@ -22,7 +22,7 @@ class StdioTransport:
                 [self.codex_bin, "app-server", "--listen", "stdio://"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **own_process_group())
         except OSError as error:
-            raise ConnectionFailed(f"cannot start {self.codex_bin} app-server: {reason_of(error)}") from None
+            raise cannot_run_codex(self.codex_bin, error, "start app-server") from None
         self.stderr_tail = StderrTail(self.process.stderr)
         self.output = LineReader(self.process.stdout, "the stdio app-server")
 

@@ -16,10 +16,13 @@ class NothingListening(ConnectionFailed):
     """Nobody answers at the address (as opposed to a server that refuses us)."""
 
 
+def codex_home():
+    return os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
+
+
 def default_control_socket():
     """Where `codex app-server daemon` (or `--listen unix://`) puts its socket."""
-    home = os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
-    return os.path.join(home, "app-server-control", "app-server-control.sock")
+    return os.path.join(codex_home(), "app-server-control", "app-server-control.sock")
 
 
 def open_transport(uri, headers=(), connect_timeout=None, ca_file=None, codex_bin="codex"):
@@ -51,3 +54,14 @@ def _websocket_transport():
 
 def reason_of(error):
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def codex_missing(codex_bin):
+    return f"{codex_bin} not found: install codex (npm i -g @openai/codex)"
+
+
+def cannot_run_codex(codex_bin, error, doing):
+    """The ConnectionFailed for an OSError from running codex: a missing codex says how to get it."""
+    if isinstance(error, FileNotFoundError):
+        return ConnectionFailed(codex_missing(codex_bin))
+    return ConnectionFailed(f"cannot {doing} with {codex_bin}: {reason_of(error)}")

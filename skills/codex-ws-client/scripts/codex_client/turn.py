@@ -7,6 +7,7 @@ from .rpc import is_server_request
 from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
 
 INTERRUPT_GRACE_SECONDS = 5.0
+ABOUT_THE_READING = ("deprecationNotice", "configWarning")
 
 
 class TurnHandle(Turn):
@@ -90,6 +91,14 @@ class TurnHandle(Turn):
         else:
             client.handle_message(message, record)
 
+    def apply_while_reading(self, message):
+        """As apply, but what the server says about the client's own reading of the thread (that reading
+        all its turns is deprecated, its config) stays out of the turn's envelope."""
+        if message.get("method") in ABOUT_THE_READING:
+            self.client.handle_message(message, None)
+        else:
+            self.apply(message)
+
     def _item_completed(self, item):
         self.record.add_item(item)
         if item.get("type") == "agentMessage":
@@ -133,7 +142,7 @@ class TurnHandle(Turn):
     def read_back(self):
         """This turn as thread/read reports it (the thread's last turn if the id is not known yet)."""
         answer = self.client.rpc.request("thread/read", {"threadId": self.thread_id, "includeTurns": True},
-                                         self.timeout, self.apply)
+                                         self.timeout, self.apply_while_reading)
         turns = [as_dict(turn) for turn in as_list(as_dict(as_dict(answer).get("thread")).get("turns"))]
         if self.turn_id is None:
             turn = turns[-1] if turns else None
