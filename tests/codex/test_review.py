@@ -153,3 +153,17 @@ def test_a_review_can_be_detached_and_collected(codex, repo):
     assert "Full review comments:" in done.envelope["text"]   # the background review ran to its end
     by_job = codex("--json", "--result", started.envelope["job_id"])
     assert by_job.returncode == 0 and by_job.envelope["review"]["findings"][0]["title"] == "[P1] add subtracts"
+
+
+def test_a_review_reports_the_usage_codex_gives_for_it_and_no_false_zero(codex, repo):
+    codex.fake.add(text(json.dumps(review_output(repo))))
+    result = codex("--json", "--review", "--cwd", str(repo))
+    assert result.returncode == 0, result.stderr
+    assert len(codex.fake.requests) == 1   # the model was asked, so the review did use tokens
+    reported = [r["msg"]["params"]["tokenUsage"]["last"] for r in result.trace
+                if r["dir"] == "in" and r["msg"].get("method") == "thread/tokenUsage/updated"]
+    metrics = result.envelope["metrics"]
+    if reported:
+        assert metrics["input_tokens"] == sum(usage["inputTokens"] for usage in reported) > 0
+    else:   # codex 0.169.0 and 0.171.0 report no usage for a review: unknown, not 0
+        assert metrics["input_tokens"] is None and metrics["output_tokens"] is None
