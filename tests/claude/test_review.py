@@ -184,3 +184,17 @@ def test_library_review_after_a_turn_restarts_claude_with_the_schema_and_keeps_t
     assert reviewed["session_id"] == after["session_id"]
     assert after["text"] == "echo: and now?" and "review" not in after and "output" not in after
     assert "hello" in json.dumps(claude.fake.requests[1]["messages"])   # the review resumed the conversation
+
+
+def test_a_relative_commit_is_reviewed_by_its_full_sha_also_when_detached(claude, repo):
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the changes")
+    parent = git(repo, "rev-parse", "HEAD~1").strip()
+    result = claude("--json", "--review-commit", "HEAD~1", "--cwd", str(repo))
+    started = claude("--json", "--detach", "--review-commit", "HEAD~1", "--cwd", str(repo))
+    assert result.returncode == started.returncode == 0, result.stderr + started.stderr
+    done = claude("--json", "--result", started.envelope["job_id"], "--timeout", "60", trace=False)
+    assert result.envelope["review"]["target"] == done.envelope["review"]["target"] == {"type": "commit",
+                                                                                        "sha": parent}
+    for asked in review_requests(claude.fake):
+        assert f"introduced by commit {parent} (what `git show {parent}` shows)" in asked

@@ -167,3 +167,17 @@ def test_a_review_reports_the_usage_codex_gives_for_it_and_no_false_zero(codex, 
         assert metrics["input_tokens"] == sum(usage["inputTokens"] for usage in reported) > 0
     else:   # codex 0.169.0 and 0.171.0 report no usage for a review: unknown, not 0
         assert metrics["input_tokens"] is None and metrics["output_tokens"] is None
+
+
+def test_a_relative_commit_is_reviewed_by_its_full_sha(codex, repo):
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the changes")
+    parent = git(repo, "rev-parse", "HEAD~1").strip()
+    result = codex("--json", "--review-commit", "HEAD~1", "--cwd", str(repo))
+    assert result.returncode == 0, result.stderr
+    assert sent_review_target(result) == {"type": "commit", "sha": parent}
+    assert result.envelope["review"]["target"] == {"type": "commit", "sha": parent}
+    # The thread's history names that commit, so a later turn (or commit) does not change what was reviewed.
+    git(repo, "commit", "-q", "--allow-empty", "-m", "moves HEAD")
+    follow_up = codex("--json", "--thread-id", result.envelope["thread_id"], "Which commit?")
+    assert follow_up.returncode == 0 and parent in json.dumps(codex.fake.requests[-1]["input"])
