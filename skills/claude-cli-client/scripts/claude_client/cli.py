@@ -21,6 +21,8 @@ from agent_bridge.trace import Tracer
 from .turn import describe_tool
 
 PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]
+# As `claude --help` lists them (2.1.197 to 2.1.337); claude itself only warns about another value and ignores it.
+EFFORTS = ["low", "medium", "high", "xhigh", "max"]
 
 
 def build_parser():
@@ -41,7 +43,7 @@ def build_parser():
     claude.add_argument("--system-prompt")
     claude.add_argument("--append-system-prompt")
     claude.add_argument("--agent")
-    claude.add_argument("--effort")
+    claude.add_argument("--effort", choices=EFFORTS)
     claude.add_argument("--fallback-model")
     claude.add_argument("--json-schema", metavar="JSON_OR_FILE", help="JSON Schema for a structured answer")
     claude.add_argument("--max-budget-usd")

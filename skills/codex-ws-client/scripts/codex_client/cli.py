@@ -60,7 +60,8 @@ def build_parser():
     thread.add_argument("--approval-policy", choices=["untrusted", "on-request", "never"])
     thread.add_argument("--instructions", help="developer instructions for the thread")
     thread.add_argument("--personality", choices=["none", "friendly", "pragmatic"])
-    thread.add_argument("--effort", help="reasoning effort for the turn (e.g. low, medium, high)")
+    thread.add_argument("--effort", help="reasoning effort for the turn: one the model offers (--models lists "
+                                         "them, e.g. low, medium, high)")
     thread.add_argument("--output-schema", metavar="FILE", help="JSON Schema file the final answer must follow")
 
     add_output_options(parser)
@@ -404,6 +405,8 @@ def _check_arguments(args):
     args.review_request = review_request_from(args)
     if args.review_request and (args.repl or args.result or args.jobs or args.cancel or _tool_request(args)):
         raise BadArguments("a review is one turn of its own: not with --repl, --result, --jobs, --cancel or the tools")
+    if args.effort is not None and not args.effort.strip():
+        raise BadArguments("--effort is empty")
     if args.review_request and (args.image or args.output_schema or args.effort):
         raise BadArguments("a review takes no --image, --output-schema or --effort")
     if args.review_request and (args.cwd or not args.thread_id):
