@@ -198,3 +198,13 @@ def test_a_relative_commit_is_reviewed_by_its_full_sha_also_when_detached(claude
                                                                                         "sha": parent}
     for asked in review_requests(claude.fake):
         assert f"introduced by commit {parent} (what `git show {parent}` shows)" in asked
+
+
+def test_an_error_names_only_an_option_the_call_gave(claude, workdir, repo):
+    here = claude("--json", "--review")   # in workdir, which is no repository
+    given = claude("--json", "--review", "--cwd", str(workdir))
+    both = claude("--json", "--review", "--review-commit", "HEAD", "--cwd", str(repo))
+    assert here.returncode == given.returncode == both.returncode == 2
+    assert here.envelope["error"] == f"{workdir} is not in a git repository"   # no (--cwd): the call gave none
+    assert given.envelope["error"] == f"{workdir} is not in a git repository (--cwd)"
+    assert both.envelope["error"] == "one review target at a time, not uncommitted and commit"

@@ -181,3 +181,15 @@ def test_a_relative_commit_is_reviewed_by_its_full_sha(codex, repo):
     git(repo, "commit", "-q", "--allow-empty", "-m", "moves HEAD")
     follow_up = codex("--json", "--thread-id", result.envelope["thread_id"], "Which commit?")
     assert follow_up.returncode == 0 and parent in json.dumps(codex.fake.requests[-1]["input"])
+
+
+def test_an_error_names_only_an_option_the_call_gave(codex, tmp_path, repo):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    here = codex("--json", "--review", cwd=plain)
+    given = codex("--json", "--review", "--cwd", str(plain))
+    both = codex("--json", "--review-base", "main", "--review-commit", "HEAD", "--cwd", str(repo))
+    assert here.returncode == given.returncode == both.returncode == 2
+    assert here.envelope["error"] == f"{plain} is not in a git repository"   # no (--cwd): the call gave none
+    assert given.envelope["error"] == f"{plain} is not in a git repository (--cwd)"
+    assert both.envelope["error"] == "one review target at a time, not base and commit"   # no (--review)

@@ -175,7 +175,7 @@ def _run(args, tracer, renderer, progress, connected, limit):
         if args.result or args.cancel:
             envelope = _collect_from_server(session, args, progress, limit)
             renderer.delta(envelope.text)   # read back, not streamed: in stream mode the text is printed now
-            return _finish(envelope, renderer, connected, limit)
+            return _finish(envelope, args, renderer, connected, limit)
         session.open_thread()
         _announce(session, args)
         if args.detach:
@@ -183,7 +183,7 @@ def _run(args, tracer, renderer, progress, connected, limit):
         exit_code = 0
         if prompt is not None or args.review_request:
             turn = _start_turn(session, args, prompt, renderer, progress)
-            exit_code = _finish(wait_for(turn, progress=progress), renderer, connected, limit)
+            exit_code = _finish(wait_for(turn, progress=progress), args, renderer, connected, limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
         return run_repl(_ReplSession(session, args, renderer, progress, limit), lambda: _next_line(session),
@@ -198,14 +198,14 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     """Prints the inProgress envelope; as the supervisor (POSIX), then stays with the turn as its job."""
     envelope = handle.detach()
     if args.supervise_fd is None:
-        return _finish(envelope, renderer, connected)
+        return _finish(envelope, args, renderer, connected)
     from agent_bridge.supervisor import Job, let_go_of_caller, supervise
     policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
     job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, thread_id=handle.thread_id, turn_id=handle.turn_id,
               uri=args.uri)
     envelope.extra["job_id"] = job.job_id
-    exit_code = _finish(envelope, renderer, connected)
+    exit_code = _finish(envelope, args, renderer, connected)
     if exit_code != 0:
         job.finish(envelope.to_dict())
         return exit_code
@@ -213,7 +213,7 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     handle.timeout = None   # a long silence marks the job stalled; it does not end the turn
     final = supervise(handle, job, args.stall_after)
     final.extra["job_id"] = job.job_id
-    exit_code = _finish(final, renderer, connected, limit)
+    exit_code = _finish(final, args, renderer, connected, limit)
     job.finish(final.to_dict())
     return exit_code
 
@@ -323,7 +323,7 @@ class _ReplSession:
         # Typed lines steer the running turn; piped lines are the next prompts.
         steer = sys.stdin.isatty()
         turn = self.session.start(prompt, **_turn_options(self.args, self.renderer, self.progress, steer=steer))
-        envelope = add_option_hint(self.limit.judge(wait_for(turn, progress=self.progress)))
+        envelope = add_option_hint(self.limit.judge(wait_for(turn, progress=self.progress)), self.args)
         self.renderer.turn_done(envelope)
         return envelope
 
@@ -354,11 +354,11 @@ def _ask_question(person, question):
     return answer or None
 
 
-def _finish(envelope, renderer, connected, limit=None):
+def _finish(envelope, args, renderer, connected, limit=None):
     envelope.extra.update(connected)
     if limit:
         limit.judge(envelope)
-    renderer.turn_done(add_option_hint(envelope))
+    renderer.turn_done(add_option_hint(envelope, args))
     return envelope.exit_code
 
 
@@ -366,7 +366,7 @@ def _report(error, args, renderer, connected, limit):
     """Ends the call with an envelope for an error that came before or between turns."""
     envelope = Envelope(thread_id=args.thread_id, turn_id=None)
     envelope.fail(error)
-    return _finish(envelope, renderer, connected, limit)
+    return _finish(envelope, args, renderer, connected, limit)
 
 
 def _tool_request(args):

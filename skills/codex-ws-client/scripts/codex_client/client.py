@@ -348,7 +348,7 @@ def required(result, method, *path):
 class ThreadBusy(TurnFailed):
     def __init__(self, thread_id, turn_id):
         super().__init__(f"thread {thread_id} is busy: its turn {turn_id} is still running; collect that turn "
-                         "first, then send the prompt again", setting="result")
+                         "first, then send the prompt again", way_out="result")
         self.thread_id, self.turn_id = thread_id, turn_id
 
 
