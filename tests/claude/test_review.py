@@ -208,3 +208,16 @@ def test_an_error_names_only_an_option_the_call_gave(claude, workdir, repo):
     assert here.envelope["error"] == f"{workdir} is not in a git repository"   # no (--cwd): the call gave none
     assert given.envelope["error"] == f"{workdir} is not in a git repository (--cwd)"
     assert both.envelope["error"] == "one review target at a time, not uncommitted and commit"
+
+
+def test_non_ascii_names_and_files_left_out_reach_the_reviewer_as_they_are(claude, repo):
+    (repo / "café.py").write_text("CAFE_MARKER = 1\n")
+    (repo / "größe.txt").write_text("line of a big file\n" * 20000)   # too big for the diff
+    result = claude("--json", "--review", "--cwd", str(repo))
+    assert result.returncode == 0, result.stderr
+    asked = review_requests(claude.fake)[0]
+    assert "diff --git a/café.py b/café.py" in asked and "\\303" not in asked   # not git's octal quoting
+    note = result.envelope["review"]["note"]
+    assert note.endswith("were not reviewed: größe.txt")
+    after_the_diff = asked.split("</diff>", 1)[1]
+    assert note in after_the_diff   # the reviewer knows its diff is incomplete

@@ -117,9 +117,10 @@ def _path_of(part):
 
 def _git(cwd, *args, problem=None, setting=None, ok_codes=(0,)):
     try:
-        # Plain output whatever colours the user's git configuration asks for.
-        done = subprocess.run(["git", "-c", "color.ui=never", *args], cwd=cwd, capture_output=True,
-                              timeout=GIT_TIMEOUT_SECONDS)
+        # Plain output whatever colours the user's git configuration asks for, and file names as they
+        # are (not octal-quoted), so that the reviewer can name the real path.
+        done = subprocess.run(["git", "-c", "color.ui=never", "-c", "core.quotepath=false", *args], cwd=cwd,
+                              capture_output=True, timeout=GIT_TIMEOUT_SECONDS)
     except FileNotFoundError:
         raise BadArguments("git is not installed: a review of changes needs it", setting=setting) from None
     except subprocess.TimeoutExpired:
