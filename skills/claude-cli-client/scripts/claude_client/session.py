@@ -50,7 +50,8 @@ class Session:
         self.session_id = session_id
         self.timeout = timeout or None
         self.resume_timeout = resume_timeout or None
-        self.control = Control(lambda message: self.process.send(message), self.tracer, decide)
+        self.control = Control(lambda message: self.process.send(message), self.tracer, decide,
+                               [cwd or os.getcwd(), *claude_options.get("add_dir", ())])
         self.inbox = Inbox(read_on_waiting_thread)
         self.process = None
         self.claude_version = None
