@@ -54,16 +54,19 @@ def _options_that_let_it_run(reason):
     return [shlex.split(options) for options in named.groups() if options]
 
 
-@pytest.mark.parametrize("case", ["Bash writes in the project", "Bash writes elsewhere", "Read elsewhere"])
+@pytest.mark.parametrize("case", ["Bash writes in the project", "Bash writes elsewhere", "Write in the project",
+                                  "Write elsewhere", "Read elsewhere"])
 def test_a_declined_tool_names_the_options_that_let_it_run_and_they_do(claude, workdir, tmp_path, case):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "notes.txt").write_text("notes")
-    target = {"Bash writes in the project": workdir / "written.txt",
-              "Bash writes elsewhere": elsewhere / "written.txt", "Read elsewhere": elsewhere / "notes.txt"}[case]
-    use = tool("Read", {"file_path": str(target)}) if case == "Read elsewhere" else \
-        tool("Bash", {"command": f"echo hi > {target.name}" if target.parent == workdir else f"echo hi > {target}",
-                      "description": "write a file"})
+    folder = workdir if case.endswith("in the project") else elsewhere
+    target = folder / ("notes.txt" if case == "Read elsewhere" else "written.txt")
+    if case.startswith("Bash"):
+        use = tool("Bash", {"command": f"echo hi > {target.name if folder == workdir else target}",
+                            "description": "write a file"})
+    else:
+        use = tool(case.split()[0], {"file_path": str(target), **({} if case.startswith("Read") else {"content": "hi\n"})})
     claude.fake.add(use, text("not allowed"))
     declined = claude("--json", "do it")
     assert declined.envelope["tools"][0]["status"] == "declined"
@@ -75,7 +78,7 @@ def test_a_declined_tool_names_the_options_that_let_it_run_and_they_do(claude, w
         claude.fake.add(use, text("done"))
         ran = claude("--json", *options, "do it")
         assert ran.envelope["tools"][0]["status"] == "completed", (options, ran.envelope)
-        if case.startswith("Bash"):
+        if case != "Read elsewhere":
             assert target.read_text() == "hi\n"
             target.unlink()
 

@@ -72,7 +72,7 @@ def claude_reason(request, directories=()):
         reason = f"{reason}: {blocked}" if reason else f"blocked path: {blocked}"
     ways = ways_to_allow(request, directories)
     if ways:
-        reason = f"{reason} ({ways})" if reason else ways
+        reason = f"{reason or 'claude asks for permission'} ({ways})"
     return reason
 
 
