@@ -1,6 +1,8 @@
 """Tool permissions over the control protocol, Ctrl-C, timeouts, diagnostics."""
 import json
 import os
+import re
+import shlex
 import signal
 import sys
 
@@ -8,7 +10,7 @@ import pytest
 
 from tests.claude.conftest import start_client, started_argv, wait_for_text_in_trace
 from fixtures.fakes.sse_server import hang, text, tool
-from tests.helpers import CLAUDE_SCRIPT, json_lines, start_as_background_job, validate_envelope
+from tests.helpers import CLAUDE_SCRIPT, git, json_lines, start_as_background_job, validate_envelope
 
 
 def _bash(marker):
@@ -36,12 +38,72 @@ def test_tools_are_denied_by_default(claude, tmp_path):
     envelope = result.envelope
     assert envelope["approvals"] == [{"kind": "tool", "request": f"Bash: touch {marker}",
                                       "decision": "decline", "decided_by": "policy",
-                                      "reason": f"blocked path: {marker} (allow the directory with --add-dir DIR)"}]
+                                      "reason": f"blocked path: {marker} (--add-dir {tmp_path} --permission-mode "
+                                                f"acceptEdits lets it run, or --allowed-tools Bash)"}]
     assert envelope["tools"] == [{"tool": "Bash", "request": f"Bash: touch {marker}", "status": "declined"}]
     denial = [n for n in envelope["notifications"] if n["method"] == "permission_denial"]
     assert denial and denial[0]["message"]["tool_input"]["command"] == f"touch {marker}"
     asks = [r["msg"] for r in result.trace if r["dir"] == "in" and r["msg"].get("type") == "control_request"]
     assert asks[0]["request"]["subtype"] == "can_use_tool" and asks[0]["request"]["tool_name"] == "Bash"
+
+
+def _options_that_let_it_run(reason):
+    """Each set of options a declined tool's reason names, e.g. '(--add-dir D lets it run, or --allowed-tools Bash)'."""
+    named = re.search(r"\((.+) lets it run(?:, or (.+))?\)$", reason)
+    assert named, reason
+    return [shlex.split(options) for options in named.groups() if options]
+
+
+@pytest.mark.parametrize("case", ["Bash writes in the project", "Bash writes elsewhere", "Write in the project",
+                                  "Write elsewhere", "Read elsewhere"])
+def test_a_declined_tool_names_the_options_that_let_it_run_and_they_do(claude, workdir, tmp_path, case):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "notes.txt").write_text("notes")
+    folder = workdir if case.endswith("in the project") else elsewhere
+    target = folder / ("notes.txt" if case == "Read elsewhere" else "written.txt")
+    if case.startswith("Bash"):
+        use = tool("Bash", {"command": f"echo hi > {target.name if folder == workdir else target}",
+                            "description": "write a file"})
+    else:
+        use = tool(case.split()[0], {"file_path": str(target), **({} if case.startswith("Read") else {"content": "hi\n"})})
+    claude.fake.add(use, text("not allowed"))
+    declined = claude("--json", "do it")
+    assert declined.envelope["tools"][0]["status"] == "declined"
+    ways = _options_that_let_it_run(declined.envelope["approvals"][0]["reason"])
+    assert ["--add-dir", str(workdir)] not in ways   # the project is claude's own directory already
+    if case.startswith("Bash"):
+        assert ["--allowed-tools", "Bash"] in ways and any("acceptEdits" in options for options in ways)
+    for options in ways:
+        claude.fake.add(use, text("done"))
+        ran = claude("--json", *options, "do it")
+        assert ran.envelope["tools"][0]["status"] == "completed", (options, ran.envelope)
+        if case != "Read elsewhere":
+            assert target.read_text() == "hi\n"
+            target.unlink()
+
+
+@pytest.mark.parametrize("name, tool_input, asks", [
+    ("Bash", {"command": "ls -la && pwd && git status && git log -1", "description": "look"}, False),
+    ("Read", {"file_path": "{work}/notes.txt"}, False),
+    ("Bash", {"command": "echo hi > written.txt", "description": "write"}, True),
+    ("Write", {"file_path": "{work}/written.txt", "content": "x"}, True),
+    ("Bash", {"command": "python3 -c pass", "description": "run"}, True),
+    ("Read", {"file_path": "{elsewhere}/notes.txt"}, True),
+])
+def test_what_claudes_default_mode_runs_unasked(claude, workdir, tmp_path, name, tool_input, asks):
+    """What SKILL.md says runs without a permission request: reading the project, and nothing else."""
+    (tmp_path / "elsewhere").mkdir()
+    for folder in (workdir, tmp_path / "elsewhere"):
+        (folder / "notes.txt").write_text("notes")
+    git(workdir, "init", "-q")
+    git(workdir, "-c", "user.name=T", "-c", "user.email=t@example.invalid", "commit", "-q", "--allow-empty", "-m", "x")
+    tool_input = {key: value.format(work=workdir, elsewhere=tmp_path / "elsewhere") for key, value in tool_input.items()}
+    claude.fake.add(tool(name, tool_input), text("done"))
+    result = claude("--json", "go")
+    used, = result.envelope["tools"]
+    assert (used["status"], "approvals" in result.envelope) == (("declined", True) if asks else ("completed", False))
+    assert not (workdir / "written.txt").exists()
 
 
 def test_interactive_approval_runs_the_command_for_real(claude, tmp_path):

@@ -40,6 +40,14 @@ def test_pass_through_options_reach_claude(claude, tmp_path):
     assert "SYSTEM-MARK" in json.dumps(body.get("system")) and "APPENDED-MARK" in json.dumps(body.get("system"))
 
 
+def test_an_effort_claude_does_not_know_is_exit_2_before_claude_starts(claude):
+    # claude itself only warns on stderr ("Unknown --effort value") and runs with its default effort.
+    result = claude("--json", "--effort", "bogus", "x")
+    assert result.returncode == 2 and "--effort" in result.envelope["error"], result.envelope
+    assert "low, medium, high, xhigh, max" in result.envelope["error"].replace("'", "")
+    assert not any(r.get("event") == "start" for r in result.trace) and not claude.fake.requests
+
+
 def test_agent_option_passes_through(claude):
     result = claude("--json", "--agent", "reviewer", "x")
     assert result.returncode == 0 and result.envelope["status"] == "completed", result.stderr

@@ -184,3 +184,40 @@ def test_library_review_after_a_turn_restarts_claude_with_the_schema_and_keeps_t
     assert reviewed["session_id"] == after["session_id"]
     assert after["text"] == "echo: and now?" and "review" not in after and "output" not in after
     assert "hello" in json.dumps(claude.fake.requests[1]["messages"])   # the review resumed the conversation
+
+
+def test_a_relative_commit_is_reviewed_by_its_full_sha_also_when_detached(claude, repo):
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the changes")
+    parent = git(repo, "rev-parse", "HEAD~1").strip()
+    result = claude("--json", "--review-commit", "HEAD~1", "--cwd", str(repo))
+    started = claude("--json", "--detach", "--review-commit", "HEAD~1", "--cwd", str(repo))
+    assert result.returncode == started.returncode == 0, result.stderr + started.stderr
+    done = claude("--json", "--result", started.envelope["job_id"], "--timeout", "60", trace=False)
+    assert result.envelope["review"]["target"] == done.envelope["review"]["target"] == {"type": "commit",
+                                                                                        "sha": parent}
+    for asked in review_requests(claude.fake):
+        assert f"introduced by commit {parent} (what `git show {parent}` shows)" in asked
+
+
+def test_an_error_names_only_an_option_the_call_gave(claude, workdir, repo):
+    here = claude("--json", "--review")   # in workdir, which is no repository
+    given = claude("--json", "--review", "--cwd", str(workdir))
+    both = claude("--json", "--review", "--review-commit", "HEAD", "--cwd", str(repo))
+    assert here.returncode == given.returncode == both.returncode == 2
+    assert here.envelope["error"] == f"{workdir} is not in a git repository"   # no (--cwd): the call gave none
+    assert given.envelope["error"] == f"{workdir} is not in a git repository (--cwd)"
+    assert both.envelope["error"] == "one review target at a time, not uncommitted and commit"
+
+
+def test_non_ascii_names_and_files_left_out_reach_the_reviewer_as_they_are(claude, repo):
+    (repo / "café.py").write_text("CAFE_MARKER = 1\n")
+    (repo / "größe.txt").write_text("line of a big file\n" * 20000)   # too big for the diff
+    result = claude("--json", "--review", "--cwd", str(repo))
+    assert result.returncode == 0, result.stderr
+    asked = review_requests(claude.fake)[0]
+    assert "diff --git a/café.py b/café.py" in asked and "\\303" not in asked   # not git's octal quoting
+    note = result.envelope["review"]["note"]
+    assert note.endswith("were not reviewed: größe.txt")
+    after_the_diff = asked.split("</diff>", 1)[1]
+    assert note in after_the_diff   # the reviewer knows its diff is incomplete

@@ -153,3 +153,43 @@ def test_a_review_can_be_detached_and_collected(codex, repo):
     assert "Full review comments:" in done.envelope["text"]   # the background review ran to its end
     by_job = codex("--json", "--result", started.envelope["job_id"])
     assert by_job.returncode == 0 and by_job.envelope["review"]["findings"][0]["title"] == "[P1] add subtracts"
+
+
+def test_a_review_reports_the_usage_codex_gives_for_it_and_no_false_zero(codex, repo):
+    codex.fake.add(text(json.dumps(review_output(repo))))
+    result = codex("--json", "--review", "--cwd", str(repo))
+    assert result.returncode == 0, result.stderr
+    assert len(codex.fake.requests) == 1   # the model was asked, so the review did use tokens
+    reported = [r["msg"]["params"]["tokenUsage"]["last"] for r in result.trace
+                if r["dir"] == "in" and r["msg"].get("method") == "thread/tokenUsage/updated"]
+    metrics = result.envelope["metrics"]
+    if reported:
+        assert metrics["input_tokens"] == sum(usage["inputTokens"] for usage in reported) > 0
+    else:   # codex 0.169.0 and 0.171.0 report no usage for a review: unknown, not 0
+        assert metrics["input_tokens"] is None and metrics["output_tokens"] is None
+
+
+def test_a_relative_commit_is_reviewed_by_its_full_sha(codex, repo):
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the changes")
+    parent = git(repo, "rev-parse", "HEAD~1").strip()
+    result = codex("--json", "--review-commit", "HEAD~1", "--cwd", str(repo))
+    assert result.returncode == 0, result.stderr
+    assert sent_review_target(result) == {"type": "commit", "sha": parent}
+    assert result.envelope["review"]["target"] == {"type": "commit", "sha": parent}
+    # The thread's history names that commit, so a later turn (or commit) does not change what was reviewed.
+    git(repo, "commit", "-q", "--allow-empty", "-m", "moves HEAD")
+    follow_up = codex("--json", "--thread-id", result.envelope["thread_id"], "Which commit?")
+    assert follow_up.returncode == 0 and parent in json.dumps(codex.fake.requests[-1]["input"])
+
+
+def test_an_error_names_only_an_option_the_call_gave(codex, tmp_path, repo):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    here = codex("--json", "--review", cwd=plain)
+    given = codex("--json", "--review", "--cwd", str(plain))
+    both = codex("--json", "--review-base", "main", "--review-commit", "HEAD", "--cwd", str(repo))
+    assert here.returncode == given.returncode == both.returncode == 2
+    assert here.envelope["error"] == f"{plain} is not in a git repository"   # no (--cwd): the call gave none
+    assert given.envelope["error"] == f"{plain} is not in a git repository (--cwd)"
+    assert both.envelope["error"] == "one review target at a time, not base and commit"   # no (--review)

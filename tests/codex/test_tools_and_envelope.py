@@ -62,6 +62,34 @@ def test_image_effort_and_approval_policy_pass_through(codex, tmp_path):
     assert "input_image" in json.dumps(codex.fake.requests[-1]["input"])
 
 
+def _advertised_efforts(codex, model):
+    listed = next(m for m in json.loads(codex("--models").stdout) if m["model"] == model)
+    return [option["reasoningEffort"] for option in listed["supportedReasoningEfforts"]]
+
+
+def test_an_effort_the_threads_model_does_not_offer_is_exit_2_before_the_model_is_asked(codex):
+    model = json.loads(codex("--models").stdout)[0]["model"]   # codex's own catalogue, e.g. gpt-6.1-sol
+    refused = codex("--json", "--model", model, "--effort", "bogus", "x")
+    assert refused.returncode == 2 and refused.envelope["status"] == "bad_arguments", refused.envelope
+    assert "'bogus'" in refused.envelope["error"] and ", ".join(_advertised_efforts(codex, model)) in \
+        refused.envelope["error"]
+    assert not any(r["msg"].get("method") == "turn/start" for r in refused.trace if r["dir"] == "out")
+    assert not codex.fake.requests
+    offered = _advertised_efforts(codex, model)[0]   # (codex sends some, e.g. ultra, to the model as another)
+    accepted = codex("--json", "--model", model, "--effort", offered, "x")
+    assert accepted.returncode == 0 and codex.fake.requests[-1]["reasoning"]["effort"] == offered
+
+
+def test_an_empty_effort_is_exit_2_before_connecting(codex):
+    result = codex("--json", "--effort", " ", "x", uri="ws://127.0.0.1:9", trace=False)
+    assert result.returncode == 2 and "--effort is empty" in result.envelope["error"]
+
+
+def test_a_model_codex_does_not_list_gets_the_effort_as_given(codex):
+    result = codex("--json", "--effort", "custom-level", "x")   # the test config's mock-model is nobody's catalogue
+    assert result.returncode == 0 and codex.fake.requests[-1]["reasoning"]["effort"] == "custom-level"
+
+
 def test_missing_image_is_a_bad_argument(codex, tmp_path):
     result = codex("--json", "--image", str(tmp_path / "none.png"), "x", trace=False)
     assert result.returncode == 2 and "--image" in result.envelope["error"]

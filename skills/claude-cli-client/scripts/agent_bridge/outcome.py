@@ -23,14 +23,16 @@ TURN_STATUS_EXIT = {
 
 class ClientError(Exception):
     """An error that ends the call; `status` and `exit_code` go in the envelope. `setting` names
-    the library option behind it (e.g. "timeout"), for a caller that wants to point at it."""
+    the library option whose value is behind it (e.g. "timeout"); `way_out` the option that the
+    call lacks and would get past it (e.g. "token_file"), for a caller that wants to point at it."""
 
     status = "failed"
     exit_code = EXIT_TURN_FAILED
 
-    def __init__(self, message="", setting=None):
+    def __init__(self, message="", setting=None, way_out=None):
         super().__init__(message)
         self.setting = setting
+        self.way_out = way_out
 
 
 class TurnFailed(ClientError):

@@ -19,7 +19,8 @@ MAX_NAMED_FILES = 20               # of the files a note says were left out
 
 class Changes:
     """What `request` reviews in the git repository around `cwd`; BadArguments on creation unless
-    there is something to review. A custom review names its own subject: nothing is checked."""
+    there is something to review (a commit target is then resolved to its full SHA in `request`).
+    A custom review names its own subject: nothing is checked."""
 
     def __init__(self, cwd, request):
         self.request = request
@@ -36,8 +37,10 @@ class Changes:
             if not self._git("status", "--porcelain", "--untracked-files=all").strip():
                 raise BadArguments(f"nothing to review: no uncommitted changes in {self.root}", setting="review")
         elif request.kind == COMMIT:
-            self._git("rev-parse", "--verify", "--quiet", f"{request.commit}^{{commit}}",
-                      problem=f"no commit {request.commit!r} in {self.root}", setting="review_commit")
+            # The full SHA from now on: a later HEAD~1 (a detached job's, a continued thread's) may be another commit.
+            request.commit = self._git("rev-parse", "--verify", "--quiet", f"{request.commit}^{{commit}}",
+                                       problem=f"no commit {request.commit!r} in {self.root}",
+                                       setting="review_commit").strip()
         elif request.kind == BASE_BRANCH:
             self._git("rev-parse", "--verify", "--quiet", f"{request.base}^{{commit}}",
                       problem=f"no branch {request.base!r} in {self.root}", setting="review_base")
@@ -114,9 +117,10 @@ def _path_of(part):
 
 def _git(cwd, *args, problem=None, setting=None, ok_codes=(0,)):
     try:
-        # Plain output whatever colours the user's git configuration asks for.
-        done = subprocess.run(["git", "-c", "color.ui=never", *args], cwd=cwd, capture_output=True,
-                              timeout=GIT_TIMEOUT_SECONDS)
+        # Plain output whatever colours the user's git configuration asks for, and file names as they
+        # are (not octal-quoted), so that the reviewer can name the real path.
+        done = subprocess.run(["git", "-c", "color.ui=never", "-c", "core.quotepath=false", *args], cwd=cwd,
+                              capture_output=True, timeout=GIT_TIMEOUT_SECONDS)
     except FileNotFoundError:
         raise BadArguments("git is not installed: a review of changes needs it", setting=setting) from None
     except subprocess.TimeoutExpired:

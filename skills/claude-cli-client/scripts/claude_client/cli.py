@@ -21,6 +21,8 @@ from agent_bridge.trace import Tracer
 from .turn import describe_tool
 
 PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]
+# As `claude --help` lists them (2.1.197 to 2.1.337); claude itself only warns about another value and ignores it.
+EFFORTS = ["low", "medium", "high", "xhigh", "max"]
 
 
 def build_parser():
@@ -41,7 +43,7 @@ def build_parser():
     claude.add_argument("--system-prompt")
     claude.add_argument("--append-system-prompt")
     claude.add_argument("--agent")
-    claude.add_argument("--effort")
+    claude.add_argument("--effort", choices=EFFORTS)
     claude.add_argument("--fallback-model")
     claude.add_argument("--json-schema", metavar="JSON_OR_FILE", help="JSON Schema for a structured answer")
     claude.add_argument("--max-budget-usd")
@@ -163,7 +165,7 @@ def _run(args, session, prompt, renderer, progress, limit):
 
     def run_turn(text):
         turn = _start_turn(session, args, text, on_text, on_message)
-        envelope = add_option_hint(limit.judge(wait_for(turn, progress=progress)))
+        envelope = add_option_hint(limit.judge(wait_for(turn, progress=progress)), args)
         renderer.turn_done(envelope)
         if args.print_session_id and session.session_id and session.session_id != shown_id[0]:
             shown_id[0] = session.session_id
@@ -201,7 +203,7 @@ def _supervise(args, session, prompt, renderer, limit):
     renderer.turn_done(started)
     let_go_of_caller(args.supervise_fd, 0)
     session.timeout = session.resume_timeout = None   # a long silence marks the job stalled; it does not end it
-    envelope = add_option_hint(limit.judge(supervise(turn, job, args.stall_after)))
+    envelope = add_option_hint(limit.judge(supervise(turn, job, args.stall_after)), args)
     envelope.extra["job_id"] = job.job_id
     renderer.turn_done(envelope)   # stdout has gone to the caller's end; this still writes --out
     job.finish(envelope.to_dict())
@@ -272,7 +274,7 @@ def _load_json_schema(value):
 def _report(error, args, renderer, limit):
     envelope = Envelope(session_id=args.session_id, thread_id=args.session_id, turn_id=None)
     envelope.fail(error)
-    renderer.turn_done(add_option_hint(limit.judge(envelope)))
+    renderer.turn_done(add_option_hint(limit.judge(envelope), args))
     return envelope.exit_code
 
 

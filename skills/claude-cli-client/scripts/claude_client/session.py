@@ -50,7 +50,8 @@ class Session:
         self.session_id = session_id
         self.timeout = timeout or None
         self.resume_timeout = resume_timeout or None
-        self.control = Control(lambda message: self.process.send(message), self.tracer, decide)
+        self.control = Control(lambda message: self.process.send(message), self.tracer, decide,
+                               [cwd or os.getcwd(), *claude_options.get("add_dir", ())])
         self.inbox = Inbox(read_on_waiting_thread)
         self.process = None
         self.claude_version = None
@@ -83,7 +84,7 @@ class Session:
         diff, note = changes.diff()
         self._use_json_schema(REVIEW_OUTPUT_SCHEMA)
         return self._send(ClaudeTurn(self, on_text, on_message, review=request, review_note=note),
-                          review_prompt(request, changes.root, diff))
+                          review_prompt(request, changes.root, diff, note))
 
     def _send(self, turn, prompt):
         try:
@@ -219,12 +220,16 @@ class Session:
                              f"this client is tested with ({OLDEST_TESTED_CLAUDE})")
 
 
-def review_prompt(request, root, diff):
+def review_prompt(request, root, diff, note=None):
     """What claude is asked for a review: the guide to the review output, what to review, the
-    instructions of the style and the caller, and the diff (none for a custom review)."""
+    instructions of the style and the caller, the diff (none for a custom review), and what was
+    left out of the diff (`note`), so that the verdict does not judge an incomplete diff as whole."""
     parts = [REVIEW_GUIDE, f"Review {request.description()} in the repository at {root}."]
     if request.instructions_text():
         parts.append(request.instructions_text())
     if request.kind != CUSTOM:
         parts.append(f"The changes, as git shows them:\n<diff>\n{diff}\n</diff>")
+    if note:
+        parts.append(f"Not all of the changes are in that diff ({note}). Judge only what it shows, and say in "
+                     "overall_explanation that the rest was not reviewed.")
     return "\n\n".join(parts)

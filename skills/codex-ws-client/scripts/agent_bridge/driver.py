@@ -41,11 +41,15 @@ def _wait(turn, interrupt_turn):
         return turn.abandon(Interrupted("interrupted by the user"))
 
 
-def add_option_hint(envelope):
-    """Names the command-line option behind a library setting that ended the call (e.g. --timeout)."""
-    setting = getattr(envelope.failure, "setting", None)
-    if setting:
+def add_option_hint(envelope, args):
+    """Names the command-line option behind the error that ended the call (e.g. --timeout): one the
+    call has a value for (given, or its default), or the one it lacks that is the way out."""
+    failure = envelope.failure
+    setting = getattr(failure, "setting", None)
+    if setting and getattr(args, setting, None) not in (None, False, []):
         envelope.error += f" (--{setting.replace('_', '-')})"
+    elif getattr(failure, "way_out", None):
+        envelope.error += f" (--{failure.way_out.replace('_', '-')})"
     return envelope
 
 

@@ -68,7 +68,7 @@ class ReviewRequest:
     def __init__(self, uncommitted=False, base=None, commit=None, instructions=None, style=DEFAULT_STYLE):
         chosen = [name for name, value in (("uncommitted", uncommitted), ("base", base), ("commit", commit)) if value]
         if len(chosen) > 1:
-            raise BadArguments(f"one review target at a time, not {' and '.join(chosen)}", setting="review")
+            raise BadArguments(f"one review target at a time, not {' and '.join(chosen)}")
         if not chosen and not instructions:
             raise BadArguments("a review needs a target (uncommitted, base or commit) or instructions",
                                setting="review")

@@ -61,7 +61,8 @@ def build_parser():
     thread.add_argument("--approval-policy", choices=["untrusted", "on-request", "never"])
     thread.add_argument("--instructions", help="developer instructions for the thread")
     thread.add_argument("--personality", choices=["none", "friendly", "pragmatic"])
-    thread.add_argument("--effort", help="reasoning effort for the turn (e.g. low, medium, high)")
+    thread.add_argument("--effort", help="reasoning effort for the turn: one the model offers (--models lists "
+                                         "them, e.g. low, medium, high)")
     thread.add_argument("--output-schema", metavar="FILE", help="JSON Schema file the final answer must follow")
 
     add_output_options(parser)
@@ -183,7 +184,7 @@ def _run(args, tracer, renderer, progress, connected, limit):
         if args.result or args.cancel:
             envelope = _collect_from_server(session, args, progress, limit)
             renderer.delta(envelope.text)   # read back, not streamed: in stream mode the text is printed now
-            return _finish(envelope, renderer, connected, limit)
+            return _finish(envelope, args, renderer, connected, limit)
         session.open_thread()
         _announce(session, args)
         if args.detach:
@@ -191,7 +192,7 @@ def _run(args, tracer, renderer, progress, connected, limit):
         exit_code = 0
         if prompt is not None or args.review_request:
             turn = _start_turn(session, args, prompt, renderer, progress)
-            exit_code = _finish(wait_for(turn, progress=progress), renderer, connected, limit)
+            exit_code = _finish(wait_for(turn, progress=progress), args, renderer, connected, limit)
         if not args.repl or exit_code not in (0, 1):
             return exit_code
         return run_repl(_ReplSession(session, args, renderer, progress, limit), lambda: _next_line(session),
@@ -206,7 +207,7 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     """Prints the inProgress envelope; as the supervisor (POSIX), then stays with the turn as its job."""
     envelope = handle.detach()
     if args.supervise_fd is None:
-        return _finish(envelope, renderer, connected)
+        return _finish(envelope, args, renderer, connected)
     from agent_bridge.jobs import LOST
     from agent_bridge.supervisor import Job, let_go_of_caller, supervise
     policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
@@ -216,7 +217,7 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, thread_id=handle.thread_id, turn_id=handle.turn_id,
               uri=uri)
     envelope.extra["job_id"] = job.job_id
-    exit_code = _finish(envelope, renderer, connected)
+    exit_code = _finish(envelope, args, renderer, connected)
     if exit_code != 0:
         job.finish(envelope.to_dict())
         return exit_code
@@ -224,7 +225,7 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     handle.timeout = None   # a long silence marks the job stalled; it does not end the turn
     final = supervise(handle, job, args.stall_after)
     final.extra["job_id"] = job.job_id
-    exit_code = _finish(final, renderer, connected, limit)
+    exit_code = _finish(final, args, renderer, connected, limit)
     # A lost connection (e.g. a stopped daemon) is not the turn's end: the turn may have completed.
     # The job is then lost, and --result asks the server.
     job.finish(final.to_dict(), status=LOST if final.status == ConnectionFailed.status else None)
@@ -341,7 +342,7 @@ class _ReplSession:
         # Typed lines steer the running turn; piped lines are the next prompts.
         steer = sys.stdin.isatty()
         turn = self.session.start(prompt, **_turn_options(self.args, self.renderer, self.progress, steer=steer))
-        envelope = add_option_hint(self.limit.judge(wait_for(turn, progress=self.progress)))
+        envelope = add_option_hint(self.limit.judge(wait_for(turn, progress=self.progress)), self.args)
         self.renderer.turn_done(envelope)
         return envelope
 
@@ -372,11 +373,11 @@ def _ask_question(person, question):
     return answer or None
 
 
-def _finish(envelope, renderer, connected, limit=None):
+def _finish(envelope, args, renderer, connected, limit=None):
     envelope.extra.update(connected)
     if limit:
         limit.judge(envelope)
-    renderer.turn_done(add_option_hint(envelope))
+    renderer.turn_done(add_option_hint(envelope, args))
     return envelope.exit_code
 
 
@@ -384,7 +385,7 @@ def _report(error, args, renderer, connected, limit):
     """Ends the call with an envelope for an error that came before or between turns."""
     envelope = Envelope(thread_id=args.thread_id, turn_id=None)
     envelope.fail(error)
-    return _finish(envelope, renderer, connected, limit)
+    return _finish(envelope, args, renderer, connected, limit)
 
 
 def _tool_request(args):
@@ -424,6 +425,8 @@ def _check_arguments(args):
     args.review_request = review_request_from(args)
     if args.review_request and (args.repl or args.result or args.jobs or args.cancel or _tool_request(args)):
         raise BadArguments("a review is one turn of its own: not with --repl, --result, --jobs, --cancel or the tools")
+    if args.effort is not None and not args.effort.strip():
+        raise BadArguments("--effort is empty")
     if args.review_request and (args.image or args.output_schema or args.effort):
         raise BadArguments("a review takes no --image, --output-schema or --effort")
     if args.review_request and (args.cwd or not args.thread_id):

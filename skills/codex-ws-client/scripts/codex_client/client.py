@@ -92,6 +92,8 @@ class CodexClient:
         self.server_info = {}
         self.thread_id = None
         self.resumed = False
+        self.thread_models = {}          # thread id -> its model, as thread/start or thread/resume said
+        self.efforts_by_model = None     # model -> the reasoning efforts model/list says it offers
 
     @classmethod
     def connect(cls, uri=DEFAULT_URI, *, token=None, headers=(), connect_timeout=10.0, ca_file=None,
@@ -137,7 +139,9 @@ class CodexClient:
     def start_thread(self, options=None):
         options = options or ThreadOptions()
         params = dict(options.params(), ephemeral=options.ephemeral)
-        self.thread_id = required(self.request("thread/start", params), "thread/start", "thread", "id")
+        result = self.request("thread/start", params)
+        self.thread_id = required(result, "thread/start", "thread", "id")
+        self.thread_models[self.thread_id] = optional_text(as_dict(result).get("model"))
         self.resumed = False
         self.tracer.info(f"started thread {self.thread_id}")
         return self.thread_id
@@ -145,7 +149,8 @@ class CodexClient:
     def resume_thread(self, thread_id, options=None):
         """Resumes a thread for a new turn; ThreadBusy if a turn of it is still running."""
         params = dict((options or ThreadOptions()).params(resuming=True), threadId=thread_id)
-        thread = as_dict(as_dict(self.request("thread/resume", params, timeout=self.resume_timeout)).get("thread"))
+        result = as_dict(self.request("thread/resume", params, timeout=self.resume_timeout))
+        thread = as_dict(result.get("thread"))
         # A review's inner turn (its rootTurnId names the review's turn) stays listed as inProgress after
         # the review ends: only a turn of its own counts.
         running = [turn for turn in map(as_dict, as_list(thread.get("turns")))
@@ -154,6 +159,7 @@ class CodexClient:
             # A new turn/start would be merged into the running turn, and its answer never seen apart.
             raise ThreadBusy(thread_id, optional_text(running[-1].get("id")))
         self.thread_id = thread_id
+        self.thread_models[thread_id] = optional_text(result.get("model"))
         self.resumed = True
         self.tracer.info(f"resumed thread {thread_id}")
         return thread_id
@@ -189,8 +195,31 @@ class CodexClient:
         if options.output_schema is not None:
             params["outputSchema"] = options.output_schema
         if options.effort:
+            self._check_effort(options.effort, self.thread_models.get(params["threadId"]))
             params["effort"] = options.effort
         return self._start("turn/start", params, options)
+
+    def _check_effort(self, effort, model):
+        """BadArguments unless `model` offers `effort`, as model/list says. The protocol takes any
+        effort a model advertises, so a model the server does not list gets `effort` unchecked."""
+        if self.efforts_by_model is None:
+            self.efforts_by_model = {as_text(model.get("model")): [
+                as_text(as_dict(option).get("reasoningEffort")) for option in as_list(model.get("supportedReasoningEfforts"))]
+                for model in map(as_dict, self._all_models())}
+        offered = self.efforts_by_model.get(model)
+        if offered is not None and effort not in offered:
+            raise BadArguments(f"reasoning effort {effort!r} is not one {model} offers: {', '.join(offered)}",
+                               setting="effort")
+
+    def _all_models(self):
+        """Every model of model/list, hidden ones too, page by page."""
+        models, cursor = [], None
+        while True:
+            page = as_dict(self.request("model/list", {"includeHidden": True, "cursor": cursor}))
+            models += as_list(page.get("data"))
+            cursor = optional_text(page.get("nextCursor"))
+            if cursor is None:
+                return models
 
     def start_review(self, request, options=None, thread_id=None):
         """Starts a review (review/start, inline on the thread) of `request`, a ReviewRequest; returns its
@@ -319,7 +348,7 @@ def required(result, method, *path):
 class ThreadBusy(TurnFailed):
     def __init__(self, thread_id, turn_id):
         super().__init__(f"thread {thread_id} is busy: its turn {turn_id} is still running; collect that turn "
-                         "first, then send the prompt again", setting="result")
+                         "first, then send the prompt again", way_out="result")
         self.thread_id, self.turn_id = thread_id, turn_id
 
 

@@ -102,7 +102,10 @@ class TurnRecord:
                                           setting="output_schema"))
 
     def _tokens(self, which):
-        return sum(self.usage[key][which] for key in {None, self.turn_id} if key in self.usage)
+        reported = [self.usage[key][which] for key in {None, self.turn_id} if key in self.usage]
+        if not reported and self.review:
+            return None   # codex reports no usage for a review's turn: unknown, not 0
+        return sum(reported)
 
     def close(self):
         """Puts the gathered lists and metrics into the envelope."""

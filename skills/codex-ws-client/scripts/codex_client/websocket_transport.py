@@ -228,7 +228,9 @@ def _message_text(opcode, payload):
 
 def _refused(uri, status, headers):
     if status == 401:
-        sent_token = any(h.lower().startswith("authorization:") for h in headers)
-        reason = "the token was refused" if sent_token else "it needs a bearer token"
-        return ConnectionFailed(f"{uri} refused the WebSocket handshake with HTTP 401: {reason}", setting="token_file")
+        if any(h.lower().startswith("authorization:") for h in headers):
+            return ConnectionFailed(f"{uri} refused the WebSocket handshake with HTTP 401: the token was refused",
+                                    setting="token_file")
+        return ConnectionFailed(f"{uri} refused the WebSocket handshake with HTTP 401: it needs a bearer token",
+                                way_out="token_file")
     return ConnectionFailed(f"{uri} refused the WebSocket handshake: HTTP {status}")
