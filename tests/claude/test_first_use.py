@@ -101,6 +101,9 @@ def test_end_of_input_at_the_prompt_is_no_answer(claude, tmp_path):
     assert not marker.exists()
     assert result.envelope["approvals"][0]["decision"] == "decline"
     assert result.envelope["approvals"][0]["decided_by"] == "no_answer"
+    claude.fake.add(tool("Bash", {"command": f"touch {marker}", "description": "x"}), text("ran it"))
+    claude("--json", "--interactive-approvals", "run it", stdin="y\n")
+    assert marker.exists(), "the same call answered yes runs the command"
 
 
 def test_thread_id_is_an_alias_of_session_id(claude):

@@ -168,6 +168,9 @@ def test_end_of_input_at_the_prompt_is_no_answer(codex, tmp_path):
     assert not marker.exists()
     assert result.envelope["approvals"][0]["decision"] == "decline"
     assert result.envelope["approvals"][0]["decided_by"] == "no_answer"
+    codex.fake.add(_exec(f"touch {marker}"), text("ran it"))
+    codex("--json", "--interactive-approvals", "run it", stdin="y\n")
+    assert marker.exists(), "the same call answered yes runs the command"
 
 
 def test_read_only_tools_print_an_envelope_when_they_fail(codex):
