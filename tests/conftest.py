@@ -54,6 +54,16 @@ def end_what_the_test_started(processes_of_this_worker, monkeypatch):
     end_processes_marked(mark)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that bind the default port 8765 run only when asked: another program may need it."""
+    if os.environ.get("TEST_DEFAULT_PORT") == "1":
+        return
+    skip = pytest.mark.skip(reason="binds 127.0.0.1:8765; set TEST_DEFAULT_PORT=1 to run it")
+    for item in items:
+        if item.get_closest_marker("binds_default_port"):
+            item.add_marker(skip)
+
+
 def pytest_sessionstart(session):
     session.config.client_temp_files_before = _client_temp_files()
 

@@ -81,6 +81,7 @@ def test_the_first_call_starts_the_daemon_and_later_calls_reuse_it(daemon_env):
     assert (check["uri"], check["via"]) == (socket_uri, "daemon")
 
 
+@pytest.mark.binds_default_port
 def test_a_server_at_port_8765_comes_first(daemon_env, tmp_path, fake_model):
     server = CodexServer(tmp_path / "server-home", fake_model, port=DEFAULT_PORT)
     try:
