@@ -75,6 +75,7 @@ def pytest_sessionfinish(session):
     left = sorted(_client_temp_files() - session.config.client_temp_files_before)
     if left:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.ensure_newline()
         reporter.write_line(f"the test run left {len(left)} file(s) in the system temp folder: " + ", ".join(left),
                             red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
