@@ -76,8 +76,8 @@ def pytest_sessionfinish(session):
     if left:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         reporter.ensure_newline()
-        reporter.write_line(f"the test run left {len(left)} file(s) in the system temp folder: " + ", ".join(left),
-                            red=True)
+        reporter.write_line(f"the test run left {len(left)} file(s) in the system temp folder (unless another "
+                            "program on the machine made them meanwhile): " + ", ".join(left), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 from fixtures.fakes.sse_server import text, tool
@@ -39,12 +38,12 @@ def test_a_timed_out_test_leaves_no_peer_running(tmp_path):
     inner.mkdir()
     trace = tmp_path / "claude-trace.jsonl"
     (inner / "pytest.ini").write_text("[pytest]\n")
-    (inner / "conftest.py").write_text(textwrap.dedent(INNER_CONFTEST))
+    (inner / "conftest.py").write_text(INNER_CONFTEST)
     (inner / "test_timed_out.py").write_text(TIMED_OUT_TEST)
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "--timeout", "8",
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "--timeout", "15",
                           "--basetemp", str(tmp_path / "inner-tmp"), "test_timed_out.py"],
-                         cwd=inner, env=dict(os.environ, PYTHONPATH=str(ROOT), CLAUDE_TRACE=str(trace)), capture_output=True, text=True,
-                         timeout=120)
+                         cwd=inner, env=dict(os.environ, PYTHONPATH=str(ROOT), CLAUDE_TRACE=str(trace)),
+                         capture_output=True, text=True, timeout=120)
     assert "1 failed" in run.stdout and "Timeout" in run.stdout, run.stdout + run.stderr
     claude_pid = next(record["pid"] for record in json_lines(trace.read_text()) if record.get("event") == "start")
     wait_until(lambda: not process_exists(claude_pid), timeout=10, what="the timed-out test's claude to end")

@@ -73,7 +73,8 @@ def test_interactive_approval_in_one_shot_mode(claude, tmp_path):
 @pytest.mark.parametrize("stdin, stdin_saying_yes, args", [
     ("please run\n\n", "please run\ny\n", ["--repl"]),   # an empty answer line
     ("", "y\n", ["run it"])])                            # the end of input
-def test_interactive_approval_empty_answer_or_end_of_input_denies(claude, tmp_path, stdin, stdin_saying_yes, args):
+def test_interactive_approval_empty_answer_or_end_of_input_denies(claude, tmp_path, stdin, stdin_saying_yes,
+                                                                   args):
     marker = tmp_path / "not-approved"
     claude.fake.add(_bash(marker), text("did not run"))
     result = claude("--json", "--interactive-approvals", *args, stdin=stdin)
