@@ -20,7 +20,7 @@ from fixtures.fakes.sse_server import text, tool
 
 
 def test_claude_works_past_the_timeout(claude):
-    claude.fake.add(tool("Bash", {"command": "sleep 600", "description": "a long job"}), text("done"))
+    claude.fake.add(tool("Bash", {"command": "python3 -c 'import time; time.sleep(600)'", "description": "a long job"}), text("done"))
     claude("--json", "--allowed-tools", "Bash", "--ndjson-file", os.environ["CLAUDE_TRACE"], "a long job")
 '''
 
