@@ -2,7 +2,6 @@
 import itertools
 import json
 import re
-import time
 from pathlib import Path
 
 from fixtures.fakes import anthropic_api, responses_api
@@ -54,15 +53,16 @@ def test_each_peer_keeps_its_thread_and_gets_the_others_previous_answer(brainsto
 
 
 def test_round_one_runs_both_peers_in_parallel(brainstorm):
-    brainstorm.codex.add(text("codex, slowly", delay=4))
-    brainstorm.claude.add(text("claude, slowly", delay=4))
-    started = time.monotonic()
+    # Each model answers only once the other has been asked: one after the other, the first waits in vain.
+    codex_answer = text("codex, slowly", until=lambda: brainstorm.claude.requests)
+    claude_answer = text("claude, slowly", until=lambda: brainstorm.codex.requests)
+    brainstorm.codex.add(codex_answer)
+    brainstorm.claude.add(claude_answer)
     done = brainstorm("--rounds", "1", TOPIC)
-    elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     assert done.envelope["rounds"][0]["codex"]["text"] == "codex, slowly"
     assert done.envelope["rounds"][0]["claude"]["text"] == "claude, slowly"
-    assert elapsed < 7.0, f"two 4 s answers took {elapsed:.1f} s: not in parallel"
+    assert codex_answer.until_met and claude_answer.until_met, "both peers' requests were not in flight at once"
 
 
 CODE_ANSWER = "codex: a | b\n\n```python\ndef pick(a, b):\n    return a if a else b\n```\nsecond line"

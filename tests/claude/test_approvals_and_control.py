@@ -45,6 +45,9 @@ def test_tools_are_denied_by_default(claude, tmp_path):
     assert denial and denial[0]["message"]["tool_input"]["command"] == f"touch {marker}"
     asks = [r["msg"] for r in result.trace if r["dir"] == "in" and r["msg"].get("type") == "control_request"]
     assert asks[0]["request"]["subtype"] == "can_use_tool" and asks[0]["request"]["tool_name"] == "Bash"
+    claude.fake.add(_bash(marker), text("ran it"))
+    assert claude("--json", "--allowed-tools", "Bash", "run it").returncode == 0
+    assert marker.exists(), "the same call with Bash allowed runs the command"
 
 
 def _options_that_let_it_run(reason):
@@ -124,11 +127,16 @@ def test_interactive_approval_in_one_shot_mode(claude, tmp_path):
     result = claude("--json", "--interactive-approvals", "run it", stdin="n\n")
     assert not marker.exists()
     assert result.envelope["approvals"][0]["decision"] == "decline"
+    claude.fake.add(_bash(marker), text("ran it"))
+    claude("--json", "--interactive-approvals", "run it", stdin="y\n")
+    assert marker.exists(), "the same call answered yes runs the command"
 
 
-@pytest.mark.parametrize("stdin, args", [("please run\n\n", ["--repl"]),   # an empty answer line
-                                         ("", ["run it"])])                # the end of input
-def test_interactive_approval_empty_answer_or_end_of_input_denies(claude, tmp_path, stdin, args):
+@pytest.mark.parametrize("stdin, stdin_saying_yes, args", [
+    ("please run\n\n", "please run\ny\n", ["--repl"]),   # an empty answer line
+    ("", "y\n", ["run it"])])                            # the end of input
+def test_interactive_approval_empty_answer_or_end_of_input_denies(claude, tmp_path, stdin, stdin_saying_yes,
+                                                                   args):
     marker = tmp_path / "not-approved"
     claude.fake.add(_bash(marker), text("did not run"))
     result = claude("--json", "--interactive-approvals", *args, stdin=stdin)
@@ -137,6 +145,9 @@ def test_interactive_approval_empty_answer_or_end_of_input_denies(claude, tmp_pa
     assert result.envelopes[0]["approvals"][0]["decision"] == "decline"
     answers = [r["msg"]["response"] for r in result.trace if r["dir"] == "out" and r["msg"]["type"] == "control_response"]
     assert answers[0]["response"]["behavior"] == "deny"
+    claude.fake.add(_bash(marker), text("ran it"))
+    claude("--json", "--interactive-approvals", *args, stdin=stdin_saying_yes)
+    assert marker.exists(), "the same call answered yes runs the command"
 
 
 def _control_requests_and_answers(trace):

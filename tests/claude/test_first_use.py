@@ -2,7 +2,6 @@
 import json
 import subprocess
 import sys
-import time
 
 from tests.claude.conftest import started_argv
 from fixtures.fakes.sse_server import error, hang, text, tool
@@ -10,11 +9,10 @@ from tests.helpers import CLAUDE_SCRIPT, assert_clean_exit_when_stdout_closes, v
 
 
 def test_prompt_that_is_not_utf8_is_a_bad_argument_at_once(claude):
-    started = time.monotonic()
     result = subprocess.run([sys.executable, str(CLAUDE_SCRIPT), "--json", b"caf\xe9"], capture_output=True,
                             timeout=60, env=claude.env, cwd=claude.workdir)
-    assert time.monotonic() - started < 10
     assert result.returncode == 2
+    assert claude.fake.requests == [], "refused before claude started"
     envelope = validate_envelope(json.loads(result.stdout), "claude-cli-client")
     assert envelope["status"] == "bad_arguments" and "not UTF-8" in envelope["error"]
     assert b"Traceback" not in result.stderr
@@ -60,9 +58,7 @@ def test_max_time_ends_a_call_that_claude_keeps_retrying(claude):
     env = {key: value for key, value in claude.env.items() if key != "CLAUDE_CODE_MAX_RETRIES"}
     for _ in range(12):
         claude.fake.add(error(500))
-    started = time.monotonic()
     result = claude("--json", "--max-time", "8", "x", env=env)   # long enough for a retry on a loaded machine
-    assert time.monotonic() - started < 25
     assert result.returncode == 4
     assert result.envelope["status"] == "timeout" and "--max-time 8s" in result.envelope["error"]
     assert len(claude.fake.requests) >= 2   # it was still retrying when stopped
@@ -101,6 +97,9 @@ def test_end_of_input_at_the_prompt_is_no_answer(claude, tmp_path):
     assert not marker.exists()
     assert result.envelope["approvals"][0]["decision"] == "decline"
     assert result.envelope["approvals"][0]["decided_by"] == "no_answer"
+    claude.fake.add(tool("Bash", {"command": f"touch {marker}", "description": "x"}), text("ran it"))
+    claude("--json", "--interactive-approvals", "run it", stdin="y\n")
+    assert marker.exists(), "the same call answered yes runs the command"
 
 
 def test_thread_id_is_an_alias_of_session_id(claude):

@@ -3,7 +3,6 @@ keeps a job record; --jobs, --result and --cancel read it from other processes."
 import json
 import os
 import signal
-import time
 
 from fixtures.fakes.sse_server import hang, text
 from tests.helpers import assert_one_error_line, process_exists, wait_until
@@ -21,10 +20,8 @@ def _jobs(claude):
 
 def test_detached_turn_finishes_and_result_returns_it_from_another_process(claude, private_job_store):
     claude.fake.add(text("finished in the background", delay=3))
-    started_at = time.monotonic()
     detached = claude("--json", "--detach", "long work")
     assert detached.returncode == 0, detached.stderr
-    assert time.monotonic() - started_at < 30
     started = detached.envelope
     assert started["status"] == "inProgress" and started["exit_code"] == 0 and started["text"] == ""
     assert started["session_id"] and started["session_id"] == started["thread_id"] and started["job_id"]

@@ -116,6 +116,7 @@ def cmdline(pid):
         return b""
 
 
+@pytest.mark.binds_default_port
 def test_a_server_at_port_8765_comes_first(daemon_env, tmp_path, fake_model):
     server = CodexServer(tmp_path / "server-home", fake_model, port=DEFAULT_PORT)
     try:

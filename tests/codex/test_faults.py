@@ -85,6 +85,17 @@ def test_malformed_frames_are_exit_5(frames, reason):
     assert_one_error_line(result, "codex-ws-client")
 
 
+def test_fragments_adding_up_past_the_limit_are_exit_5():
+    # Each frame is within the limit (1 GiB); the whole message is one byte over. Only the first
+    # fragment's byte is sent: the client must refuse when the second one is announced.
+    first = frame(b"{", final=False)
+    announced = bytes([0x00, 0x7F]) + (1 << 30).to_bytes(8, "big")   # a continuation of exactly the limit
+    result = fault_run(FaultServer([delta("kept"), ("bytes", first + announced), ("drop",)]))
+    assert result.returncode == 5, result.stderr
+    assert f"a message of {(1 << 30) + 1} bytes, over the limit" in result.envelope["error"]
+    assert result.envelope["text"] == "kept"
+
+
 def test_a_response_with_an_unknown_id_is_ignored():
     server = FaultServer([("json", {"id": 999, "result": {}}), delta("fine"), _completed("fine")])
     result = fault_run(server, "-v")

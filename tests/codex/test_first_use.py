@@ -3,10 +3,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from tests.codex.conftest import CodexServer
 from fixtures.fakes.sse_server import hang, text, tool
+from fixtures.fakes.ws_faults import FaultServer
 from tests.helpers import (CODEX_SCRIPT, assert_clean_exit_when_stdout_closes, assert_one_error_line, json_lines,
                            validate_envelope, wait_until)
 
@@ -27,10 +27,13 @@ def _run_bytes(*args, env=None, cwd=None):
 
 
 def test_prompt_that_is_not_utf8_is_a_bad_argument_at_once():
-    started = time.monotonic()
-    result = _run_bytes("--uri", NOTHING_LISTENING, "--json", b"caf\xe9")
-    assert time.monotonic() - started < 10
+    server = FaultServer()
+    try:
+        result = _run_bytes("--uri", server.uri, "--json", b"caf\xe9")
+    finally:
+        server.stop()
     assert result.returncode == 2
+    assert not hasattr(server, "handshake"), "refused before connecting"
     envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
     assert envelope["status"] == "bad_arguments" and "not UTF-8" in envelope["error"]
     assert b"Traceback" not in result.stderr and result.stderr.count(b"\n") == 1
@@ -85,10 +88,8 @@ def test_prompt_to_a_busy_thread_is_refused_not_merged(codex):
 def test_detached_turn_keeps_its_approval_policy(codex, tmp_path):
     marker = tmp_path / "ran-unattended"
     codex.fake.add(_exec(f"touch {marker}", escalate=True), text("done while detached", delay=1))
-    started = time.monotonic()
     detached = codex("--json", "--detach", "--approve", "commands", "--cwd", str(tmp_path), "work alone")
     assert detached.returncode == 0 and detached.envelope["status"] == "inProgress"
-    assert time.monotonic() - started < 15
     wait_until(marker.exists, timeout=60, what="the detached turn's command to run")
     thread_id = detached.envelope["thread_id"]
     collected = codex("--json", "--result", "--thread-id", thread_id, "--timeout", "60")
@@ -125,9 +126,7 @@ def test_thread_listing_is_limited_with_one_line_previews(codex):
 
 def test_max_time_stops_the_whole_call(codex):
     codex.fake.add(hang("so far"))
-    started = time.monotonic()
-    result = codex("--json", "--max-time", "3", "never finishes")
-    assert time.monotonic() - started < 15
+    result = codex("--json", "--max-time", "3", "never finishes")   # without --max-time: waits forever
     assert result.returncode == 4
     assert result.envelope["status"] == "timeout" and "--max-time 3s" in result.envelope["error"]
     assert result.envelope["text"] == "so far"
@@ -171,6 +170,9 @@ def test_end_of_input_at_the_prompt_is_no_answer(codex, tmp_path):
     assert not marker.exists()
     assert result.envelope["approvals"][0]["decision"] == "decline"
     assert result.envelope["approvals"][0]["decided_by"] == "no_answer"
+    codex.fake.add(_exec(f"touch {marker}"), text("ran it"))
+    codex("--json", "--interactive-approvals", "run it", stdin="y\n")
+    assert marker.exists(), "the same call answered yes runs the command"
 
 
 def test_read_only_tools_print_an_envelope_when_they_fail(codex):
@@ -194,11 +196,10 @@ def test_timeout_on_result_bounds_the_whole_wait_even_while_the_turn_streams(cod
     codex.fake.add(text("word " * 200, chunks=200, gap=0.3))   # a minute of deltas: never silent for a second
     thread_id = json.loads(codex("--detach", "long job").stdout)["thread_id"]
     codex.fake.wait_for_requests(1)
-    started = time.monotonic()
     waited = codex("--json", "--result", "--thread-id", thread_id, "--timeout", "2")
     # As --result JOB_ID says of a job still running: inProgress, exit 4.
     assert waited.returncode == 4 and waited.envelope["status"] == "inProgress", waited.envelope
-    assert "--timeout 2s" in waited.envelope["error"] and time.monotonic() - started < 30
+    assert "--timeout 2s" in waited.envelope["error"]
     assert not any(r["msg"].get("method") == "turn/interrupt" for r in waited.trace if r["dir"] == "out")
 
 

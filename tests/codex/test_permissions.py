@@ -51,6 +51,9 @@ def test_permission_requests_are_declined_by_default(codex, outside):
     assert _granted(codex.fake)["permissions"]["file_system"] is None
     assert list(outside.iterdir()) == []
     assert "Read-only file system" in last_function_output(codex.fake.requests[2])
+    _ask_for_write_access_then_write(codex.fake, outside)
+    assert codex("--json", "--approve", "permissions", "write the report").returncode == 0
+    assert (outside / "report").exists(), "the same call approved writes the report"
 
 
 @pytest.mark.parametrize("options, scope", [(["--approve", "permissions"], "turn"),
@@ -76,3 +79,6 @@ def test_interactive_permission_request_shows_the_reason_and_no_declines(codex, 
     assert result.envelope["approvals"][0]["decision"] == "decline"
     assert result.envelope["approvals"][0]["decided_by"] == "user"
     assert list(outside.iterdir()) == []
+    _ask_for_write_access_then_write(codex.fake, outside)
+    codex("--json", "--interactive-approvals", "write the report", stdin="y\n")
+    assert (outside / "report").exists(), "the same call answered yes writes the report"

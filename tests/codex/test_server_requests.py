@@ -32,6 +32,9 @@ def test_command_approval_is_declined_by_default(codex, tmp_path):
     assert _answers(result) == [("item/commandExecution/requestApproval",
                                  {"id": 0, "result": {"decision": "decline"}})]
     assert result.envelope["text"] == "finished"
+    codex.fake.add(_exec_command(marker), text("finished"))
+    assert codex("--json", "--approve", "commands", "run something").returncode == 0
+    assert marker.exists(), "the same call approved runs the command"
 
 
 def test_interactive_approval_yes_runs_the_command(codex, tmp_path):
@@ -51,11 +54,15 @@ def test_interactive_approval_no_declines(codex, tmp_path):
     result = codex("--repl", "--json", "--interactive-approvals", stdin="please run\nn\n")
     assert not marker.exists()
     assert result.envelopes[0]["approvals"][0]["decision"] == "decline"
+    codex.fake.add(_exec_command(marker), text("ran it"))
+    codex("--repl", "--json", "--interactive-approvals", stdin="please run\ny\n")
+    assert marker.exists(), "the same call answered yes runs the command"
 
 
-@pytest.mark.parametrize("stdin, args", [("please run\n\n", ["--repl"]),   # an empty answer line
-                                         ("", ["please run"])])            # the end of input
-def test_interactive_approval_empty_answer_or_end_of_input_declines(codex, tmp_path, stdin, args):
+@pytest.mark.parametrize("stdin, stdin_saying_yes, args", [
+    ("please run\n\n", "please run\ny\n", ["--repl"]),   # an empty answer line
+    ("", "y\n", ["please run"])])                        # the end of input
+def test_interactive_approval_empty_answer_or_end_of_input_declines(codex, tmp_path, stdin, stdin_saying_yes, args):
     marker = tmp_path / "not-approved"
     codex.fake.add(_exec_command(marker), text("did not run"))
     result = codex("--json", "--interactive-approvals", *args, stdin=stdin)
@@ -63,6 +70,9 @@ def test_interactive_approval_empty_answer_or_end_of_input_declines(codex, tmp_p
     assert not marker.exists()
     assert result.envelopes[0]["approvals"][0]["decision"] == "decline"
     assert _answers(result)[0][1]["result"] == {"decision": "decline"}
+    codex.fake.add(_exec_command(marker), text("ran it"))
+    codex("--json", "--interactive-approvals", *args, stdin=stdin_saying_yes)
+    assert marker.exists(), "the same call answered yes runs the command"
 
 
 # The pinned app-server sends these two only on conversations of its removed v1 API, which a client

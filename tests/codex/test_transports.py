@@ -15,7 +15,8 @@ import pytest
 
 from tests.codex.conftest import CONFIG, CodexServer
 from fixtures.fakes.ws_faults import FaultServer
-from tests.helpers import CODEX_BIN, CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
+from tests.helpers import (CODEX_BIN, CODEX_SCRIPT, json_lines, process_exists, run_script, validate_envelope,
+                           wait_until)
 
 
 def _envelope(result):
@@ -229,6 +230,21 @@ def test_a_stdio_server_that_stops_reading_is_lost_and_then_killed(tmp_path):
     lost = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(hung), "--json", "x"])
     assert lost.returncode == 3 and "lost the stdio app-server" in _envelope(lost)["error"]
     assert not subprocess.run(["pgrep", "-f", str(hung)], capture_output=True).stdout
+
+
+def test_a_hung_stdio_server_is_stopped_with_the_process_it_started(tmp_path):
+    # The real codex is a Node launcher running a native server: the client ends the whole process group.
+    child_pid_file = tmp_path / "child-pid"
+    hung = _stand_in(tmp_path, "\n".join([
+        "import subprocess, sys, time",
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],",
+        "                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)",
+        f"open({str(child_pid_file)!r}, 'w').write(str(child.pid))",
+        "time.sleep(600)"]))   # never answers initialize, never exits when its input closes
+    result = run_script(CODEX_SCRIPT, ["--uri", "stdio://", "--codex-bin", str(hung), "--timeout", "1", "--json", "x"])
+    assert result.returncode == 4, result.stderr
+    child = int(child_pid_file.read_text())
+    wait_until(lambda: not process_exists(child), timeout=10, what="the stand-in's child to be stopped too")
 
 
 def test_an_unknown_uri_scheme_is_a_bad_argument():
