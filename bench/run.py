@@ -22,7 +22,7 @@ from fixtures.peers import CODEX_BIN, CODEX_SCRIPT, CodexServer  # noqa: E402
 
 MINIMAL = ROOT / "bench" / "minimal_client.py"
 CLAUDE_MINIMAL = ROOT / "bench" / "claude_minimal.py"
-BRAINSTORM = ROOT / "skills" / "brainstorm" / "scripts" / "brainstorm.py"
+BRAINSTORM = ROOT / "plugin" / "skills" / "brainstorm" / "scripts" / "brainstorm.py"
 RUSAGE = ROOT / "bench" / "rusage.py"
 LAUNCHER_WALL = 0.0    # set by main(): the launcher's own start-up, taken off every wall time
 TEN_MB = 10 * 1024 * 1024

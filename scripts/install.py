@@ -48,7 +48,7 @@ NEEDS = {"brainstorm": ["codex-ws-client", "claude-cli-client"]}
 TARGETS = {"codex": ".codex", "agents": ".agents", "claude": ".claude"}
 SKIP_DIRS = {"__pycache__"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
-DEFAULT_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "skills")
+DEFAULT_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugin", "skills")
 
 DESCRIPTION = """\
 Install the skills of this repository for Codex, other agents or Claude Code.
@@ -129,7 +129,7 @@ def parse_args(argv):
     parser.add_argument("--force", action="store_true",
                         help="replace files you changed, and install into a skill folder that has no manifest")
     parser.add_argument("--source", metavar="DIR", default=DEFAULT_SOURCE,
-                        help="install from this skills folder (default: the skills/ folder of this repository)")
+                        help="install from this skills folder (default: the plugin/skills/ folder of this repository)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     args = parser.parse_args(argv)
 

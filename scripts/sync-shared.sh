@@ -3,8 +3,8 @@
 # into claude-cli-client. tests/test_shared_modules.py fails when the copies differ.
 set -eu
 cd "$(dirname "$0")/.."
-from=skills/codex-ws-client/scripts/agent_bridge
-to=skills/claude-cli-client/scripts/agent_bridge
+from=plugin/skills/codex-ws-client/scripts/agent_bridge
+to=plugin/skills/claude-cli-client/scripts/agent_bridge
 rm -rf "$to"
 mkdir "$to"
 cp "$from"/*.py "$to"/

@@ -7,7 +7,7 @@
 # it); drops its test suite, console script and pip's bookkeeping. Uses $PYTHON (default python3).
 set -eu
 cd "$(dirname "$0")/.."
-vendor=skills/codex-ws-client/scripts/_vendor
+vendor=plugin/skills/codex-ws-client/scripts/_vendor
 if [ $# -gt 0 ]; then
     echo "websocket-client==$1" > "$vendor/vendor.txt"
 fi

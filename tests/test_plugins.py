@@ -19,7 +19,7 @@ from tests.helpers import CLAUDE_BIN, CODEX_BIN, CODEX_SCRIPT, PEERS_BIN, ROOT, 
 from tests.install_helpers import SkillsClient, bare_venv, clean_python_env
 
 MARKETPLACE = json.loads((ROOT / ".claude-plugin" / "marketplace.json").read_text())["name"]
-PLUGIN = json.loads((ROOT / ".claude-plugin" / "plugin.json").read_text())["name"]
+PLUGIN = json.loads((ROOT / "plugin" / ".claude-plugin" / "plugin.json").read_text())["name"]
 # Every skill folder of the repository travels in the plugin (new ones too).
 SKILL_NAMES = sorted(path.parent.name for path in SKILLS.glob("*/SKILL.md"))
 ALWAYS_ON_TOKEN_BUDGET = 300
@@ -33,7 +33,7 @@ def run(argv, env, cwd=None, timeout=120):
 
 
 def plugin_version():
-    return json.loads((ROOT / ".claude-plugin" / "plugin.json").read_text())["version"]
+    return json.loads((ROOT / "plugin" / ".claude-plugin" / "plugin.json").read_text())["version"]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_every_manifest_names_the_same_plugin_and_the_installers_version():
     install_py = (ROOT / "scripts" / "install.py").read_text()
     installer_version = re.search(r'^VERSION = "([^"]+)"', install_py, re.M).group(1)
     codex_marketplace = json.loads((ROOT / ".agents" / "plugins" / "marketplace.json").read_text())
-    codex_plugin = json.loads((ROOT / ".codex-plugin" / "plugin.json").read_text())
+    codex_plugin = json.loads((ROOT / "plugin" / ".codex-plugin" / "plugin.json").read_text())
     assert codex_marketplace["name"] == MARKETPLACE
     assert [entry["name"] for entry in codex_marketplace["plugins"]] == [PLUGIN]
     assert codex_plugin["name"] == PLUGIN
@@ -68,7 +68,7 @@ def test_claude_plugin_validate_passes_without_warnings(tmp_path):
 
 def test_claude_plugin_validate_passes_on_the_plugin_manifest(tmp_path):
     """Validating the plugin (not the marketplace) also checks each skill's front matter."""
-    result = run([CLAUDE_BIN, "plugin", "validate", ROOT / ".claude-plugin" / "plugin.json"],
+    result = run([CLAUDE_BIN, "plugin", "validate", ROOT / "plugin" / ".claude-plugin" / "plugin.json"],
                  env=clean_python_env(HOME=str(tmp_path)))
     assert "Validation passed" in result.stdout
 
