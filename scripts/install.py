@@ -26,12 +26,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Optional
 
 PROG = "install"
 VERSION = "1.1.0"  # of the skills and this installer, which are released together
 MANIFEST = ".install-manifest.json"
 MANIFEST_FORMAT = 1
+LOCK_POLL_SECONDS = 0.1
 # A skill's vendored packages, kept in the repository (scripts/vendor-websocket-client.sh);
 # vendor.txt pins them, one NAME==VERSION a line. They are copied like any other file.
 VENDOR = "scripts/_vendor"
@@ -201,9 +203,12 @@ def skills_dirs(root, targets, global_):
 def acquire_lock(root):
     """Waits until no other install into root runs; the lock lasts until this process ends."""
     handle = open_lock(root)
-    if not lock(handle, wait=False):
+    if not try_lock(handle):
         print(f"{PROG}: waiting for another install into {root} to finish", file=sys.stderr, flush=True)
-        lock(handle, wait=True)
+        # Polled, not a blocking lock: a Ctrl-C that lands just before a blocking flock starts
+        # would not interrupt it.
+        while not try_lock(handle):
+            time.sleep(LOCK_POLL_SECONDS)
 
 
 def open_lock(root):
@@ -213,20 +218,18 @@ def open_lock(root):
     return os.open(root, os.O_RDONLY)  # a lock on the folder itself leaves no file behind
 
 
-def lock(handle, wait):
-    """Takes the lock; without wait, returns False at once when another process holds it."""
+def try_lock(handle):
+    """Takes the lock if no other process holds it; False at once when one does."""
     if os.name == "nt":
         import msvcrt
-        while True:
-            try:
-                msvcrt.locking(handle, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
-                return True
-            except OSError:
-                if not wait:
-                    return False  # (with wait, msvcrt gives up after 10 s: try again)
+        try:
+            msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
     import fcntl
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
     except BlockingIOError:
         return False
