@@ -115,7 +115,7 @@ def main(argv=None):
         if lock:
             lock.release()
     if deliberation is not None and record.get("as_peer"):
-        prompt = deliberation.prompt(record["as_peer"])
+        prompt = _next_prompt(deliberation, record, args.conclude)
     _print(record, json_mode, prompt)
     return record["exit_code"]
 
@@ -155,6 +155,13 @@ def _show_prompt(record, deliberation, args, json_mode):
     record["status"], record["exit_code"] = "completed", 0
     _print(record, json_mode, deliberation.prompt(args.as_peer, conclusions=args.conclude))
     return 0
+
+
+def _next_prompt(deliberation, record, concluding):
+    """With --as-peer: what the caller's side is asked in its next call; after its conclusions, nothing."""
+    if not concluding:
+        return deliberation.prompt(record["as_peer"])
+    return None if record["exit_code"] == 0 else deliberation.prompt(record["as_peer"], conclusions=True)
 
 
 def _check(args):
@@ -275,6 +282,7 @@ def _print(record, json_mode, prompt=None):
     if prompt:
         print(f"## Your prompt\n\n{prompt}\n", flush=True)
     if record.get("transcript"):
+        print(f"converged: {'yes' if record['converged'] else 'no'}", flush=True)
         print(f"transcript: {record['transcript']}\nstate: {record['state_file']}", flush=True)
 
 
