@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
 from fixtures.fakes import anthropic_api
-from fixtures.fakes.sse_server import hang, text
+from fixtures.fakes.sse_server import error, hang, text
 from tests.helpers import SKILLS, wait_until
 
 TOPIC = "Monorepo or many repositories?"
@@ -122,6 +122,17 @@ def test_as_peer_shows_the_caller_the_prompt_of_its_next_round(brainstorm, tmp_p
     opening = brainstorm("--as-peer", "claude", "Tabs or spaces?").envelope
     assert opening["prompt"].startswith("You are Claude") and "at most about 300 words" in opening["prompt"]
     assert opening["transcript"] is None and len(brainstorm.codex.requests) == 1
+
+
+def test_as_peer_conclusions_that_failed_are_asked_for_again(brainstorm, tmp_path):
+    mine = tmp_path / "mine.md"
+    mine.write_text("My blind answer.")
+    brainstorm.codex.add(text("codex answers"))
+    brainstorm.codex.default = lambda body: error(400, "codex's model refused")
+    first = brainstorm("--as-peer", "claude", "--my-text", mine, TOPIC).envelope
+    failed = brainstorm("--continue", first["state_file"], "--as-peer", "claude", "--my-text", mine, "--conclude")
+    assert failed.returncode == 1, failed.stderr
+    assert failed.envelope["prompt"].startswith("The deliberation on the topic below is over.")
 
 
 def test_bad_arguments_leave_no_files_and_no_python_words(brainstorm, tmp_path):
