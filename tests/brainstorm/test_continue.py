@@ -169,3 +169,39 @@ def test_as_peer_after_the_peer_failed_redoes_the_round_with_the_callers_new_tex
     [round_1] = done.envelope["rounds"]
     assert round_1["claude"]["text"] == "My blind answer, second try." and round_1["codex"]["text"] == "codex answers"
     assert "My blind answer" not in codex_prompts(brainstorm.codex)[-1]   # round 1 is still blind
+
+
+def test_continue_right_after_a_kill_9_stops_the_dead_runs_turns_and_redoes_the_round_once(brainstorm):
+    brainstorm.codex.add(text("codex round 1"), text("codex concludes"))
+    brainstorm.claude.add(text("claude round 1"), text("claude concludes"))
+    first = brainstorm("--rounds", "1", TOPIC).envelope
+    brainstorm.codex.default = lambda body: hang()
+    brainstorm.claude.default = lambda body: hang()
+    killed = start(brainstorm, "--continue", first["state_file"])
+    wait_until(lambda: len(codex_prompts(brainstorm.codex)) >= 3 and len(claude_prompts(brainstorm.claude)) >= 3,
+               timeout=60, what="both peers asked in round 2")
+    killed.kill()
+    killed.communicate(timeout=60)
+    left_running = json.load(open(os.path.splitext(first["state_file"])[0] + ".lock")).get("peers", [])
+    asked_before = len(codex_prompts(brainstorm.codex)), len(claude_prompts(brainstorm.claude))
+    brainstorm.codex.default = lambda body: text("codex round 2")
+    brainstorm.claude.default = lambda body: text("claude round 2")
+
+    done = brainstorm("--continue", first["state_file"], "--rounds", "1")
+    assert done.returncode == 0, done.stderr
+    assert [(r["codex"]["text"], r["claude"]["text"]) for r in done.envelope["rounds"]] == [
+        ("codex round 1", "claude round 1"), ("codex round 2", "claude round 2")]
+    assert "was killed: stopping what it left running" in done.stderr
+    redone_codex = [said for said in codex_prompts(brainstorm.codex)[asked_before[0]:] if "Round 2" in said]
+    redone_claude = [said for said in claude_prompts(brainstorm.claude)[asked_before[1]:] if "Round 2" in said]
+    assert len(redone_codex) == 1 and len(redone_claude) == 1
+    [orphan] = left_running   # the killed run's claude, which kept the session busy
+    wait_until(lambda: not running(orphan["pid"]), timeout=10, what="the killed run's claude ended")
+
+
+def running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

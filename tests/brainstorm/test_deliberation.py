@@ -86,6 +86,17 @@ def test_transcript_and_envelope_agree(brainstorm):
     assert "- converged: no" in markdown
 
 
+def test_an_answer_with_an_unclosed_code_fence_cannot_swallow_the_next_heading(brainstorm):
+    unclosed = "Keep it:\n\n````python\ntokens = lex(source)\n```\nstill inside"
+    brainstorm.codex.default = lambda body: text(unclosed)
+    brainstorm.claude.default = lambda body: text("claude answers")
+    envelope = brainstorm("--rounds", "1", TOPIC).envelope
+    assert envelope["rounds"][0]["codex"]["text"] == unclosed   # the record keeps the answer as it was
+    markdown = Path(envelope["transcript"]).read_text()
+    assert f"### Codex\n\n{unclosed}\n````\n\n### Claude\n\nclaude answers" in markdown
+    assert read_sections(markdown)[0] == ("Round 1", unclosed + "\n````", "claude answers")
+
+
 def read_sections(markdown):
     """(heading, codex's answer, claude's answer) of each round and set of conclusions."""
     sections = re.split(r"^## ", markdown, flags=re.M)[1:]

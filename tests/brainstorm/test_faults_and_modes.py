@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
 from fixtures.fakes import anthropic_api
-from fixtures.fakes.sse_server import hang, text
+from fixtures.fakes.sse_server import error, hang, text
 from tests.helpers import SKILLS, wait_until
 
 TOPIC = "Monorepo or many repositories?"
@@ -67,6 +67,16 @@ def test_until_agree_stops_once_both_say_they_converged(brainstorm):
     assert "`CONVERGED: yes`" in asked   # the convention is in every reply prompt
 
 
+def test_the_plain_output_says_whether_both_converged(brainstorm):
+    for fake in (brainstorm.codex, brainstorm.claude):
+        fake.default = lambda body: text("We agree on one repository.\nCONVERGED: yes")
+    argv = [sys.executable, str(BRAINSTORM_SCRIPT), "--uri", brainstorm.uri, "--rounds", "2", TOPIC]
+    done = subprocess.run(argv, cwd=brainstorm.project, env=brainstorm.env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert "converged: yes" in done.stdout.splitlines()
+
+
 def test_as_peer_one_call_per_round_with_the_state_in_the_files(brainstorm, tmp_path):
     mine = tmp_path / "mine.md"
     mine.write_text("My blind answer: one repository.")
@@ -87,6 +97,7 @@ def test_as_peer_one_call_per_round_with_the_state_in_the_files(brainstorm, tmp_
                        "--conclude")
     envelope = third.envelope
     assert len(envelope["rounds"]) == 2 and envelope["conclusions"]["claude"]["text"] == "My conclusion: one repository."
+    assert envelope["prompt"] is None   # after the conclusions, no next round is asked for
     assert "codex is right about tooling" in brainstorm.codex.requests[2]["input"][-1]["content"][0]["text"]
     assert len({envelope["codex_thread_id"], first.envelope["codex_thread_id"]}) == 1
     assert claude_turns(brainstorm.claude) == []   # the caller was Claude: the claude CLI never ran
@@ -111,6 +122,17 @@ def test_as_peer_shows_the_caller_the_prompt_of_its_next_round(brainstorm, tmp_p
     opening = brainstorm("--as-peer", "claude", "Tabs or spaces?").envelope
     assert opening["prompt"].startswith("You are Claude") and "at most about 300 words" in opening["prompt"]
     assert opening["transcript"] is None and len(brainstorm.codex.requests) == 1
+
+
+def test_as_peer_conclusions_that_failed_are_asked_for_again(brainstorm, tmp_path):
+    mine = tmp_path / "mine.md"
+    mine.write_text("My blind answer.")
+    brainstorm.codex.add(text("codex answers"))
+    brainstorm.codex.default = lambda body: error(400, "codex's model refused")
+    first = brainstorm("--as-peer", "claude", "--my-text", mine, TOPIC).envelope
+    failed = brainstorm("--continue", first["state_file"], "--as-peer", "claude", "--my-text", mine, "--conclude")
+    assert failed.returncode == 1, failed.stderr
+    assert failed.envelope["prompt"].startswith("The deliberation on the topic below is over.")
 
 
 def test_bad_arguments_leave_no_files_and_no_python_words(brainstorm, tmp_path):

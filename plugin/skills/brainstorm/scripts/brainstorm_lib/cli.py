@@ -10,7 +10,7 @@ import time
 from . import transcript
 from .deliberation import SIDES, CallerSide, Deliberation, new_record
 from .errors import EXIT_INTERRUPTED, STATUS_OF_EXIT, BadArguments, BrainstormError
-from .lock import take_lock
+from .lock import stop_left_running, take_lock
 from .prompts import NAMES, STYLES, load_style
 
 NAME = "brainstorm"
@@ -98,7 +98,10 @@ def main(argv=None):
             return _show_prompt(record, Deliberation(record, {}, templates, transcript.save), args, json_mode)
         _place_files(record, args)
         lock = take_lock(record["state_file"])
-        sides = _sides(args, record, caller_text, token)
+        if lock.left_by:
+            _progress(f"the previous run (pid {lock.left_by['pid']}) was killed: stopping what it left running")
+            stop_left_running(lock.left_by)
+        sides = _sides(args, record, caller_text, token, lock)
         deadline = started + args.max_time if args.max_time else None
         deliberation = Deliberation(record, sides, templates, transcript.save, deadline, _progress)
         deliberation.run(rounds, args.until_agree, conclude=not args.as_peer or args.conclude)
@@ -112,7 +115,7 @@ def main(argv=None):
         if lock:
             lock.release()
     if deliberation is not None and record.get("as_peer"):
-        prompt = deliberation.prompt(record["as_peer"])
+        prompt = _next_prompt(deliberation, record, args.conclude)
     _print(record, json_mode, prompt)
     return record["exit_code"]
 
@@ -152,6 +155,13 @@ def _show_prompt(record, deliberation, args, json_mode):
     record["status"], record["exit_code"] = "completed", 0
     _print(record, json_mode, deliberation.prompt(args.as_peer, conclusions=args.conclude))
     return 0
+
+
+def _next_prompt(deliberation, record, concluding):
+    """With --as-peer: what the caller's side is asked in its next call; after its conclusions, nothing."""
+    if not concluding:
+        return deliberation.prompt(record["as_peer"])
+    return None if record["exit_code"] == 0 else deliberation.prompt(record["as_peer"], conclusions=True)
 
 
 def _check(args):
@@ -210,8 +220,9 @@ def _caller_text(args):
     return text
 
 
-def _sides(args, record, caller_text, token):
-    """{side: peer}: the real peers, resuming the record's thread and session, or the caller's text."""
+def _sides(args, record, caller_text, token, lock):
+    """{side: peer}: the real peers, resuming the record's thread and session, or the caller's text;
+    `lock` names the claude process they start, and says whether a killed run left a codex turn running."""
     from .peers import ClaudePeer, CodexPeer   # imports the client packages
     sides = {}
     if args.as_peer:
@@ -222,10 +233,11 @@ def _sides(args, record, caller_text, token):
         sides["codex"] = CodexPeer({"uri": uri, "token": token, "spawn": args.spawn,
                                     "codex_bin": args.codex_bin, "connect_timeout": args.connect_timeout,
                                     "timeout": args.timeout, "cwd": cwd, "approve": args.approve,
-                                    "thread_id": record["codex_thread_id"]})
+                                    "thread_id": record["codex_thread_id"], "stop_left_turn": bool(lock.left_by)})
     if "claude" not in sides:
         sides["claude"] = ClaudePeer({"claude_bin": args.claude_bin, "cwd": cwd, "allowed_tools": args.allowed_tools,
-                                      "timeout": args.timeout, "session_id": record["claude_session_id"]})
+                                      "timeout": args.timeout, "session_id": record["claude_session_id"],
+                                      "on_process": lock.note_peer_process})
     return sides
 
 
@@ -270,6 +282,7 @@ def _print(record, json_mode, prompt=None):
     if prompt:
         print(f"## Your prompt\n\n{prompt}\n", flush=True)
     if record.get("transcript"):
+        print(f"converged: {'yes' if record['converged'] else 'no'}", flush=True)
         print(f"transcript: {record['transcript']}\nstate: {record['state_file']}", flush=True)
 
 

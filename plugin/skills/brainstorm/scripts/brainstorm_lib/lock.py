@@ -3,10 +3,13 @@ holds it (pid and start time, so that a pid later given to another process does 
 
 Two runs of one deliberation would add turns to the same thread and session and overwrite each
 other's rounds; the second is refused instead, as the clients refuse a busy thread or session.
-A lock whose holder is gone (killed, say) is taken over.
+A lock whose holder is gone (killed, say) is taken over. The lock also names the claude process
+the run started: a killed run leaves it running, driving the session with nobody reading its
+answer, so the run that takes the lock over ends it (see stop_left_running).
 """
 import json
 import os
+import signal
 import time
 
 from .errors import EXIT_PEER_FAILED, BrainstormError
@@ -25,21 +28,45 @@ def take_lock(state_file):
     path = lock_path_for(state_file)
     mine = {"pid": os.getpid(), "identity": processes.process_identity(os.getpid()),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    left_by = None
     for _ in range(TAKE_OVER_ATTEMPTS):
         if _create(path, mine):
-            return Lock(path, mine)
+            return Lock(path, mine, left_by)
         holder = _read(path)
         if holder and processes.is_alive(holder["pid"], holder["identity"]):
             raise BrainstormError(f"{state_file} is busy: brainstorm (pid {holder['pid']}) is running it; "
                                   "wait for it to end", EXIT_PEER_FAILED)
+        left_by = holder or left_by
         _remove(path)   # its holder is gone
     raise BrainstormError(f"{state_file} is busy: another brainstorm keeps taking it; wait for it to end",
                           EXIT_PEER_FAILED)
 
 
+def stop_left_running(holder):
+    """Ends the peer processes a gone holder started and left running (each leads a process group of its own)."""
+    processes = process_table()
+    for peer in holder.get("peers", []):
+        if processes.is_alive(peer.get("pid"), peer.get("identity", "")):
+            try:
+                os.killpg(peer["pid"], signal.SIGKILL)
+            except OSError:
+                pass
+
+
 class Lock:
-    def __init__(self, path, holder):
+    def __init__(self, path, holder, left_by=None):
         self.path = path
+        self.holder = holder
+        self.left_by = left_by   # the holder of the lock taken over from a gone run, or None
+
+    def note_peer_process(self, pid):
+        """Names in the lock a peer process this run started, for the run that takes the lock over if this one is killed."""
+        identity = process_table().process_identity(pid)
+        holder = dict(self.holder, peers=self.holder.get("peers", []) + [{"pid": pid, "identity": identity}])
+        partial = f"{self.path}.{os.getpid()}.partial"
+        with open(partial, "w", encoding="utf-8") as handle:
+            json.dump(holder, handle)
+        os.replace(partial, self.path)
         self.holder = holder
 
     def release(self):

@@ -90,7 +90,8 @@ class Peer:
 class CodexPeer(Peer):
     """Codex through codex_client. options: uri (None: the default server or the daemon), token,
     codex_bin, spawn, connect_timeout, timeout, cwd, approve (kinds: commands, file-changes,
-    permissions, all), thread_id (to resume)."""
+    permissions, all), thread_id (to resume), stop_left_turn (True: a turn of the thread still
+    running is a killed run's, which nobody will read: interrupt it and wait for its end)."""
 
     name, client = "codex", "codex"
 
@@ -109,12 +110,26 @@ class CodexPeer(Peer):
                                  codex_bin=options.get("codex_bin", "codex"), timeout=options.get("timeout", 300.0),
                                  on_server_request=codex.ApprovalPolicy(approve=approve))
         if not options.get("spawn"):
-            return connect()
-        from codex_client.spawn import check_spawnable, connect_or_spawn
-        check_spawnable(options["uri"])
-        session, _ = connect_or_spawn(connect, options["uri"], options.get("codex_bin", "codex"),
-                                      codex.Tracer("codex-ws-client"), options.get("connect_timeout") or 30)
+            session = connect()
+        else:
+            from codex_client.spawn import check_spawnable, connect_or_spawn
+            check_spawnable(options["uri"])
+            session, _ = connect_or_spawn(connect, options["uri"], options.get("codex_bin", "codex"),
+                                          codex.Tracer("codex-ws-client"), options.get("connect_timeout") or 30)
+        if self.thread_id and options.get("stop_left_turn"):
+            self._stop_left_turn(session)
         return session
+
+    def _stop_left_turn(self, session):
+        """Resumes the thread, first ending the turn a killed run left running on it, if any."""
+        from codex_client.client import ThreadBusy
+        try:
+            session.open_thread()
+        except ThreadBusy as busy:
+            left = session.client.wait_for_turn(self.thread_id, busy.turn_id)
+            left.interrupt()
+            left.result()   # its end, or --timeout of silence
+            session.open_thread()
 
     def _ids(self):
         return {"thread_id": self.thread_id, "turn_id": None}
@@ -125,7 +140,7 @@ class CodexPeer(Peer):
 
 class ClaudePeer(Peer):
     """Claude through claude_client. options: claude_bin, cwd, allowed_tools, timeout,
-    session_id (to resume)."""
+    session_id (to resume), on_process (called with the pid of the claude process once started)."""
 
     name, client = "claude", "claude"
 
@@ -136,9 +151,11 @@ class ClaudePeer(Peer):
     def _open(self):
         options = self.options
         timeout = options.get("timeout", 300.0)
-        return self.package.Session(options.get("claude_bin", "claude"), cwd=options.get("cwd"),
-                                    session_id=self.session_id, timeout=timeout, resume_timeout=timeout,
-                                    allowed_tools=list(options.get("allowed_tools", ())))
+        session = self.package.Session(options.get("claude_bin", "claude"), cwd=options.get("cwd"),
+                                       session_id=self.session_id, timeout=timeout, resume_timeout=timeout,
+                                       allowed_tools=list(options.get("allowed_tools", ())))
+        options["on_process"](session.process.pid)
+        return session
 
     def _ids(self):
         return {"session_id": self.session_id, "thread_id": self.session_id, "turn_id": None}

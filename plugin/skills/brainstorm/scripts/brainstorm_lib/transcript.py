@@ -4,6 +4,7 @@ The state file is what --continue reads; the transcript is for people (and agent
 """
 import json
 import os
+import re
 import time
 
 from .deliberation import SIDES, all_conclusions
@@ -11,6 +12,7 @@ from .errors import BadArguments
 from .prompts import NAMES
 
 DEFAULT_FOLDER = ".brainstorm"
+FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")   # a code fence (CommonMark): its marker, then the rest of the line
 
 
 def default_transcript_path(cwd):
@@ -117,8 +119,24 @@ def _answers(heading, entries):
         if entry and entry["exit_code"] != 0:
             lines += [f"**{entry['status']} (exit {entry['exit_code']}): {entry.get('error', '')}**", ""]
         if entry and entry["text"].strip():
-            lines += [entry["text"].strip(), ""]
+            lines += [with_fences_closed(entry["text"].strip()), ""]
     return lines
+
+
+def with_fences_closed(text):
+    """`text`, with a closing fence added if a code block it opens is never closed: else the
+    headings after it would show inside that block."""
+    opened = None
+    for line in text.splitlines():
+        fence = FENCE.match(line)
+        if not fence:
+            continue
+        marker, rest = fence.groups()
+        if opened is None:
+            opened = marker
+        elif marker[0] == opened[0] and len(marker) >= len(opened) and not rest.strip():
+            opened = None
+    return text if opened is None else f"{text}\n{opened}"
 
 
 def _id(value):
