@@ -233,7 +233,7 @@ def _sides(args, record, caller_text, token, lock):
         sides["codex"] = CodexPeer({"uri": uri, "token": token, "spawn": args.spawn,
                                     "codex_bin": args.codex_bin, "connect_timeout": args.connect_timeout,
                                     "timeout": args.timeout, "cwd": cwd, "approve": args.approve,
-                                    "thread_id": record["codex_thread_id"], "stop_left_turn": bool(lock.left_by)})
+                                    "thread_id": record["codex_thread_id"]})
     if "claude" not in sides:
         sides["claude"] = ClaudePeer({"claude_bin": args.claude_bin, "cwd": cwd, "allowed_tools": args.allowed_tools,
                                       "timeout": args.timeout, "session_id": record["claude_session_id"],

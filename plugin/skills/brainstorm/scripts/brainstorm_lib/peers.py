@@ -90,8 +90,11 @@ class Peer:
 class CodexPeer(Peer):
     """Codex through codex_client. options: uri (None: the default server or the daemon), token,
     codex_bin, spawn, connect_timeout, timeout, cwd, approve (kinds: commands, file-changes,
-    permissions, all), thread_id (to resume), stop_left_turn (True: a turn of the thread still
-    running is a killed run's, which nobody will read: interrupt it and wait for its end)."""
+    permissions, all), thread_id (to resume).
+
+    A turn still running on a resumed thread is an earlier run's (one run at a time holds the
+    deliberation's lock): killed, or interrupted and not yet ended. Nobody will read it, so it is
+    interrupted and waited for before the thread is used."""
 
     name, client = "codex", "codex"
 
@@ -116,12 +119,12 @@ class CodexPeer(Peer):
             check_spawnable(options["uri"])
             session, _ = connect_or_spawn(connect, options["uri"], options.get("codex_bin", "codex"),
                                           codex.Tracer("codex-ws-client"), options.get("connect_timeout") or 30)
-        if self.thread_id and options.get("stop_left_turn"):
+        if self.thread_id:
             self._stop_left_turn(session)
         return session
 
     def _stop_left_turn(self, session):
-        """Resumes the thread, first ending the turn a killed run left running on it, if any."""
+        """Resumes the thread, first ending the turn an earlier run left running on it, if any."""
         from codex_client.client import ThreadBusy
         try:
             session.open_thread()
