@@ -112,6 +112,8 @@ def test_jobs_lists_this_projects_jobs_newest_first(claude, tmp_path):
     table = claude("--jobs", trace=False)
     assert table.returncode == 0 and table.stdout.startswith("JOB ") and "LAST ACTIVITY" in table.stdout
     assert second in table.stdout.splitlines()[1] and "completed" in table.stdout
+    header, row = (line.split() for line in table.stdout.splitlines()[:2])
+    assert row[header.index("EXIT")] == "0"   # how the job ended, beside its status
 
 
 def test_bad_job_requests_are_exit_2_with_one_line(claude):

@@ -193,6 +193,7 @@ def test_a_relative_commit_is_reviewed_by_its_full_sha_also_when_detached(claude
     result = claude("--json", "--review-commit", "HEAD~1", "--cwd", str(repo))
     started = claude("--json", "--detach", "--review-commit", "HEAD~1", "--cwd", str(repo))
     assert result.returncode == started.returncode == 0, result.stderr + started.stderr
+    assert started.envelope["review"] == {"target": {"type": "commit", "sha": parent}, "style": "default"}
     done = claude("--json", "--result", started.envelope["job_id"], "--timeout", "60", trace=False)
     assert result.envelope["review"]["target"] == done.envelope["review"]["target"] == {"type": "commit",
                                                                                         "sha": parent}

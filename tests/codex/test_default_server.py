@@ -108,6 +108,51 @@ def test_a_job_whose_daemon_is_stopped_mid_turn_is_collected_once_the_turn_compl
     assert json.loads(record.read_text())["status"] == "completed"
 
 
+def test_a_running_daemon_answers_doctor_and_stop_daemon_without_codex_on_path(daemon_env):
+    call(daemon_env, "--json", "start the daemon")
+    env = dict(daemon_env, PATH=os.pathsep.join(("/usr/bin", "/bin")))
+    assert shutil.which("codex", path=env["PATH"]) is None
+    assert run_script(CODEX_SCRIPT, ["--json", "x"], env=env).returncode == 0   # the daemon answers
+
+    doctor = run_script(CODEX_SCRIPT, ["--doctor", "--json"], env=env)
+    assert doctor.returncode == 0, doctor.stdout   # as the call: it works
+    checks = {check["name"]: check for check in json.loads(doctor.stdout)["checks"]}
+    assert checks["server"]["via"] == "daemon" and checks["codex"]["ok"]
+    assert "codex not found" in checks["codex"]["detail"] and "start" in checks["codex"]["detail"]
+
+    stopped = run_script(CODEX_SCRIPT, ["--stop-daemon"], env=env)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert json.loads(stopped.stdout)["ended"]   # pid-update-loop, at least
+    assert processes_mentioning(daemon_env["CODEX_HOME"]) == [], "a process of the daemon is left"
+
+    doctor = run_script(CODEX_SCRIPT, ["--doctor", "--json"], env=env)
+    server = next(check for check in json.loads(doctor.stdout)["checks"] if check["name"] == "server")
+    assert doctor.returncode == 3 and not server["ok"], server
+    assert "a call starts" not in server["detail"] and "codex not found" in server["detail"], server
+
+
+def test_stop_daemon_ends_the_helper_left_by_a_daemon_killed_by_hand(daemon_env):
+    call(daemon_env, "--json", "start the daemon")
+    daemon, = [pid for pid in processes_mentioning(daemon_env["CODEX_HOME"]) if b"--listen" in cmdline(pid)]
+    os.kill(daemon, signal.SIGTERM)
+    wait_until(lambda: not process_running(daemon), what="the daemon to end")
+    helpers = processes_mentioning(daemon_env["CODEX_HOME"])
+    assert helpers and all(b"pid-update-loop" in cmdline(pid) for pid in helpers)
+
+    stopped = json.loads(call(daemon_env, "--stop-daemon").stdout)
+    assert sorted(stopped["ended"]) == sorted(helpers)
+    assert processes_mentioning(daemon_env["CODEX_HOME"]) == [], "pid-update-loop is left"
+
+
+def process_running(pid):
+    """Running, not a zombie left for its parent to reap."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
 def cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -147,6 +192,7 @@ def test_codex_missing_from_path_gets_the_same_actionable_error_everywhere(daemo
         result = run_script(CODEX_SCRIPT, [*uri_args, "--json", "x"], env=env)
         assert result.returncode == 3, (uri_args, result.stderr)
         assert advice in validate_envelope(json.loads(result.stdout), "codex-ws-client")["error"], uri_args
+        assert "400 MB" not in result.stderr, uri_args   # no first-start cost for a start that cannot happen
     doctor = run_script(CODEX_SCRIPT, ["--doctor", "--json"], env=env)
     assert doctor.returncode == 3
     assert advice in json.dumps(json.loads(doctor.stdout))
@@ -172,9 +218,13 @@ def test_an_unusable_codex_home_is_reported_in_codex_own_words_and_by_doctor(dae
             result = run_script(CODEX_SCRIPT, ["--codex-bin", str(CODEX_BIN), "--json", "x"], env=env, timeout=120)
             error = validate_envelope(json.loads(result.stdout), "codex-ws-client")["error"]
             assert result.returncode == 3 and codex_words in error and "<unknown>" not in error, error
+            assert "400 MB" not in result.stderr   # no first-start cost for a start that cannot proceed
             doctor = run_script(CODEX_SCRIPT, ["--codex-bin", str(CODEX_BIN), "--doctor", "--json"], env=env)
-            server = next(check for check in json.loads(doctor.stdout)["checks"] if check["name"] == "server")
+            checks = {check["name"]: check for check in json.loads(doctor.stdout)["checks"]}
+            server = checks["server"]
             assert doctor.returncode == 3 and not server["ok"] and "CODEX_HOME" in server["detail"], server
+            assert "set CODEX_HOME to a folder you can write to" in server["detail"], server
+            assert "login" not in checks   # no server to ask, and the server line says why
     finally:
         subprocess.run(["chattr", "-i", str(locked)], capture_output=True)
 

@@ -155,6 +155,18 @@ def test_a_review_can_be_detached_and_collected(codex, repo):
     assert by_job.returncode == 0 and by_job.envelope["review"]["findings"][0]["title"] == "[P1] add subtracts"
 
 
+def test_a_detached_review_names_its_target_at_once(codex, repo):
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the changes")
+    parent = git(repo, "rev-parse", "HEAD~1").strip()
+    codex.fake.add(text(json.dumps(review_output(repo))))
+    started = codex("--json", "--detach", "--review-commit", "HEAD~1", "--cwd", str(repo))
+    assert started.returncode == 0 and started.envelope["status"] == "inProgress", started.stderr
+    assert started.envelope["review"] == {"target": {"type": "commit", "sha": parent}, "style": "default"}
+    done = codex("--json", "--result", started.envelope["job_id"], "--timeout", "60")
+    assert done.returncode == 0 and done.envelope["review"]["target"] == started.envelope["review"]["target"]
+
+
 def test_a_review_reports_the_usage_codex_gives_for_it_and_no_false_zero(codex, repo):
     codex.fake.add(text(json.dumps(review_output(repo))))
     result = codex("--json", "--review", "--cwd", str(repo))

@@ -127,7 +127,7 @@ def review_from_output(request, output):
     overall = {"correctness": optional_text(output.get("overall_correctness")),
                "explanation": optional_text(output.get("overall_explanation")),
                "confidence": _confidence(output.get("overall_confidence_score"))}
-    return dict(_head(request), findings=findings, overall=overall)
+    return dict(review_head(request), findings=findings, overall=overall)
 
 
 def review_from_text(request, text):
@@ -149,12 +149,12 @@ def review_from_text(request, text):
         finding["body"] = finding["body"].strip("\n")
     # codex's text carries neither the confidences nor the overall verdict: only the explanation.
     overall = {"correctness": None, "explanation": "\n".join(lines[:header]).strip() or None, "confidence": None}
-    return dict(_head(request), findings=findings, overall=overall)
+    return dict(review_head(request), findings=findings, overall=overall)
 
 
 def plain_review(request, text):
     """The envelope's `review` of an answer that is not review output: no findings, the text."""
-    return dict(_head(request), findings=[], text=text)
+    return dict(review_head(request), findings=[], text=text)
 
 
 def format_review(review):
@@ -181,7 +181,9 @@ def _format_finding(finding):
     return f"{priority}{finding['title']}\n  {where}{body}"
 
 
-def _head(request):
+def review_head(request):
+    """What is under review and how: the `review` of a detached review's inProgress envelope, which the
+    findings complete once it ends."""
     return {"target": request.target(), "style": request.style}
 
 

@@ -14,7 +14,8 @@ from agent_bridge.render import (ArgumentParser, add_output_options, check_outpu
                                  report_bad_command_line, seconds)
 from agent_bridge.repl import ask_person, run_repl
 from .activity import describe
-from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, add_review_options, review_request_from
+from agent_bridge.review import (REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, add_review_options, review_head,
+                                 review_request_from)
 from .control import Decision
 from .session import CLIENT_NAME, Session
 from agent_bridge.trace import Tracer
@@ -200,6 +201,8 @@ def _supervise(args, session, prompt, renderer, limit):
     started = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
     started.exit_code = 0
     started.extra["job_id"] = job.job_id
+    if args.review_request:
+        started.extra["review"] = review_head(args.review_request)
     renderer.turn_done(started)
     let_go_of_caller(args.supervise_fd, 0)
     session.timeout = session.resume_timeout = None   # a long silence marks the job stalled; it does not end it

@@ -25,11 +25,13 @@ def show_jobs(renderer, cwd, limit, as_json):
     if not jobs:
         renderer.write(f"no jobs in {project}\n")
         return 0
-    renderer.write(f"{'JOB':<10}  {'CLIENT':<17}  {'STATUS':<11}  {'STARTED':<25}  {'ELAPSED':>7}  "
+    renderer.write(f"{'JOB':<10}  {'CLIENT':<17}  {'STATUS':<11}  {'EXIT':>4}  {'STARTED':<25}  {'ELAPSED':>7}  "
                    f"{'THREAD/SESSION':<36}  LAST ACTIVITY\n")
     for job in jobs:
         activity = job["last_activity"]
-        renderer.write(f"{job['job_id']:<10}  {job['client']:<17}  {job['status']:<11}  {job['started_at']:<25}  "
+        exit_code = job.get("exit_code")
+        renderer.write(f"{job['job_id']:<10}  {job['client']:<17}  {job['status']:<11}  "
+                       f"{'-' if exit_code is None else exit_code:>4}  {job['started_at']:<25}  "
                        f"{job['elapsed_seconds']:>6}s  {job.get('thread_id') or '-':<36}  "
                        f"{activity.get('what')} at {activity.get('at')}\n")
     return 0

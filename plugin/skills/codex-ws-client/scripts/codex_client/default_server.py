@@ -7,6 +7,7 @@ later calls reuse it; `--stop-daemon` stops it and the helper process it leaves 
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -23,6 +24,7 @@ DAEMON_STOP_SECONDS = 120
 SOCKET_WAIT_SECONDS = 10
 LEFTOVER_GRACE_SECONDS = 5
 FIRST_START_COST = "about 400 MB copied into {packages}, 10-15 s"
+WRITABLE_HOME = "set CODEX_HOME to a folder you can write to (or fix this one)"
 
 
 def daemon_uri():
@@ -40,7 +42,8 @@ def connect_default(connect, codex_bin, tracer):
         tracer.info(f"using {uri} ({via})")
         return client, {"uri": uri, "via": via}
     packages = os.path.join(codex_home(), "packages")
-    if not os.path.isdir(packages):
+    can_start = shutil.which(codex_bin) and not codex_home_problem()   # else start_daemon says why not
+    if can_start and not os.path.isdir(packages):
         tracer.warn("starting the codex app-server daemon for the first time on this CODEX_HOME: "
                     + FIRST_START_COST.format(packages=packages))
     uri = "unix://" + start_daemon(codex_bin)
@@ -90,15 +93,18 @@ def codex_home_problem():
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
-        return f"CODEX_HOME {home} cannot be created: {existing} is not a folder"
+        return f"CODEX_HOME {home} cannot be created: {existing} is not a folder; {WRITABLE_HOME}"
     if not os.access(existing, os.W_OK | os.X_OK):
-        return f"CODEX_HOME {home} is not writable ({existing} refuses writes)"
+        return f"CODEX_HOME {home} is not writable ({existing} refuses writes); {WRITABLE_HOME}"
     return None
 
 
 def stop_daemon(codex_bin):
     """Stops the daemon of $CODEX_HOME with `codex app-server daemon stop` (which lets running turns end),
-    then the processes of it still running (its pid-update-loop outlives a stop). Returns what it did."""
+    then the processes of it still running (its pid-update-loop outlives a stop). Without codex on PATH
+    the daemon's own copy of codex stops it. Returns what it did."""
+    if not shutil.which(codex_bin) and os.access(managed_codex(), os.X_OK):
+        codex_bin = managed_codex()
     try:
         done = subprocess.run([codex_bin, "app-server", "daemon", "stop"], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=DAEMON_STOP_SECONDS)
@@ -113,6 +119,11 @@ def stop_daemon(codex_bin):
     _end(leftovers)
     status = _last_json_line(done.stdout).get("status") if done else None
     return {"ok": True, "codex_home": codex_home(), "daemon": status, "ended": leftovers}
+
+
+def managed_codex():
+    """The copy of codex the daemon runs, installed by its first start."""
+    return os.path.join(codex_home(), "packages", "app-server-daemon", "current", "bin", "codex")
 
 
 def daemon_processes():

@@ -1,8 +1,8 @@
 """--doctor: whether a call would work, without spending tokens.
 
 One line per check (with --json one object): the codex CLI and its version, the server a
-call would use, the login (`account/read`), this skill's version. Exit 0 when a call would
-work, else 3. It starts nothing that outlives it: with no server running it asks a private
+call would use, the login (`account/read`; left out when there is no server to ask), this skill's
+version. Exit 0 when a call would work, else 3. It starts nothing that outlives it: with no server running it asks a private
 stdio:// server for the login.
 """
 import os
@@ -19,21 +19,23 @@ from .transport import NothingListening, codex_missing
 
 
 def run_doctor(args):
-    checks = [codex_cli_check(args.codex_bin)]
     client, server = open_server(args)
-    checks.append(server)
-    checks.append(login_check(client) if client else
-                  {"name": "login", "ok": False, "detail": "unknown: no server to ask"})
-    if client:
+    checks = [codex_cli_check(args.codex_bin, server_running=server["ok"] and server["via"] != "none"), server]
+    if client:   # else the server check says why there is none to ask
+        checks.append(login_check(client))
         client.close()
     checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CLIENT_VERSION} at {skill_folder()}"})
     return report(checks, args.json)
 
 
-def codex_cli_check(codex_bin):
+def codex_cli_check(codex_bin, server_running):
+    """A running server answers without codex: then a missing codex is only needed to start a new one."""
     path = shutil.which(codex_bin)
     if not path:
-        return {"name": "codex", "ok": False, "detail": codex_missing(codex_bin)}
+        detail = codex_missing(codex_bin)
+        if server_running:
+            detail += "; needed only to start a new server: the running one answers without it"
+        return {"name": "codex", "ok": server_running, "detail": detail}
     try:
         done = subprocess.run([path, "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=30)
@@ -63,11 +65,12 @@ def open_server(args):
     if given:
         return None, {"name": "server", "ok": False, "uri": args.uri, "via": "given",
                       "detail": f"nothing answers at {args.uri}"}
-    problem = codex_home_problem()
-    server = {"name": "server", "ok": bool(shutil.which(args.codex_bin)) and not problem, "uri": daemon_uri(),
-              "via": "none", "detail": f"none running: a call starts the codex app-server daemon at {daemon_uri()}"}
+    problem = codex_home_problem() or (None if shutil.which(args.codex_bin) else codex_missing(args.codex_bin))
+    server = {"name": "server", "ok": not problem, "uri": daemon_uri(), "via": "none",
+              "detail": f"none running: a call starts the codex app-server daemon at {daemon_uri()}"}
     if problem:
         server["detail"] = f"none running, and a call cannot start the codex app-server daemon: {problem}"
+        return None, server
     try:
         return connect(args, "stdio://"), server
     except ClientError:

@@ -2,6 +2,7 @@
 import os
 
 from agent_bridge.outcome import TimedOut
+from agent_bridge.review import review_head
 from agent_bridge.turns import Turn
 from .rpc import is_server_request
 from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
@@ -39,6 +40,8 @@ class TurnHandle(Turn):
         envelope = copy.copy(self.record.close())
         if envelope.exit_code is None:
             envelope.status, envelope.exit_code = "inProgress", 0
+            if self.record.review:
+                envelope.extra = dict(envelope.extra, review=review_head(self.record.review))   # not the record's
         return envelope
 
     def interrupt(self):
