@@ -108,9 +108,10 @@ def test_doctor_command(codex_behind_claude, fake_anthropic, tmp_path):  # noqa:
 
 def test_codex_command_asks_codex(codex_behind_claude, fake_anthropic, fake_model, tmp_path):  # noqa: F811
     fake_model.add(text("codex says: 42"))
-    fake_anthropic.default = bash_running_the_script("--json 'what is six times seven?'")
+    fake_anthropic.default = bash_running_the_script("--json --max-time 540 'what is six times seven?'")
     messages = run_command(f"/{PLUGIN}:codex what is six times seven?", codex_behind_claude, tmp_path)
-    assert "The user's input: what is six times seven?" in expanded_command(fake_anthropic)
+    prompt = expanded_command(fake_anthropic)
+    assert "The user's input: what is six times seven?" in prompt and "`--max-time 540`" in prompt
     assert responses_api.last_user_text(fake_model.requests[-1]) == "what is six times seven?"
     assert json.loads(script_output(fake_anthropic))["text"] == "codex says: 42"
     assert "codex says: 42" in final_result(messages)["result"]
@@ -120,10 +121,10 @@ def test_review_command_runs_an_adversarial_review(codex_behind_claude, fake_ant
                                                     tmp_path):
     repo = repository_with_changes(tmp_path / "repo")
     fake_model.add(text(json.dumps(review_output(repo))))
-    fake_anthropic.default = bash_running_the_script("--json --review --review-style adversarial")
+    fake_anthropic.default = bash_running_the_script("--json --max-time 540 --review --review-style adversarial")
     run_command(f"/{PLUGIN}:review --review-style adversarial", codex_behind_claude, repo)
     prompt = expanded_command(fake_anthropic)
-    assert "add `--review`" in prompt and "--json [--review] --review-style adversarial" in prompt
+    assert "add `--review`" in prompt and "--json --max-time 540 [--review] --review-style adversarial" in prompt
     review = json.loads(script_output(fake_anthropic))["review"]
     assert [finding["priority"] for finding in review["findings"]] == [1, 3]
     assert "assume the change is wrong" in json.dumps(fake_model.requests[-1]).lower()
