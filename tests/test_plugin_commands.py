@@ -4,7 +4,6 @@ fake model, which answers as the command tells it (one Bash call of our script);
 talks to a real codex app-server on a fake model. Codex has no plugin commands: a person there
 invokes the skills by name, and the Claude Code commands must not turn into Codex skills."""
 import json
-import os
 import re
 import subprocess
 import sys
@@ -41,9 +40,9 @@ def bash_running_the_script(arguments):
     return answer
 
 
-def run_command(command_line, claude_env, cwd):  # noqa: F811
+def run_command(command_line, env, cwd):
     """`claude -p COMMAND_LINE` with no --allowedTools: only the command's own allowed-tools apply."""
-    done = run([CLAUDE_BIN, "-p", command_line, "--output-format", "stream-json", "--verbose"], env=claude_env,
+    done = run([CLAUDE_BIN, "-p", command_line, "--output-format", "stream-json", "--verbose"], env=env,
                cwd=cwd, timeout=180)
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -52,14 +51,14 @@ def final_result(messages):
     return next(message for message in reversed(messages) if message.get("type") == "result")
 
 
-def expanded_command(fake_anthropic):  # noqa: F811
+def expanded_command(fake):
     """What the model was given for the command: the command's body with the user's arguments."""
-    return "\n".join(anthropic_api.all_user_texts(fake_anthropic.requests[0]))
+    return "\n".join(anthropic_api.all_user_texts(fake.requests[0]))
 
 
-def script_output(fake_anthropic):  # noqa: F811
+def script_output(fake):
     """The Bash tool's output, as claude sent it back to the model."""
-    return anthropic_api.last_tool_result(fake_anthropic.requests[-1])
+    return anthropic_api.last_tool_result(fake.requests[-1])
 
 
 @pytest.fixture
@@ -92,8 +91,8 @@ def test_each_command_may_run_only_the_codex_client():
 
 # ----------------------------------------------------------------------------- Claude Code
 
-def test_claude_offers_the_commands_to_people_but_not_to_its_model(claude_plugin, claude_env, fake_anthropic,  # noqa: F811
-                                                                    tmp_path):
+def test_claude_offers_the_commands_to_people_but_not_to_its_model(claude_plugin, claude_env,  # noqa: F811
+                                                                    fake_anthropic, tmp_path):  # noqa: F811
     messages = run_command("hello", claude_env, tmp_path)
     init = next(message for message in messages if message.get("subtype") == "init")
     assert {f"{PLUGIN}:{name}" for name in COMMAND_NAMES} <= set(init["slash_commands"])
