@@ -1,0 +1,210 @@
+"""The review gate, both directions: the plugin installed by the real `claude plugin` / `codex plugin`, the
+real host agent ending a turn, its Stop hook running the other real agent's review (fake models), and the
+findings blocking the stop until they are fixed."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fixtures.fakes import anthropic_api
+from fixtures.fakes.sse_server import hang, text, tool
+from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
+from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
+from tests.helpers import CLAUDE_BIN, PEERS_BIN, ROOT, git
+from tests.install_helpers import SkillsClient
+from tests.test_plugins import claude_plugin, codex_plugin, run  # noqa: F401
+
+GATE = ROOT / "plugin" / "hooks" / "review_gate.py"
+PLANTED = "def add(a, b):\n    return a - b\n"
+ORIGINAL = "def add(a, b):\n    return a + b\n"
+FIXED = "def add(a, b):\n    return sum((a, b))\n"   # differs from ORIGINAL: the fix is a change to review too
+
+
+def review(repo, *findings):
+    """An answer in codex's review-output format."""
+    return {"findings": [{"title": title, "body": body, "confidence_score": 0.9, "priority": priority,
+                          "code_location": {"absolute_file_path": str(repo / "calc.py"),
+                                            "line_range": {"start": 2, "end": 2}}}
+                         for title, body, priority in findings],
+            "overall_correctness": "patch is incorrect" if findings else "patch is correct",
+            "overall_explanation": "checked.", "overall_confidence_score": 0.8}
+
+
+SUBTRACTS = ("[P1] add subtracts", "add returns a - b: every caller gets the wrong sum.", 1)
+STYLE_NIT = ("[P3] Name could be clearer", "Call it plus.", 3)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A git repository with older uncommitted work (old_work.py), and the gate turned on in it."""
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "tests@example.invalid")
+    git(repo, "config", "user.name", "Tests")
+    (repo / "calc.py").write_text(ORIGINAL)
+    git(repo, "add", "calc.py")
+    git(repo, "commit", "-q", "-m", "calc")
+    (repo / "old_work.py").write_text("OLDER = 1\n")
+    gate(repo, "on")
+    return repo
+
+
+def gate(repo, *args, stdin=None, env=None):
+    done = subprocess.run([sys.executable, str(GATE), *args], cwd=repo, capture_output=True, text=True,
+                          input=stdin, env=env, timeout=120)
+    return done
+
+
+def gate_log():
+    path = os.path.join(os.environ["XDG_STATE_HOME"], "peer-agents", "review-gate", "log.jsonl")
+    return [json.loads(line) for line in open(path)] if os.path.exists(path) else []
+
+
+def write(path, content):
+    return f"printf '%s' '{content}' > {path}"
+
+
+def result_of(done):
+    return [json.loads(line) for line in done.stdout.splitlines() if '"type":"result"' in line][-1]
+
+
+def review_prompts(fake):
+    """What each review asked the reviewing model, as JSON text."""
+    return [json.dumps(body) for body in fake.requests if "Review only these files" in json.dumps(body)]
+
+
+# ----------------------------------------------------------------------------- the setting
+
+def test_the_gate_is_off_by_default_and_one_command_turns_it_on_and_off(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    status = json.loads(gate(repo, "status").stdout)
+    assert status["enabled"] is False and status["max_priority"] == 1 and status["max_blocks"] == 2
+    on = json.loads(gate(repo, "on", "--max-priority", "0", "--max-blocks", "3").stdout)
+    assert on["enabled"] is True and on["max_priority"] == 0 and on["max_blocks"] == 3
+    stored = json.loads((repo / ".peer-agents" / "review-gate.json").read_text())
+    assert stored["enabled"] is True
+    assert json.loads(gate(repo, "off").stdout)["enabled"] is False
+
+
+@pytest.mark.parametrize("args, says", [(["on", "--max-priority", "7"], "a priority must be"),
+                                        (["on", "--time-limit", "9999"], "a time limit must be"),
+                                        (["sideways"], "invalid choice")])
+def test_a_bad_setting_is_one_line_and_exit_2(tmp_path, args, says):
+    git(tmp_path, "init", "-q")
+    done = gate(tmp_path, *args)
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_outside_a_git_repository_the_setting_is_refused(tmp_path):
+    done = gate(tmp_path, "on")
+    assert done.returncode == 2 and done.stderr.strip() == (
+        "review-gate: not in a git repository (the gate reviews the files a turn changed in one)")
+
+
+def test_the_claude_code_command_turns_the_gate_on(claude_plugin, claude_env, tmp_path):  # noqa: F811
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    run([CLAUDE_BIN, "-p", "/peer-agents:review-gate on --max-blocks 1", "--output-format", "stream-json",
+         "--verbose"], env=claude_env, cwd=repo)
+    stored = json.loads((repo / ".peer-agents" / "review-gate.json").read_text())
+    assert stored["enabled"] is True and stored["max_blocks"] == 1
+
+
+# ----------------------------------------------------------------------------- Claude Code, Codex reviews
+
+@pytest.fixture
+def codex_reviewer(tmp_path, fake_model, claude_env):  # noqa: F811
+    """A real codex app-server for the reviews, named to the hooks through CODEX_APP_SERVER_URI."""
+    server = CodexServer(tmp_path / "reviewer-codex-home", fake_model)
+    claude_env["CODEX_APP_SERVER_URI"] = server.uri
+    yield server
+    server.stop()
+
+
+def claude_turn(env, repo, prompt="change calc", timeout=240):
+    return run([CLAUDE_BIN, "-p", prompt, "--output-format", "stream-json", "--verbose", "--allowedTools", "Bash"],
+               env=env, cwd=repo, timeout=timeout)
+
+
+def test_claude_code_is_blocked_once_by_codexs_finding_and_the_fix_passes(claude_plugin, claude_env, fake_anthropic,  # noqa: F811
+                                                                          codex_reviewer, fake_model, project):  # noqa: F811
+    fake_anthropic.add(tool("Bash", {"command": write("calc.py", PLANTED), "description": "plant"}),
+                       text("calc changed"),
+                       tool("Bash", {"command": write("calc.py", FIXED), "description": "fix"}),
+                       text("calc fixed"))
+    fake_model.add(text(json.dumps(review(project, SUBTRACTS))), text(json.dumps(review(project))))
+    done = claude_turn(claude_env, project)
+    assert result_of(done)["result"] == "calc fixed"
+    # The block's reason reached Claude's model as what to fix next.
+    fix_request = json.dumps(fake_anthropic.requests[2])
+    assert "[P1] add subtracts" in fix_request and "every caller gets the wrong sum" in fix_request
+    assert (project / "calc.py").read_text() == FIXED
+    # Two reviews, each of the file this turn changed, not of the older uncommitted work.
+    prompts = review_prompts(fake_model)
+    assert len(prompts) == 2 and all("calc.py" in p and "old_work.py" not in p for p in prompts)
+    assert [entry["outcome"] for entry in gate_log()] == ["blocked", "passed"], gate_log()[-1]["detail"]
+    assert gate_log()[0]["files"] == ["calc.py"]
+
+
+def test_a_turn_without_changes_never_starts_the_reviewer(claude_plugin, claude_env, fake_anthropic,  # noqa: F811
+                                                          codex_reviewer, fake_model, project):  # noqa: F811
+    fake_anthropic.add(text("nothing to change"))
+    done = claude_turn(claude_env, project, prompt="just look")
+    assert result_of(done)["result"] == "nothing to change"
+    assert fake_model.requests == [] and gate_log() == []
+
+
+def test_a_findings_priority_above_the_limit_does_not_block(claude_plugin, claude_env, fake_anthropic,  # noqa: F811
+                                                            codex_reviewer, fake_model, project):  # noqa: F811
+    fake_anthropic.add(tool("Bash", {"command": write("calc.py", PLANTED), "description": "plant"}), text("done"))
+    fake_model.add(text(json.dumps(review(project, STYLE_NIT))))
+    done = claude_turn(claude_env, project)
+    assert result_of(done)["result"] == "done" and len(fake_anthropic.requests) == 2
+    assert [entry["outcome"] for entry in gate_log()] == ["passed"]
+
+
+def test_the_blocks_per_session_limit_lets_the_stop_through(claude_plugin, claude_env, fake_anthropic,  # noqa: F811
+                                                            codex_reviewer, fake_model, project):  # noqa: F811
+    gate(project, "on", "--max-blocks", "1")
+    fake_anthropic.add(tool("Bash", {"command": write("calc.py", PLANTED), "description": "plant"}),
+                       text("calc changed"), text("I will not fix it"))
+    fake_model.add(text(json.dumps(review(project, SUBTRACTS))))
+    done = claude_turn(claude_env, project)
+    assert result_of(done)["result"] == "I will not fix it"
+    assert len(review_prompts(fake_model)) == 1 and [entry["outcome"] for entry in gate_log()] == ["blocked"]
+
+
+def test_one_turn_can_skip_the_gate(claude_plugin, claude_env, fake_anthropic, codex_reviewer,  # noqa: F811
+                                    fake_model, project):  # noqa: F811
+    fake_anthropic.add(tool("Bash", {"command": write("calc.py", PLANTED), "description": "plant"}), text("done"))
+    done = claude_turn(claude_env, project, prompt="change calc [skip-review]")
+    assert result_of(done)["result"] == "done" and fake_model.requests == [] and gate_log() == []
+
+
+def test_an_unreachable_reviewer_never_blocks(claude_plugin, claude_env, fake_anthropic, project):  # noqa: F811
+    claude_env["CODEX_APP_SERVER_URI"] = "ws://127.0.0.1:9"   # nothing listens on the discard port
+    fake_anthropic.add(tool("Bash", {"command": write("calc.py", PLANTED), "description": "plant"}), text("done"))
+    done = claude_turn(claude_env, project)
+    assert result_of(done)["result"] == "done" and len(fake_anthropic.requests) == 2
+    [entry] = gate_log()
+    assert entry["outcome"] == "reviewer-failed" and "9" in entry["detail"]
+
+
+def test_a_reviewer_that_hangs_is_stopped_at_the_time_limit(codex_reviewer, fake_model, project):
+    """The Stop hook as the host runs it, with a reviewer whose model never finishes."""
+    gate(project, "on", "--time-limit", "10")
+    gate(project, "prompt", "--reviewer", "codex", stdin=json.dumps({"session_id": "s1", "cwd": str(project)}))
+    (project / "calc.py").write_text(PLANTED)
+    fake_model.add(hang())
+    done = gate(project, "stop", "--reviewer", "codex", stdin=json.dumps({"session_id": "s1", "cwd": str(project)}),
+                env=dict(os.environ, CODEX_APP_SERVER_URI=codex_reviewer.uri))
+    answer = json.loads(done.stdout)
+    assert done.returncode == 0 and "decision" not in answer
+    assert "codex could not review" in answer["systemMessage"] and "letting this stop through" in answer["systemMessage"]
+    assert gate_log()[0]["outcome"] == "reviewer-failed"
