@@ -11,8 +11,8 @@ import pytest
 from fixtures.fakes import anthropic_api
 from fixtures.fakes.sse_server import hang, text, tool
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
-from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
-from tests.helpers import CLAUDE_BIN, PEERS_BIN, ROOT, git
+from tests.codex.conftest import CodexServer, fake_model, protocol_schema  # noqa: F401
+from tests.helpers import CLAUDE_BIN, CODEX_SCRIPT, ROOT, git
 from tests.install_helpers import SkillsClient
 from tests.test_plugins import claude_plugin, codex_plugin, run  # noqa: F401
 
@@ -208,3 +208,116 @@ def test_a_reviewer_that_hangs_is_stopped_at_the_time_limit(codex_reviewer, fake
     assert done.returncode == 0 and "decision" not in answer
     assert "codex could not review" in answer["systemMessage"] and "letting this stop through" in answer["systemMessage"]
     assert gate_log()[0]["outcome"] == "reviewer-failed"
+
+
+# ----------------------------------------------------------------------------- Codex, Claude reviews
+
+def trusted_hooks_config(codex_home, fake, cwd, schema_folder):
+    """The config a codex with the plugin installed needs to run its hooks: the install's own settings,
+    and each plugin hook trusted as a person does in /hooks (codex keeps the hash of what was trusted)."""
+    installed = "\n" + (codex_home / "config.toml").read_text()
+    server = CodexServer(codex_home, fake, extra_config=installed)
+    try:
+        client = SkillsClient(server, schema_folder)
+        listed = client.call("hooks/list", {"cwds": [str(cwd)]})
+        client.close()
+    finally:
+        server.stop()
+    hooks = [hook for entry in listed["data"] for hook in entry["hooks"] if hook["source"] == "plugin"]
+    assert sorted(hook["eventName"] for hook in hooks) == ["stop", "userPromptSubmit"]
+    # hooks/list reports "<hash of the definition>/<hash of its file>"; the trust record holds the first.
+    return installed + "".join(f'\n[hooks.state."{hook["key"]}"]\ntrusted_hash = "{hook["currentHash"].split("/")[0]}"\n'
+                               for hook in hooks)
+
+
+def claude_reviews_by_the_file(project):
+    """Claude's model as reviewer: a P1 finding while calc.py subtracts, none once it does not."""
+    def reply(body):
+        if anthropic_api.last_tool_result(body) and body["messages"][-1]["role"] == "user" and \
+                "tool_result" in json.dumps(body["messages"][-1]):
+            return text("review sent")
+        planted = (project / "calc.py").read_text() == PLANTED
+        return tool("StructuredOutput", review(project, SUBTRACTS) if planted else review(project))
+    return reply
+
+
+@pytest.fixture
+def codex_host(codex_plugin, fake_model, claude_env, tmp_path, monkeypatch, project, protocol_schema):  # noqa: F811
+    """A real codex app-server with the plugin installed and its hooks trusted; Claude (with the HOME
+    claude_env gives it) on its PATH."""
+    codex_home, _ = codex_plugin
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = trusted_hooks_config(codex_home, fake_model, project, protocol_schema.folder)
+    claude_side = {key: claude_env[key] for key in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "CLAUDE_CODE_MAX_RETRIES",
+                                                    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "PATH", "HOME")}
+    server = CodexServer(codex_home, fake_model, extra_env=claude_side, extra_config=config)
+    yield server
+    server.stop()
+
+
+def codex_turn(server, project, prompt="change calc"):
+    done = subprocess.run([sys.executable, str(CODEX_SCRIPT), "--uri", server.uri, "--json", "--approve", "commands",
+                           "--cwd", str(project), prompt], capture_output=True, text=True, timeout=240)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def exec_command(command):
+    return tool("exec_command", {"cmd": command, "login": False, "sandbox_permissions": "require_escalated",
+                                 "justification": "edit calc"})
+
+
+def test_codex_is_blocked_once_by_claudes_finding_and_the_fix_passes(codex_host, fake_model, fake_anthropic,  # noqa: F811
+                                                                     project):
+    fake_anthropic.default = claude_reviews_by_the_file(project)
+    fake_model.add(exec_command(write("calc.py", PLANTED)), text("calc changed"),
+                   exec_command(write("calc.py", FIXED)), text("calc fixed"))
+    envelope = codex_turn(codex_host, project)
+    assert envelope["status"] == "completed" and envelope["text"].endswith("calc fixed")
+    # The block's reason went to Codex's model as what to fix next.
+    assert "[P1] add subtracts" in json.dumps(fake_model.requests[2])
+    assert (project / "calc.py").read_text() == FIXED
+    assert [entry["outcome"] for entry in gate_log()] == ["blocked", "passed"]
+    assert all(entry["reviewer"] == "claude" and entry["files"] == ["calc.py"] for entry in gate_log())
+    # Claude's cost of each review is reported.
+    assert all(entry["cost_usd"] is not None and entry["input_tokens"] for entry in gate_log())
+
+
+# ----------------------------------------------------------------------------- both gates on at once
+
+def session_states():
+    folder = os.path.join(os.environ["XDG_STATE_HOME"], "peer-agents", "review-gate")
+    return sorted(name for name in os.listdir(folder) if name.endswith(".json"))
+
+
+def codex_reviews_by_the_file(project):
+    def reply(body):
+        planted = (project / "calc.py").read_text() == PLANTED
+        return text(json.dumps(review(project, SUBTRACTS) if planted else review(project)))
+    return reply
+
+
+def test_codex_reviewing_for_claude_code_runs_no_gate_of_its_own(claude_plugin, claude_env, fake_anthropic,  # noqa: F811
+                                                                 codex_host, fake_model, project):  # noqa: F811
+    """Codex has the plugin and its trusted hooks too, in the same project with the gate on: its review
+    turn runs none of them (only Claude Code's session has gate state; no review by Claude)."""
+    claude_env["CODEX_APP_SERVER_URI"] = codex_host.uri
+    fake_model.default = codex_reviews_by_the_file(project)
+    fake_anthropic.add(tool("Bash", {"command": write("calc.py", PLANTED), "description": "plant"}),
+                       text("calc changed"),
+                       tool("Bash", {"command": write("calc.py", FIXED), "description": "fix"}),
+                       text("calc fixed"))
+    done = claude_turn(claude_env, project)
+    assert result_of(done)["result"] == "calc fixed" and len(fake_anthropic.requests) == 4
+    assert [(entry["reviewer"], entry["outcome"]) for entry in gate_log()] == [("codex", "blocked"), ("codex", "passed")]
+    assert session_states() == [result_of(done)["session_id"] + ".json"]
+
+
+def test_claude_reviewing_for_codex_runs_no_gate_of_its_own(codex_host, claude_plugin, fake_model,  # noqa: F811
+                                                            fake_anthropic, project):  # noqa: F811
+    fake_anthropic.default = claude_reviews_by_the_file(project)
+    fake_model.add(exec_command(write("calc.py", PLANTED)), text("calc changed"),
+                   exec_command(write("calc.py", FIXED)), text("calc fixed"))
+    envelope = codex_turn(codex_host, project)
+    assert envelope["text"].endswith("calc fixed") and review_prompts(fake_model) == []
+    assert [(entry["reviewer"], entry["outcome"]) for entry in gate_log()] == [("claude", "blocked"), ("claude", "passed")]
+    assert session_states() == [envelope["thread_id"] + ".json"]
