@@ -3,6 +3,7 @@ real host agent ending a turn, its Stop hook running the other real agent's revi
 findings blocking the stop until they are fixed."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -321,3 +322,38 @@ def test_claude_reviewing_for_codex_runs_no_gate_of_its_own(codex_host, claude_p
     assert envelope["text"].endswith("calc fixed") and review_prompts(fake_model) == []
     assert [(entry["reviewer"], entry["outcome"]) for entry in gate_log()] == [("claude", "blocked"), ("claude", "passed")]
     assert session_states() == [envelope["thread_id"] + ".json"]
+
+
+# ----------------------------------------------------------------------------- the Stop hook as the host runs it
+
+def hook(project, event, reviewer, env=None, session="s1"):
+    done = gate(project, event, "--reviewer", reviewer, stdin=json.dumps({"session_id": session, "cwd": str(project)}),
+                env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else None
+
+
+def test_a_missing_reviewer_cli_never_blocks(project, tmp_path):
+    """Codex as host, and no claude on PATH: a note, the stop goes through."""
+    hook(project, "prompt", "claude")
+    (project / "calc.py").write_text(PLANTED)
+    lonely = tmp_path / "git-only-bin"
+    lonely.mkdir()
+    (lonely / "git").symlink_to(shutil.which("git"))
+    answer = hook(project, "stop", "claude", env=dict(os.environ, PATH=str(lonely)))
+    assert "decision" not in answer and "claude could not review" in answer["systemMessage"]
+    assert gate_log()[0]["outcome"] == "reviewer-failed"
+
+
+def test_the_gate_variable_off_turns_every_hook_off(project):
+    off = dict(os.environ, PEER_AGENTS_REVIEW_GATE="off")
+    assert hook(project, "prompt", "codex", env=off) is None
+    hook(project, "prompt", "codex")
+    (project / "calc.py").write_text(PLANTED)
+    assert hook(project, "stop", "codex", env=off) is None and gate_log() == []
+
+
+def test_a_hook_given_no_json_lets_the_stop_through_with_a_note(project):
+    done = gate(project, "stop", "--reviewer", "codex", stdin="not json")
+    assert done.returncode == 0 and "decision" not in done.stdout
+    assert json.loads(done.stdout)["systemMessage"].startswith("review gate: skipped after an error (JSONDecodeError")

@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -202,7 +203,7 @@ def stop_hook(hook_input, project, reviewer):
     save_state(session_id, state)
     return {"decision": "block", "reason": block_reason(reviewer, blocking, changed, usage),
             "systemMessage": f"review gate: {reviewer} found {len(blocking)} issue(s) at "
-                             f"P0-P{settings['max_priority']}; {usage}"}
+                             f"P0-P{settings['max_priority']}; {usage} ({SKIP_MARKER} in a prompt skips one turn)"}
 
 
 def run_review(project, reviewer, changed, time_limit):
@@ -216,21 +217,34 @@ def run_review(project, reviewer, changed, time_limit):
     with open(running, "w") as file:
         file.write(str(os.getpid()))
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=project,
-                              env=dict(os.environ, **{GATE_VARIABLE: "off"}), timeout=limit + STOP_MARGIN // 2)
+        stdout, stderr, exit_code = run_bounded(argv, project, limit + STOP_MARGIN // 2)
     except subprocess.TimeoutExpired:
         return None, f"no answer within {limit} s"
     except OSError as error:
         return None, str(error)
     finally:
         os.unlink(running)
-    envelope = last_json_line(done.stdout)
+    envelope = last_json_line(stdout)
     if envelope is None:
-        return None, (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        return None, (stderr.strip().splitlines() or [f"exit {exit_code}"])[-1]
     if envelope.get("status") != "completed" or not isinstance(envelope.get("review"), dict):
-        error = envelope.get("error") or envelope.get("status") or f"exit {done.returncode}"
+        error = envelope.get("error") or envelope.get("status") or f"exit {exit_code}"
         return envelope, error if isinstance(error, str) else json.dumps(error)
     return envelope, None   # an answer not in the review form has no findings (codex words "none" so)
+
+
+def run_bounded(argv, project, timeout):
+    """Runs the reviewer's client with the gate off; past `timeout`, kills it and all it started."""
+    reviewer = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=project, env=dict(os.environ, **{GATE_VARIABLE: "off"}),
+                                start_new_session=True)
+    try:
+        stdout, stderr = reviewer.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(reviewer.pid, signal.SIGKILL)
+        reviewer.communicate()
+        raise
+    return stdout, stderr, reviewer.returncode
 
 
 def last_json_line(text):
@@ -250,11 +264,9 @@ def usage_fields(envelope):
 
 
 def usage_line(reviewer, envelope, seconds):
-    fields = usage_fields(envelope)
-    known = lambda value: "unknown" if value is None else value   # noqa: E731 - a one-line formatter
-    line = f"{reviewer} review took {seconds} s, tokens in/out {known(fields['input_tokens'])}/" \
-           f"{known(fields['output_tokens'])}"
-    return line + (f", cost ${fields['cost_usd']:.4f}" if fields["cost_usd"] is not None else "")
+    fields = {key: "unknown" if value is None else value for key, value in usage_fields(envelope).items()}
+    line = f"{reviewer} review took {seconds} s, tokens in/out {fields['input_tokens']}/{fields['output_tokens']}"
+    return line + (f", cost ${fields['cost_usd']:.4f}" if fields["cost_usd"] != "unknown" else "")
 
 
 def block_reason(reviewer, blocking, changed, usage):
@@ -266,7 +278,7 @@ def block_reason(reviewer, blocking, changed, usage):
             where += f":{finding['lines']['start']}-{finding['lines']['end']}"
         lines.append(f"- {finding['title']} {where}".rstrip())
         lines.extend("    " + line for line in (finding.get("body") or "").splitlines())
-    lines.append(f"({usage}. Say {SKIP_MARKER} in a prompt to skip the gate for one turn.)")
+    lines.append(f"({usage}.)")
     return "\n".join(lines)
 
 
