@@ -89,6 +89,7 @@ def test_the_gate_is_off_by_default_and_one_command_turns_it_on_and_off(tmp_path
     assert on["enabled"] is True and on["max_priority"] == 0 and on["max_blocks"] == 3
     stored = json.loads((repo / ".peer-agents" / "review-gate.json").read_text())
     assert stored["enabled"] is True
+    assert git(repo, "check-ignore", ".peer-agents/review-running").strip() == ".peer-agents/review-running"
     assert json.loads(gate(repo, "off").stdout)["enabled"] is False
 
 
@@ -357,3 +358,13 @@ def test_a_hook_given_no_json_lets_the_stop_through_with_a_note(project):
     done = gate(project, "stop", "--reviewer", "codex", stdin="not json")
     assert done.returncode == 0 and "decision" not in done.stdout
     assert json.loads(done.stdout)["systemMessage"].startswith("review gate: skipped after an error (JSONDecodeError")
+
+
+def test_past_the_blocks_limit_no_reviewer_starts_and_the_note_says_why(project):
+    gate(project, "on", "--max-blocks", "0")
+    hook(project, "prompt", "codex")
+    (project / "calc.py").write_text(PLANTED)
+    answer = hook(project, "stop", "codex", env=dict(os.environ, CODEX_APP_SERVER_URI="ws://127.0.0.1:9"))
+    assert answer == {"systemMessage": "review gate: already blocked 0 times this session (the limit, --max-blocks 0); "
+                                       "letting this stop through unreviewed"}
+    assert gate_log() == []

@@ -81,6 +81,8 @@ def settings_command(args):
             if getattr(args, key) is not None:
                 settings[key] = getattr(args, key)
         os.makedirs(os.path.join(project, SETTINGS_FOLDER), exist_ok=True)
+        with open(os.path.join(project, SETTINGS_FOLDER, ".gitignore"), "w") as file:
+            file.write(os.path.basename(REVIEW_RUNNING_FILE) + "\n")   # no review sees it, no commit takes it
         with open(os.path.join(project, SETTINGS_FILE), "w") as file:
             json.dump(settings, file, indent=2)
             file.write("\n")
