@@ -134,8 +134,8 @@ def claude_turn(env, repo, prompt="change calc", timeout=240):
                env=env, cwd=repo, timeout=timeout)
 
 
-def test_claude_code_is_blocked_once_by_codexs_finding_and_the_fix_passes(claude_plugin, claude_env, fake_anthropic,  # noqa: F811
-                                                                          codex_reviewer, fake_model, project):  # noqa: F811
+def test_claude_code_is_blocked_once_by_codexs_finding_and_the_fix_passes(
+        claude_plugin, claude_env, fake_anthropic, codex_reviewer, fake_model, project):  # noqa: F811
     fake_anthropic.add(tool("Bash", {"command": write("calc.py", PLANTED), "description": "plant"}),
                        text("calc changed"),
                        tool("Bash", {"command": write("calc.py", FIXED), "description": "fix"}),
@@ -208,7 +208,8 @@ def test_a_reviewer_that_hangs_is_stopped_at_the_time_limit(codex_reviewer, fake
                 env=dict(os.environ, CODEX_APP_SERVER_URI=codex_reviewer.uri))
     answer = json.loads(done.stdout)
     assert done.returncode == 0 and "decision" not in answer
-    assert "codex could not review" in answer["systemMessage"] and "letting this stop through" in answer["systemMessage"]
+    assert "codex could not review" in answer["systemMessage"]
+    assert "letting this stop through" in answer["systemMessage"]
     assert gate_log()[0]["outcome"] == "reviewer-failed"
 
 
@@ -228,8 +229,8 @@ def trusted_hooks_config(codex_home, fake, cwd, schema_folder):
     hooks = [hook for entry in listed["data"] for hook in entry["hooks"] if hook["source"] == "plugin"]
     assert sorted(hook["eventName"] for hook in hooks) == ["stop", "userPromptSubmit"]
     # hooks/list reports "<hash of the definition>/<hash of its file>"; the trust record holds the first.
-    return installed + "".join(f'\n[hooks.state."{hook["key"]}"]\ntrusted_hash = "{hook["currentHash"].split("/")[0]}"\n'
-                               for hook in hooks)
+    return installed + "".join(f'\n[hooks.state."{hook["key"]}"]\n'
+                               f'trusted_hash = "{hook["currentHash"].split("/")[0]}"\n' for hook in hooks)
 
 
 def claude_reviews_by_the_file(project):
@@ -250,8 +251,9 @@ def codex_host(codex_plugin, fake_model, claude_env, tmp_path, monkeypatch, proj
     codex_home, _ = codex_plugin
     monkeypatch.setenv("HOME", str(tmp_path))
     config = trusted_hooks_config(codex_home, fake_model, project, protocol_schema.folder)
-    claude_side = {key: claude_env[key] for key in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "CLAUDE_CODE_MAX_RETRIES",
-                                                    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "PATH", "HOME")}
+    claude_side = {key: claude_env[key] for key in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "PATH", "HOME",
+                                                    "CLAUDE_CODE_MAX_RETRIES",
+                                                    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC")}
     server = CodexServer(codex_home, fake_model, extra_env=claude_side, extra_config=config)
     yield server
     server.stop()
@@ -268,8 +270,8 @@ def exec_command(command):
                                  "justification": "edit calc"})
 
 
-def test_codex_is_blocked_once_by_claudes_finding_and_the_fix_passes(codex_host, fake_model, fake_anthropic,  # noqa: F811
-                                                                     project):
+def test_codex_is_blocked_once_by_claudes_finding_and_the_fix_passes(
+        codex_host, fake_model, fake_anthropic, project):  # noqa: F811
     fake_anthropic.default = claude_reviews_by_the_file(project)
     fake_model.add(exec_command(write("calc.py", PLANTED)), text("calc changed"),
                    exec_command(write("calc.py", FIXED)), text("calc fixed"))
@@ -298,8 +300,8 @@ def codex_reviews_by_the_file(project):
     return reply
 
 
-def test_codex_reviewing_for_claude_code_runs_no_gate_of_its_own(claude_plugin, claude_env, fake_anthropic,  # noqa: F811
-                                                                 codex_host, fake_model, project):  # noqa: F811
+def test_codex_reviewing_for_claude_code_runs_no_gate_of_its_own(
+        claude_plugin, claude_env, fake_anthropic, codex_host, fake_model, project):  # noqa: F811
     """Codex has the plugin and its trusted hooks too, in the same project with the gate on: its review
     turn runs none of them (only Claude Code's session has gate state; no review by Claude)."""
     claude_env["CODEX_APP_SERVER_URI"] = codex_host.uri
@@ -310,7 +312,8 @@ def test_codex_reviewing_for_claude_code_runs_no_gate_of_its_own(claude_plugin, 
                        text("calc fixed"))
     done = claude_turn(claude_env, project)
     assert result_of(done)["result"] == "calc fixed" and len(fake_anthropic.requests) == 4
-    assert [(entry["reviewer"], entry["outcome"]) for entry in gate_log()] == [("codex", "blocked"), ("codex", "passed")]
+    assert [(entry["reviewer"], entry["outcome"]) for entry in gate_log()] == [("codex", "blocked"),
+                                                                                ("codex", "passed")]
     assert session_states() == [result_of(done)["session_id"] + ".json"]
 
 
@@ -321,7 +324,8 @@ def test_claude_reviewing_for_codex_runs_no_gate_of_its_own(codex_host, claude_p
                    exec_command(write("calc.py", FIXED)), text("calc fixed"))
     envelope = codex_turn(codex_host, project)
     assert envelope["text"].endswith("calc fixed") and review_prompts(fake_model) == []
-    assert [(entry["reviewer"], entry["outcome"]) for entry in gate_log()] == [("claude", "blocked"), ("claude", "passed")]
+    assert [(entry["reviewer"], entry["outcome"]) for entry in gate_log()] == [("claude", "blocked"),
+                                                                                ("claude", "passed")]
     assert session_states() == [envelope["thread_id"] + ".json"]
 
 

@@ -184,28 +184,33 @@ def stop_hook(hook_input, project, reviewer):
     if state["blocks"] >= settings["max_blocks"]:
         return note(f"review gate: already blocked {state['blocks']} times this session (the limit, "
                     f"--max-blocks {settings['max_blocks']}); letting this stop through unreviewed")
+    answer = review_changes(project, reviewer, changed, settings)
+    if "decision" in answer:
+        state["blocks"] += 1
+        save_state(session_id, state)
+    return answer
+
+
+def review_changes(project, reviewer, changed, settings):
+    """The Stop hook's answer after the reviewer looked at the changed files: a block or a note."""
     started = time.monotonic()
     envelope, problem = run_review(project, reviewer, changed, settings["time_limit"])
     seconds = round(time.monotonic() - started, 1)
-    usage = usage_line(reviewer, envelope, seconds)
+    run = {"project": project, "reviewer": reviewer, "files": changed, "seconds": seconds}
     if problem:
-        log({"project": project, "reviewer": reviewer, "files": changed, "outcome": "reviewer-failed",
-             "detail": problem, "seconds": seconds})
+        log(dict(run, outcome="reviewer-failed", detail=problem))
         return note(f"review gate: {reviewer} could not review ({problem}); letting this stop through")
     findings = envelope["review"].get("findings") or []
-    blocking = [finding for finding in findings
-                if finding.get("priority") is not None and finding["priority"] <= settings["max_priority"]]
-    log({"project": project, "reviewer": reviewer, "files": changed, "findings": len(findings),
-         "blocking": len(blocking), "outcome": "blocked" if blocking else "passed", "seconds": seconds,
-         **usage_fields(envelope)})
+    worst = settings["max_priority"]
+    blocking = [finding for finding in findings if finding.get("priority") is not None and finding["priority"] <= worst]
+    log(dict(run, outcome="blocked" if blocking else "passed", findings=len(findings), blocking=len(blocking),
+             **usage_fields(envelope)))
+    usage = usage_line(reviewer, envelope, seconds)
     if not blocking:
-        return note(f"review gate: {reviewer} found nothing at P0-P{settings['max_priority']} in "
-                    f"{len(changed)} changed file(s); {usage}")
-    state["blocks"] += 1
-    save_state(session_id, state)
+        return note(f"review gate: {reviewer} found nothing at P0-P{worst} in {len(changed)} changed file(s); {usage}")
     return {"decision": "block", "reason": block_reason(reviewer, blocking, changed, usage),
-            "systemMessage": f"review gate: {reviewer} found {len(blocking)} issue(s) at "
-                             f"P0-P{settings['max_priority']}; {usage} ({SKIP_MARKER} in a prompt skips one turn)"}
+            "systemMessage": f"review gate: {reviewer} found {len(blocking)} issue(s) at P0-P{worst}; {usage} "
+                             f"({SKIP_MARKER} in a prompt skips one turn)"}
 
 
 def run_review(project, reviewer, changed, time_limit):
