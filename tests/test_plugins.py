@@ -87,12 +87,18 @@ def test_claude_plugin_validate_passes_on_the_plugin_manifest(tmp_path):
 # ----------------------------------------------------------------------------- installs from a used clone
 
 @pytest.fixture
-def used_clone(tmp_path):
-    """A git clone of this checkout (its committed state) as the tests and the demo leave one: its
-    .git, large git-ignored files beside the plugin (a virtualenv, peer installs), and the bytecode
-    of every client script run from the clone the way the tests and the demo run them."""
-    clone = tmp_path / "clone"
-    run(["git", "clone", "--quiet", ROOT, clone], env=clean_python_env())
+def clone(tmp_path):
+    """A git clone of this checkout: its committed state, and a .git."""
+    folder = tmp_path / "clone"
+    run(["git", "clone", "--quiet", ROOT, folder], env=clean_python_env())
+    return folder
+
+
+@pytest.fixture
+def used_clone(clone):
+    """The clone as the tests and the demo leave one: large git-ignored files beside the plugin (a
+    virtualenv, peer installs), and the bytecode of every client script run from the clone the way
+    the tests and the demo run them."""
     for junk in (".venv/lib/big.bin", "tests/peers/node_modules/big.bin", "tests/peers-latest/big.bin"):
         (clone / junk).parent.mkdir(parents=True, exist_ok=True)
         (clone / junk).write_bytes(b"\0" * 3_000_000)
@@ -121,6 +127,16 @@ def assert_holds_only_the_plugin(installed, clone):
     assert sum(path.stat().st_size for path in Path(installed).rglob("*")) < INSTALLED_SIZE_LIMIT
 
 
+def claude_install_from(marketplace, env):
+    run([CLAUDE_BIN, "plugin", "marketplace", "add", marketplace], env=env)
+    run([CLAUDE_BIN, "plugin", "install", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+
+
+def codex_install_from(marketplace, env):
+    run([CODEX_BIN, "plugin", "marketplace", "add", marketplace], env=env)
+    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+
+
 def claude_installs(env):
     """Our entries in `claude plugin list --json`."""
     listed = json.loads(run([CLAUDE_BIN, "plugin", "list", "--json"], env=env).stdout)
@@ -142,7 +158,8 @@ def codex_plugin_env(tmp_path):
 def bump_version(clone):
     """What a release does: a new version in both plugin manifests. Returns it."""
     version = plugin_version() + ".1"
-    for manifest in (clone / "plugin" / ".claude-plugin" / "plugin.json", clone / "plugin" / ".codex-plugin" / "plugin.json"):
+    for agent in (".claude-plugin", ".codex-plugin"):
+        manifest = clone / "plugin" / agent / "plugin.json"
         manifest.write_text(manifest.read_text().replace(f'"version": "{plugin_version()}"', f'"version": "{version}"'))
     return version
 
@@ -150,23 +167,21 @@ def bump_version(clone):
 def test_the_tests_bytecode_is_cached_outside_the_plugin_folder():
     """For a plugin module the suite imports, and for a process it starts: an install copies plugin/ whole."""
     module = str(SKILLS / "codex-ws-client" / "scripts" / "codex_client" / "cli.py")
-    in_a_child = run([sys.executable, "-c", "import importlib.util, sys; print(importlib.util.cache_from_source(sys.argv[1]))",
-                      module], env=clean_python_env()).stdout.strip()
+    print_cache = "import importlib.util, sys; print(importlib.util.cache_from_source(sys.argv[1]))"
+    in_a_child = run([sys.executable, "-c", print_cache, module], env=clean_python_env()).stdout.strip()
     for cached in (importlib.util.cache_from_source(module), in_a_child):
         assert not Path(cached).is_relative_to(ROOT / "plugin"), cached
 
 
 def test_claude_installs_only_the_plugins_files_from_a_used_clone(used_clone, claude_env):  # noqa: F811
-    run([CLAUDE_BIN, "plugin", "marketplace", "add", used_clone], env=claude_env)
-    run([CLAUDE_BIN, "plugin", "install", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
+    claude_install_from(used_clone, claude_env)
     [installed] = claude_installs(claude_env)
     assert_holds_only_the_plugin(installed["installPath"], used_clone)
 
 
 def test_codex_installs_only_the_plugins_files_from_a_used_clone(used_clone, tmp_path):
     env = codex_plugin_env(tmp_path)
-    run([CODEX_BIN, "plugin", "marketplace", "add", used_clone], env=env)
-    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+    codex_install_from(used_clone, env)
     [installed] = codex_installs(env)
     folder = Path(env["CODEX_HOME"]) / "plugins" / "cache" / MARKETPLACE / PLUGIN / installed["version"]
     assert_holds_only_the_plugin(folder, used_clone)
@@ -174,10 +189,9 @@ def test_codex_installs_only_the_plugins_files_from_a_used_clone(used_clone, tmp
 
 # ----------------------------------------------------------------------------- update and removal
 
-def test_a_new_version_reaches_claude_through_the_readmes_update_commands(used_clone, claude_env):  # noqa: F811
-    run([CLAUDE_BIN, "plugin", "marketplace", "add", used_clone], env=claude_env)
-    run([CLAUDE_BIN, "plugin", "install", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
-    version = bump_version(used_clone)
+def test_a_new_version_reaches_claude_through_the_readmes_update_commands(clone, claude_env):  # noqa: F811
+    claude_install_from(clone, claude_env)
+    version = bump_version(clone)
     run([CLAUDE_BIN, "plugin", "marketplace", "update", MARKETPLACE], env=claude_env)
     run([CLAUDE_BIN, "plugin", "update", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
     [installed] = claude_installs(claude_env)
@@ -185,20 +199,18 @@ def test_a_new_version_reaches_claude_through_the_readmes_update_commands(used_c
     assert installed["version"] == manifest["version"] == version
 
 
-def test_a_new_version_reaches_codex_by_adding_the_plugin_again(used_clone, tmp_path):
+def test_a_new_version_reaches_codex_by_adding_the_plugin_again(clone, tmp_path):
     env = codex_plugin_env(tmp_path)
-    run([CODEX_BIN, "plugin", "marketplace", "add", used_clone], env=env)
-    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
-    version = bump_version(used_clone)
+    codex_install_from(clone, env)
+    version = bump_version(clone)
     run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
     assert [entry["version"] for entry in codex_installs(env)] == [version]
     # Only the new copy is left.
     assert os.listdir(Path(env["CODEX_HOME"]) / "plugins" / "cache" / MARKETPLACE / PLUGIN) == [version]
 
 
-def test_uninstalling_from_claude_leaves_nothing_of_ours_in_use(used_clone, claude_env):  # noqa: F811
-    run([CLAUDE_BIN, "plugin", "marketplace", "add", used_clone], env=claude_env)
-    run([CLAUDE_BIN, "plugin", "install", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
+def test_uninstalling_from_claude_leaves_nothing_of_ours_in_use(clone, claude_env):  # noqa: F811
+    claude_install_from(clone, claude_env)
     run([CLAUDE_BIN, "plugin", "uninstall", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
     run([CLAUDE_BIN, "plugin", "marketplace", "remove", MARKETPLACE], env=claude_env)
     assert claude_installs(claude_env) == []
@@ -211,13 +223,12 @@ def test_uninstalling_from_claude_leaves_nothing_of_ours_in_use(used_clone, clau
     assert left and all((path / ".orphaned_at").is_file() for path in left)
 
 
-def test_uninstalling_from_codex_leaves_nothing_of_ours_and_codexs_own_files(used_clone, tmp_path):
+def test_uninstalling_from_codex_leaves_nothing_of_ours_and_codexs_own_files(clone, tmp_path):
     env = codex_plugin_env(tmp_path)
     codex_home = Path(env["CODEX_HOME"])
     (codex_home / "config.toml").write_text('model = "the-users-model"\n')
     (codex_home / "auth.json").write_text("{}")
-    run([CODEX_BIN, "plugin", "marketplace", "add", used_clone], env=env)
-    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+    codex_install_from(clone, env)
     run([CODEX_BIN, "plugin", "remove", f"{PLUGIN}@{MARKETPLACE}"], env=env)
     run([CODEX_BIN, "plugin", "marketplace", "remove", MARKETPLACE], env=env)
     assert codex_installs(env) == []
@@ -231,8 +242,7 @@ def test_uninstalling_from_codex_leaves_nothing_of_ours_and_codexs_own_files(use
 @pytest.fixture
 def claude_plugin(claude_env):  # noqa: F811
     """The plugin installed by the real claude into the test's HOME; returns its installed folder."""
-    run([CLAUDE_BIN, "plugin", "marketplace", "add", ROOT], env=claude_env)
-    run([CLAUDE_BIN, "plugin", "install", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
+    claude_install_from(ROOT, claude_env)
     folder = os.path.join(claude_env["HOME"], ".claude", "plugins", "cache", MARKETPLACE, PLUGIN, plugin_version())
     assert sorted(os.listdir(os.path.join(folder, "skills"))) == SKILL_NAMES
     return folder
@@ -303,8 +313,7 @@ def codex_plugin(tmp_path):
     """(CODEX_HOME, installed folder) after the real codex installed the plugin."""
     env = codex_plugin_env(tmp_path)
     codex_home = Path(env["CODEX_HOME"])
-    run([CODEX_BIN, "plugin", "marketplace", "add", ROOT], env=env)
-    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+    codex_install_from(ROOT, env)
     folder = codex_home / "plugins" / "cache" / MARKETPLACE / PLUGIN / plugin_version()
     assert sorted(os.listdir(folder / "skills")) == SKILL_NAMES
     return codex_home, folder
