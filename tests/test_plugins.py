@@ -96,20 +96,17 @@ def clone(tmp_path):
 
 @pytest.fixture
 def used_clone(clone):
-    """The clone as the tests and the demo leave one: large git-ignored files beside the plugin (a
-    virtualenv, peer installs), and the bytecode of every client script run from the clone the way
-    the tests and the demo run them."""
+    """The clone as the tests, the demo and a user leave one: large git-ignored files beside the
+    plugin (a virtualenv, peer installs), and the bytecode of every client script run from it."""
     for junk in (".venv/lib/big.bin", "tests/peers/node_modules/big.bin", "tests/peers-latest/big.bin"):
         (clone / junk).parent.mkdir(parents=True, exist_ok=True)
         (clone / junk).write_bytes(b"\0" * 3_000_000)
-    scripts = sorted(map(str, (clone / "plugin" / "skills").glob("*/scripts/*.py")))
-    run_each = ("import fixtures, subprocess, sys\n"
-                "for script in sys.argv[1:]:\n"
-                "    subprocess.run([sys.executable, script, '--help'], check=True, stdout=subprocess.DEVNULL)")
-    # Bytecode written, and where the clone's own code puts it.
+    # As a user runs them: bytecode written, wherever the scripts themselves put it.
     env = {key: value for key, value in clean_python_env().items()
            if key not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
-    run([sys.executable, "-c", run_each, *scripts], env=env, cwd=clone)
+    for script in (clone / "plugin" / "skills").glob("*/scripts/*.py"):
+        run([sys.executable, script, "--help"], env=env, cwd=clone)
+    assert list((clone / ".pycache").rglob("*.pyc")), "the scripts wrote no bytecode outside plugin/"
     return clone
 
 
