@@ -215,7 +215,7 @@ def test_uninstalling_from_claude_leaves_nothing_of_ours_in_use(clone, claude_en
     for record in (plugins / "installed_plugins.json", plugins / "known_marketplaces.json",
                    Path(claude_env["HOME"]) / ".claude" / "settings.json"):
         assert PLUGIN not in record.read_text(), record
-    # claude keeps the copy it had, marked as orphaned, and deletes it itself later.
+    # claude keeps the copy it had, marked as orphaned (the README says how to delete it).
     left = list((plugins / "cache" / MARKETPLACE / PLUGIN).iterdir())
     assert left and all((path / ".orphaned_at").is_file() for path in left)
 
