@@ -133,7 +133,7 @@ def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_pa
     other.mkdir()
     env = dict(claude_env, CODEX_HOME=str(tmp_path / "plugin-codex-home"))
     os.mkdir(env["CODEX_HOME"])
-    servers, ran = [], []
+    servers, ran, plugin_listed = [], [], {}
     try:
         for command in documented_commands(ROOT / "README.md"):
             if command.startswith("scripts/install.sh"):
@@ -143,7 +143,10 @@ def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_pa
                 servers.append(CodexServer(tmp_path / "codex-home", fake_model))
                 env["CODEX_APP_SERVER_URI"] = servers[-1].uri
             elif command.startswith(("claude plugin", "codex plugin")):
-                _run(command.replace("OWNER/REPO", str(ROOT)), project, env)   # the checkout, offline
+                _run(command.replace("CLONE", str(ROOT)), project, env)   # the checkout, offline
+                agent = command.split()[0]
+                listing = _run(f"{agent} plugin list --json", project, env).stdout
+                plugin_listed.setdefault(agent, []).append("peer-agents@peer-agents" in listing)
             elif command.startswith("python3 .codex/skills/"):
                 envelope = json.loads(_run(command, project, env).stdout)
                 assert envelope["status"] == "completed"
@@ -158,9 +161,11 @@ def test_readme_commands(project, claude_env, fake_model, fake_anthropic, tmp_pa
         for server in servers:
             server.stop()
     assert "scripts/test.sh" in ran and servers
-    for plugins in (os.path.join(env["HOME"], ".claude", "plugins"), os.path.join(env["CODEX_HOME"], "plugins")):
-        installed = os.path.join(plugins, "cache", "peer-agents", "peer-agents")
-        assert os.listdir(installed), f"the README's plugin commands installed nothing in {plugins}"
+    # The README's plugin commands install the plugin into each agent, and its last ones remove it.
+    assert {agent: (True in listed, listed[-1]) for agent, listed in plugin_listed.items()} == {
+        "claude": (True, False), "codex": (True, False)}
+    codex_copies = [files for _, _, files in os.walk(os.path.join(env["CODEX_HOME"], "plugins")) if files]
+    assert codex_copies == [], "the README's uninstall left codex's copy of the plugin"
     assert fake_model.requests and fake_anthropic.requests
 
 

@@ -892,9 +892,11 @@ def test_an_install_ships_bytecode_used_even_where_python_writes_none(bench, ven
     cache_tag = sys.implementation.cache_tag
     assert all((package / "__pycache__" / f"{module.stem}.{cache_tag}.pyc").is_file()
                for module in package.glob("*.py"))
+    # A user's Python: no PYTHONPYCACHEPREFIX (the suite sets one for itself), which would look elsewhere.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPYCACHEPREFIX"}
     verbose = subprocess.run([sys.executable, "-v", str(vendored_codex_skill / "scripts" / "codex_ws_client.py"),
                               "--help"], capture_output=True, text=True, timeout=60,
-                             env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+                             env=dict(env, PYTHONDONTWRITEBYTECODE="1"))
     assert verbose.returncode == 0, verbose.stderr
     cli_bytecode = package / "__pycache__" / f"cli.{cache_tag}.pyc"
     assert f"code object from '{cli_bytecode}'" in verbose.stderr

@@ -1,12 +1,15 @@
 """This repository as a plugin for both agents: the real `claude plugin` and `codex plugin` commands
 install it from the checkout (a local path, offline) into a temporary home, the real agents then
 list its skills, and each installed client script runs a real turn with a Python that has no
-websocket-client."""
+websocket-client. An install from a used clone carries the plugin/ folder's tracked files and
+nothing else; a version bump reaches an update, and an uninstall leaves nothing of ours."""
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,8 @@ PLUGIN = json.loads((ROOT / "plugin" / ".claude-plugin" / "plugin.json").read_te
 # Every skill folder of the repository travels in the plugin (new ones too).
 SKILL_NAMES = sorted(path.parent.name for path in SKILLS.glob("*/SKILL.md"))
 ALWAYS_ON_TOKEN_BUDGET = 300
+# The plugin's files come to about 0.75 MB (the vendored websocket-client is most of it).
+INSTALLED_SIZE_LIMIT = 2_000_000
 
 
 def run(argv, env, cwd=None, timeout=120):
@@ -67,10 +72,166 @@ def test_claude_plugin_validate_passes_without_warnings(tmp_path):
 
 
 def test_claude_plugin_validate_passes_on_the_plugin_manifest(tmp_path):
-    """Validating the plugin (not the marketplace) also checks each skill's front matter."""
+    """Validating the plugin (not the marketplace) also checks each skill's and each command's front
+    matter; a newer claude lists what it found, which must be everything in plugin/."""
     result = run([CLAUDE_BIN, "plugin", "validate", ROOT / "plugin" / ".claude-plugin" / "plugin.json"],
                  env=clean_python_env(HOME=str(tmp_path)))
-    assert "Validation passed" in result.stdout
+    assert "Validation passed" in result.stdout and "\u2718" not in result.stdout, result.stdout
+    if "Provides:" in result.stdout:
+        provided = set(re.findall(r"(skills|commands): " + PLUGIN + r":(\S+)", result.stdout))
+        in_the_folder = {("skills", name) for name in SKILL_NAMES} | {
+            ("commands", path.stem) for path in (ROOT / "plugin" / "commands").glob("*.md")}
+        assert provided == in_the_folder, result.stdout
+
+
+# ----------------------------------------------------------------------------- installs from a used clone
+
+@pytest.fixture
+def clone(tmp_path):
+    """A git clone of this checkout: its committed state, and a .git."""
+    folder = tmp_path / "clone"
+    run(["git", "clone", "--quiet", ROOT, folder], env=clean_python_env())
+    return folder
+
+
+@pytest.fixture
+def used_clone(clone):
+    """The clone as the tests, the demo and a user leave one: large git-ignored files beside the
+    plugin (a virtualenv, peer installs), and the bytecode of every client script run from it."""
+    for junk in (".venv/lib/big.bin", "tests/peers/node_modules/big.bin", "tests/peers-latest/big.bin"):
+        (clone / junk).parent.mkdir(parents=True, exist_ok=True)
+        (clone / junk).write_bytes(b"\0" * 3_000_000)
+    # As a user runs them: bytecode written, wherever the scripts themselves put it.
+    env = {key: value for key, value in clean_python_env().items()
+           if key not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    for script in (clone / "plugin" / "skills").glob("*/scripts/*.py"):
+        run([sys.executable, script, "--help"], env=env, cwd=clone)
+    assert list((clone / ".pycache").rglob("*.pyc")), "the scripts wrote no bytecode outside plugin/"
+    return clone
+
+
+def tracked_plugin_files(clone):
+    listed = run(["git", "ls-files", "plugin"], env=clean_python_env(), cwd=clone).stdout.splitlines()
+    return sorted(os.path.relpath(name, "plugin") for name in listed)
+
+
+def files_under(folder):
+    return sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if not path.is_dir())
+
+
+def assert_holds_only_the_plugin(installed, clone):
+    assert files_under(installed) == tracked_plugin_files(clone)
+    assert sum(path.stat().st_size for path in Path(installed).rglob("*")) < INSTALLED_SIZE_LIMIT
+
+
+def claude_install_from(marketplace, env):
+    run([CLAUDE_BIN, "plugin", "marketplace", "add", marketplace], env=env)
+    run([CLAUDE_BIN, "plugin", "install", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+
+
+def codex_install_from(marketplace, env):
+    run([CODEX_BIN, "plugin", "marketplace", "add", marketplace], env=env)
+    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+
+
+def claude_installs(env):
+    """Our entries in `claude plugin list --json`."""
+    listed = json.loads(run([CLAUDE_BIN, "plugin", "list", "--json"], env=env).stdout)
+    return [entry for entry in listed if entry["id"] == f"{PLUGIN}@{MARKETPLACE}"]
+
+
+def codex_installs(env):
+    """Our entries in `codex plugin list --json`."""
+    listed = json.loads(run([CODEX_BIN, "plugin", "list", "--json"], env=env).stdout)["installed"]
+    return [entry for entry in listed if entry["pluginId"] == f"{PLUGIN}@{MARKETPLACE}"]
+
+
+def codex_plugin_env(tmp_path):
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir(exist_ok=True)
+    return clean_python_env(HOME=str(tmp_path), CODEX_HOME=str(codex_home))
+
+
+def bump_version(clone):
+    """What a release does: a new version in both plugin manifests. Returns it."""
+    version = plugin_version() + ".1"
+    for agent in (".claude-plugin", ".codex-plugin"):
+        manifest = clone / "plugin" / agent / "plugin.json"
+        manifest.write_text(manifest.read_text().replace(f'"version": "{plugin_version()}"', f'"version": "{version}"'))
+    return version
+
+
+def test_the_tests_bytecode_is_cached_outside_the_plugin_folder():
+    """For a plugin module the suite imports, and for a process it starts: an install copies plugin/ whole."""
+    module = str(SKILLS / "codex-ws-client" / "scripts" / "codex_client" / "cli.py")
+    print_cache = "import importlib.util, sys; print(importlib.util.cache_from_source(sys.argv[1]))"
+    in_a_child = run([sys.executable, "-c", print_cache, module], env=clean_python_env()).stdout.strip()
+    for cached in (importlib.util.cache_from_source(module), in_a_child):
+        assert not Path(cached).is_relative_to(ROOT / "plugin"), cached
+
+
+def test_claude_installs_only_the_plugins_files_from_a_used_clone(used_clone, claude_env):  # noqa: F811
+    claude_install_from(used_clone, claude_env)
+    [installed] = claude_installs(claude_env)
+    assert_holds_only_the_plugin(installed["installPath"], used_clone)
+
+
+def test_codex_installs_only_the_plugins_files_from_a_used_clone(used_clone, tmp_path):
+    env = codex_plugin_env(tmp_path)
+    codex_install_from(used_clone, env)
+    [installed] = codex_installs(env)
+    folder = Path(env["CODEX_HOME"]) / "plugins" / "cache" / MARKETPLACE / PLUGIN / installed["version"]
+    assert_holds_only_the_plugin(folder, used_clone)
+
+
+# ----------------------------------------------------------------------------- update and removal
+
+def test_a_new_version_reaches_claude_through_the_readmes_update_commands(clone, claude_env):  # noqa: F811
+    claude_install_from(clone, claude_env)
+    version = bump_version(clone)
+    run([CLAUDE_BIN, "plugin", "marketplace", "update", MARKETPLACE], env=claude_env)
+    run([CLAUDE_BIN, "plugin", "update", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
+    [installed] = claude_installs(claude_env)
+    manifest = json.loads((Path(installed["installPath"]) / ".claude-plugin" / "plugin.json").read_text())
+    assert installed["version"] == manifest["version"] == version
+
+
+def test_a_new_version_reaches_codex_by_adding_the_plugin_again(clone, tmp_path):
+    env = codex_plugin_env(tmp_path)
+    codex_install_from(clone, env)
+    version = bump_version(clone)
+    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+    assert [entry["version"] for entry in codex_installs(env)] == [version]
+    # Only the new copy is left.
+    assert os.listdir(Path(env["CODEX_HOME"]) / "plugins" / "cache" / MARKETPLACE / PLUGIN) == [version]
+
+
+def test_uninstalling_from_claude_leaves_nothing_of_ours_in_use(clone, claude_env):  # noqa: F811
+    claude_install_from(clone, claude_env)
+    run([CLAUDE_BIN, "plugin", "uninstall", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
+    run([CLAUDE_BIN, "plugin", "marketplace", "remove", MARKETPLACE], env=claude_env)
+    assert claude_installs(claude_env) == []
+    plugins = Path(claude_env["HOME"]) / ".claude" / "plugins"
+    for record in (plugins / "installed_plugins.json", plugins / "known_marketplaces.json",
+                   Path(claude_env["HOME"]) / ".claude" / "settings.json"):
+        assert PLUGIN not in record.read_text(), record
+    # claude keeps the copy it had, marked as orphaned (the README says how to delete it).
+    left = list((plugins / "cache" / MARKETPLACE / PLUGIN).iterdir())
+    assert left and all((path / ".orphaned_at").is_file() for path in left)
+
+
+def test_uninstalling_from_codex_leaves_nothing_of_ours_and_codexs_own_files(clone, tmp_path):
+    env = codex_plugin_env(tmp_path)
+    codex_home = Path(env["CODEX_HOME"])
+    (codex_home / "config.toml").write_text('model = "the-users-model"\n')
+    (codex_home / "auth.json").write_text("{}")
+    codex_install_from(clone, env)
+    run([CODEX_BIN, "plugin", "remove", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+    run([CODEX_BIN, "plugin", "marketplace", "remove", MARKETPLACE], env=env)
+    assert codex_installs(env) == []
+    assert files_under(codex_home / "plugins") == []
+    assert (codex_home / "config.toml").read_text().strip() == 'model = "the-users-model"'
+    assert (codex_home / "auth.json").read_text() == "{}"
 
 
 # ----------------------------------------------------------------------------- Claude Code
@@ -78,8 +239,7 @@ def test_claude_plugin_validate_passes_on_the_plugin_manifest(tmp_path):
 @pytest.fixture
 def claude_plugin(claude_env):  # noqa: F811
     """The plugin installed by the real claude into the test's HOME; returns its installed folder."""
-    run([CLAUDE_BIN, "plugin", "marketplace", "add", ROOT], env=claude_env)
-    run([CLAUDE_BIN, "plugin", "install", f"{PLUGIN}@{MARKETPLACE}"], env=claude_env)
+    claude_install_from(ROOT, claude_env)
     folder = os.path.join(claude_env["HOME"], ".claude", "plugins", "cache", MARKETPLACE, PLUGIN, plugin_version())
     assert sorted(os.listdir(os.path.join(folder, "skills"))) == SKILL_NAMES
     return folder
@@ -150,11 +310,9 @@ def test_claude_code_asks_codex_through_the_plugin_with_no_other_step(claude_plu
 @pytest.fixture
 def codex_plugin(tmp_path):
     """(CODEX_HOME, installed folder) after the real codex installed the plugin."""
-    codex_home = tmp_path / "codex-home"
-    codex_home.mkdir()
-    env = clean_python_env(HOME=str(tmp_path), CODEX_HOME=str(codex_home))
-    run([CODEX_BIN, "plugin", "marketplace", "add", ROOT], env=env)
-    run([CODEX_BIN, "plugin", "add", f"{PLUGIN}@{MARKETPLACE}"], env=env)
+    env = codex_plugin_env(tmp_path)
+    codex_home = Path(env["CODEX_HOME"])
+    codex_install_from(ROOT, env)
     folder = codex_home / "plugins" / "cache" / MARKETPLACE / PLUGIN / plugin_version()
     assert sorted(os.listdir(folder / "skills")) == SKILL_NAMES
     return codex_home, folder
