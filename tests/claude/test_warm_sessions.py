@@ -35,14 +35,16 @@ def sessions(claude):
 
 
 def keeper_pids(claude):
-    """The keepers' pids, from their records."""
-    folder = os.path.join(claude.env["HOME"], ".local", "state", "agent-bridge", "warm")
+    """The pids of the keepers running for this test's HOME."""
     pids = []
-    for name in os.listdir(folder):
-        if name.endswith(".json"):
-            with open(os.path.join(folder, name)) as record:
-                pids.append(json.load(record)["keeper_pid"])
-    return pids
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline, open(f"/proc/{pid}/environ", "rb") as environ:
+                if b"--keeper-fd" in cmdline.read() and f"HOME={claude.env['HOME']}".encode() in environ.read():
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return [pid for pid in pids if alive(pid)]
 
 
 def test_second_call_reuses_the_warm_claude(claude, tmp_path):
@@ -60,3 +62,77 @@ def test_second_call_reuses_the_warm_claude(claude, tmp_path):
     assert "remember pineapple" in json.dumps(claude.fake.requests[-1]), "the conversation went on"
     [kept] = sessions(claude)
     assert kept["session_id"] == session_id and kept["memory_bytes"] > 0 and not kept["busy"]
+
+
+def warm_session(claude, claude_bin, keep_warm="60"):
+    first = claude("--json", "--claude-bin", claude_bin, "--keep-warm", keep_warm, "hello")
+    assert first.returncode == 0, first.stderr
+    return first.envelope["session_id"]
+
+
+def test_the_calling_clients_own_approvals_apply(claude, tmp_path):
+    claude_bin, starts = counting_claude(tmp_path)
+    session_id = warm_session(claude, claude_bin)
+    marker = tmp_path / "ran"
+    bash = tool("Bash", {"command": f"touch {marker}", "description": "make a marker file"})
+    claude.fake.add(bash, text("could not"))
+    declined = claude("--json", "--claude-bin", claude_bin, "--session-id", session_id, "run it")
+    assert declined.returncode == 0, declined.stderr
+    assert declined.envelope["approvals"][0]["decision"] == "decline" and not marker.exists()
+    claude.fake.add(bash, text("done"))
+    approved = claude("--json", "--claude-bin", claude_bin, "--session-id", session_id, "--interactive-approvals",
+                      "run it now", stdin="y\n")
+    assert approved.returncode == 0, approved.stderr
+    assert approved.envelope["approvals"][0]["decision"] == "accept" and marker.exists()
+    assert len(starts()) == 1, "both calls used the warm claude"
+
+
+def test_other_claude_options_start_claude_cold(claude, tmp_path):
+    claude_bin, starts = counting_claude(tmp_path)
+    session_id = warm_session(claude, claude_bin)
+    other = claude("--json", "-v", "--claude-bin", claude_bin, "--session-id", session_id, "--model", "claude-x",
+                   "again")
+    assert other.returncode == 0, other.stderr
+    assert len(starts()) == 2
+    assert f"session {session_id} is kept warm with other claude options: starting claude cold" in other.stderr
+
+
+def test_the_keeper_ends_after_its_idle_time(claude, tmp_path):
+    claude_bin, starts = counting_claude(tmp_path)
+    warm_session(claude, claude_bin, keep_warm="1")
+    [claude_pid] = starts()
+    wait_until(lambda: not alive(claude_pid) and not keeper_pids(claude), what="the keeper and claude to end")
+    assert sessions(claude) == []
+
+
+def test_stop_warm_ends_one_or_all(claude, tmp_path):
+    claude_bin, starts = counting_claude(tmp_path)
+    first, second = warm_session(claude, claude_bin), warm_session(claude, claude_bin)
+    stopped = claude("--stop-warm", first, "--json", trace=False)
+    assert json.loads(stopped.stdout) == {"stopped": [first]}
+    wait_until(lambda: [kept["session_id"] for kept in sessions(claude)] == [second], what="one session left")
+    claude("--stop-warm", trace=False)
+    wait_until(lambda: not any(alive(pid) for pid in starts()), what="every warm claude to end")
+    assert sessions(claude) == []
+
+
+def test_a_killed_keeper_leaves_no_claude(claude, tmp_path):
+    claude_bin, starts = counting_claude(tmp_path)
+    session_id = warm_session(claude, claude_bin)
+    [claude_pid] = starts()
+    [keeper_pid] = keeper_pids(claude)
+    os.kill(keeper_pid, signal.SIGKILL)
+    wait_until(lambda: not alive(claude_pid), what="claude to exit once its input closed")
+    assert not keeper_pids(claude) and sessions(claude) == []
+    again = claude("--json", "--claude-bin", claude_bin, "--session-id", session_id, "still there?")
+    assert again.returncode == 0 and len(starts()) == 2, "a cold start after the keeper is gone"
+
+
+def test_claude_resuming_the_session_elsewhere_ends_the_keeper(claude, tmp_path, workdir):
+    claude_bin, starts = counting_claude(tmp_path)
+    session_id = warm_session(claude, claude_bin)
+    [claude_pid] = starts()
+    subprocess.run([CLAUDE_BIN, "-p", "--resume", session_id, "elsewhere"], cwd=workdir, env=claude.env,
+                   capture_output=True, timeout=60, check=True)
+    wait_until(lambda: not alive(claude_pid), what="the warm claude to end")
+    assert sessions(claude) == []

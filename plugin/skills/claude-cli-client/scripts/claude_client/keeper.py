@@ -49,7 +49,8 @@ class Keeper:
         self.in_turn = False
         self.initialized = False
         self.cost_usd = 0.0
-        self.transcript_seen = None
+        self.transcript_seen = None     # the transcript's size and time when last looked at
+        self.claude_written = None      # what claude had written by then
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
         self.selector.register(self.claude.stdout, selectors.EVENT_READ, self._claude_output)
@@ -152,7 +153,7 @@ class Keeper:
         if self.in_turn:   # nobody would answer its permission requests or read its answer
             self.stop()
             return
-        self.transcript_seen = self._transcript_state()
+        self.transcript_seen, self.claude_written = self._transcript_state(), self._claude_written()
         self._write_record(busy=False, idle_since=time.time())
 
     # -- claude ----------------------------------------------------------------
@@ -191,8 +192,27 @@ class Keeper:
     def _check_idle(self):
         if time.time() - self.record["idle_since"] >= self.keep_warm:
             self.stop()
-        elif self._transcript_state() != self.transcript_seen:
+            return
+        transcript, written = self._transcript_state(), self._claude_written()
+        if transcript != self.transcript_seen and not self._claude_may_have_written(transcript, written):
             self.stop()   # another process has resumed the session with claude itself
+        self.transcript_seen, self.claude_written = transcript, written
+
+    def _claude_may_have_written(self, transcript, written):
+        """Whether our claude wrote as many bytes as the transcript changed by since the last look: it may
+        still be writing the end of its turn. (An idle claude writes a few bytes now and then.)"""
+        if written is None or self.claude_written is None:
+            return False
+        changed = abs((transcript or (0, 0))[0] - (self.transcript_seen or (0, 0))[0])
+        return written - self.claude_written >= max(changed, 1)
+
+    def _claude_written(self):
+        """The bytes claude has written so far (Linux; None elsewhere)."""
+        try:
+            with open(f"/proc/{self.claude.pid}/io") as io:
+                return next(int(line.split()[1]) for line in io if line.startswith("wchar:"))
+        except (OSError, StopIteration, ValueError):
+            return None
 
     def _transcript_state(self):
         """The size and modification time of the session's transcript, or None."""
