@@ -4,7 +4,8 @@ import os
 import signal
 import subprocess
 
-from fixtures.fakes.sse_server import text, tool
+from fixtures.fakes.sse_server import hang, text, tool
+from tests.claude.conftest import start_client, wait_for_text_in_trace
 from tests.helpers import CLAUDE_BIN, wait_until
 
 
@@ -136,3 +137,35 @@ def test_claude_resuming_the_session_elsewhere_ends_the_keeper(claude, tmp_path,
                    capture_output=True, timeout=60, check=True)
     wait_until(lambda: not alive(claude_pid), what="the warm claude to end")
     assert sessions(claude) == []
+
+
+def test_one_caller_at_a_time_and_a_caller_gone_mid_turn_ends_claude(claude, tmp_path, workdir):
+    claude_bin, starts = counting_claude(tmp_path)
+    session_id = warm_session(claude, claude_bin)
+    [claude_pid] = starts()
+    claude.fake.add(hang("thinking"))
+    trace = tmp_path / "long.jsonl"
+    long_call = start_client(claude.env, workdir, trace, "--claude-bin", claude_bin, "--session-id", session_id, "long")
+    wait_for_text_in_trace(trace, "thinking")
+    second = claude("--json", "--claude-bin", claude_bin, "--session-id", session_id, "me too")
+    assert second.returncode == 1 and "is busy" in second.envelope["error"], second.stdout
+    long_call.kill()
+    long_call.communicate()
+    wait_until(lambda: not alive(claude_pid) and not keeper_pids(claude), what="the warm claude to end")
+
+
+def test_at_most_eight_are_kept_and_the_oldest_idle_one_goes(claude, tmp_path):
+    claude_bin, starts = counting_claude(tmp_path)
+    kept = [warm_session(claude, claude_bin) for _ in range(9)]
+    wait_until(lambda: len(sessions(claude)) == 8, what="eight warm sessions")
+    assert [each["session_id"] for each in sessions(claude)] == kept[1:]
+    wait_until(lambda: not alive(starts()[0]), what="the oldest warm claude to end")
+
+
+def test_warm_session_arguments(claude):
+    for args in (["--keep-warm", "30", "--repl"], ["--keep-warm", "30", "--detach", "x"],
+                 ["--keep-warm", "30", "--no-session-persistence", "x"], ["--keep-warm", "30", "--review"],
+                 ["--sessions", "x"], ["--stop-warm", "--jobs"], ["--keep-warm", "soon", "x"]):
+        result = claude("--json", *args, trace=False)
+        assert result.returncode == 2 and result.envelope["status"] == "bad_arguments", args
+        assert "Traceback" not in result.stderr
