@@ -163,9 +163,13 @@ def test_at_most_eight_are_kept_and_the_oldest_idle_one_goes(claude, tmp_path):
 
 
 def test_warm_session_arguments(claude):
-    for args in (["--keep-warm", "30", "--repl"], ["--keep-warm", "30", "--detach", "x"],
-                 ["--keep-warm", "30", "--no-session-persistence", "x"], ["--keep-warm", "30", "--review"],
-                 ["--sessions", "x"], ["--stop-warm", "--jobs"], ["--keep-warm", "soon", "x"]):
+    cases = {("--keep-warm", "30", "--repl"): "--keep-warm keeps a one-shot call's session",
+             ("--keep-warm", "30", "--detach", "x"): "--keep-warm keeps a one-shot call's session",
+             ("--keep-warm", "30", "--no-session-persistence", "x"): "--keep-warm keeps a one-shot call's session",
+             ("--keep-warm", "30", "--review"): "not with --repl, --result, --jobs, --cancel, --json-schema or --keep-warm",
+             ("--sessions", "x"): "--sessions and --stop-warm take no prompt",
+             ("--stop-warm", "--jobs"): "--sessions and --stop-warm are separate modes"}
+    for args, message in cases.items():
         result = claude("--json", *args, trace=False)
         assert result.returncode == 2 and result.envelope["status"] == "bad_arguments", args
-        assert "Traceback" not in result.stderr
+        assert message in result.envelope["error"] and "Traceback" not in result.stderr, result.stdout
