@@ -4,6 +4,8 @@ import os
 import signal
 import subprocess
 
+import pytest
+
 from fixtures.fakes.sse_server import hang, text, tool
 from tests.claude.conftest import start_client, wait_for_text_in_trace
 from tests.helpers import CLAUDE_BIN, wait_until
@@ -61,8 +63,13 @@ def test_second_call_reuses_the_warm_claude(claude, tmp_path):
     assert set(second.envelope) == set(first.envelope)
     assert second.envelope["claude_version"] == first.envelope["claude_version"]
     assert "remember pineapple" in json.dumps(claude.fake.requests[-1]), "the conversation went on"
+    first_cost, second_cost = first.envelope["metrics"], second.envelope["metrics"]
+    assert second_cost["cost_usd"] == pytest.approx(first_cost["cost_usd"]) and first_cost["cost_usd"] > 0
+    assert second_cost["session_cost_usd"] == pytest.approx(2 * first_cost["session_cost_usd"])
     [kept] = sessions(claude)
     assert kept["session_id"] == session_id and kept["memory_bytes"] > 0 and not kept["busy"]
+    listed = claude("--sessions", trace=False).stdout
+    assert listed.startswith(f"{session_id}  idle ") and listed.rstrip().endswith(kept["cwd"])
 
 
 def warm_session(claude, claude_bin, keep_warm="60"):
@@ -166,7 +173,8 @@ def test_warm_session_arguments(claude):
     cases = {("--keep-warm", "30", "--repl"): "--keep-warm keeps a one-shot call's session",
              ("--keep-warm", "30", "--detach", "x"): "--keep-warm keeps a one-shot call's session",
              ("--keep-warm", "30", "--no-session-persistence", "x"): "--keep-warm keeps a one-shot call's session",
-             ("--keep-warm", "30", "--review"): "not with --repl, --result, --jobs, --cancel, --json-schema or --keep-warm",
+             ("--keep-warm", "30", "--review"): "not with --repl, --result, --jobs, --cancel, --json-schema or "
+                                                "--keep-warm",
              ("--sessions", "x"): "--sessions and --stop-warm take no prompt",
              ("--stop-warm", "--jobs"): "--sessions and --stop-warm are separate modes"}
     for args, message in cases.items():

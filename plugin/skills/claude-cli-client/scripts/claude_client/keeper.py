@@ -177,10 +177,11 @@ class Keeper:
                 self._caller_left()
 
     def _note(self, line):
-        """Follows the turns: a control response (to initialize), and each turn's result."""
-        if line.startswith(b'{"type":"control_response"'):
+        """Follows the turns: a control response (to initialize), and each turn's result. (Inside a JSON
+        string a quote is escaped, so only a key and its value can match; newer claude puts "type" last.)"""
+        if b'"type":"control_response"' in line and _parse(line).get("type") == "control_response":
             self.initialized = True
-        elif line.startswith(b'{"type":"result"'):
+        elif b'"type":"result"' in line and _parse(line).get("type") == "result":
             result = _parse(line)
             self.in_turn = False
             self.cost_usd = float(result.get("total_cost_usd") or self.cost_usd)

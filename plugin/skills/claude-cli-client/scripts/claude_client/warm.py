@@ -18,7 +18,7 @@ import sys
 import time
 
 from agent_bridge.child import LineReader
-from agent_bridge.jobs import is_alive, open_store, process_identity
+from agent_bridge.jobs import is_alive, open_store
 from agent_bridge.outcome import ConnectionFailed, TurnFailed
 
 MAX_KEPT = 8                       # warm sessions per user; the oldest idle one goes first
