@@ -72,6 +72,16 @@ def test_second_call_reuses_the_warm_claude(claude, tmp_path):
     assert listed.startswith(f"{session_id}  idle ") and listed.rstrip().endswith(kept["cwd"])
 
 
+def test_a_resumed_session_can_be_kept_warm(claude, tmp_path):
+    claude_bin, starts = counting_claude(tmp_path)
+    session_id = claude("--json", "--claude-bin", claude_bin, "remember pineapple").envelope["session_id"]
+    resumed = claude("--json", "--claude-bin", claude_bin, "--keep-warm", "60", "--session-id", session_id, "one")
+    assert resumed.returncode == 0 and len(starts()) == 2, resumed.stderr
+    third = claude("--json", "--claude-bin", claude_bin, "--session-id", session_id, "two")
+    assert third.returncode == 0 and len(starts()) == 2, "the third call used the claude the second one kept"
+    assert "remember pineapple" in json.dumps(claude.fake.requests[-1])
+
+
 def warm_session(claude, claude_bin, keep_warm="60"):
     first = claude("--json", "--claude-bin", claude_bin, "--keep-warm", keep_warm, "hello")
     assert first.returncode == 0, first.stderr
