@@ -50,7 +50,7 @@ def keeper_pids(claude):
     return [pid for pid in pids if alive(pid)]
 
 
-def test_second_call_reuses_the_warm_claude(claude, tmp_path):
+def test_second_call_reuses_the_warm_claude(claude, tmp_path, private_job_store):
     claude_bin, starts = counting_claude(tmp_path)
     first = claude("--json", "--claude-bin", claude_bin, "--keep-warm", "60", "remember pineapple")
     assert first.returncode == 0, first.stderr
@@ -66,6 +66,8 @@ def test_second_call_reuses_the_warm_claude(claude, tmp_path):
     first_cost, second_cost = first.envelope["metrics"], second.envelope["metrics"]
     assert second_cost["cost_usd"] == pytest.approx(first_cost["cost_usd"]) and first_cost["cost_usd"] > 0
     assert second_cost["session_cost_usd"] == pytest.approx(2 * first_cost["session_cost_usd"])
+    warm_folder = private_job_store.parent / "warm"
+    assert warm_folder.stat().st_mode & 0o777 == 0o700 and list(warm_folder.glob("*.sock")), "a private socket"
     [kept] = sessions(claude)
     assert kept["session_id"] == session_id and kept["memory_bytes"] > 0 and not kept["busy"]
     listed = claude("--sessions", trace=False).stdout
