@@ -193,3 +193,14 @@ def test_warm_session_arguments(claude):
         result = claude("--json", *args, trace=False)
         assert result.returncode == 2 and result.envelope["status"] == "bad_arguments", args
         assert message in result.envelope["error"] and "Traceback" not in result.stderr, result.stdout
+
+
+def test_claude_failing_under_the_keeper_says_why(claude, tmp_path, workdir):
+    session_id = claude("--json", "hello").envelope["session_id"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = claude("--json", "--keep-warm", "60", "--cwd", str(elsewhere), "--session-id", session_id, "again")
+    assert result.returncode == 1, result.stdout
+    assert "No conversation found" in result.envelope["error"]
+    assert "claude finds a session only from the directory it was created in" in result.envelope["error"]
+    assert not keeper_pids(claude)

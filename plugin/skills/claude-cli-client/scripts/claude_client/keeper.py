@@ -18,11 +18,11 @@ import sys
 import tempfile
 import time
 
-from agent_bridge.child import CHUNK_BYTES, kill_group, own_process_group, signal_group
+from agent_bridge.child import CHUNK_BYTES, StderrTail, exited, kill_group, own_process_group, signal_group
 from agent_bridge.jobs import process_identity
 from .process import NESTED_SESSION_VARIABLES, STOP_GRACE_SECONDS
 from .session_store import claude_config_dir
-from .warm import STOP_MESSAGE, forget, socket_address
+from .warm import CLAUDE_EXITED, STOP_MESSAGE, forget, socket_address
 
 TICK_SECONDS = 1.0          # how often an idle keeper looks at the clock and the transcript
 
@@ -36,7 +36,8 @@ class Keeper:
         self.socket_path = os.path.join(self.folder, self.keeper_id + ".sock")
         env = {key: value for key, value in os.environ.items() if key not in NESTED_SESSION_VARIABLES}
         self.claude = subprocess.Popen(setup["argv"], cwd=setup["cwd"], env=env, stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **own_process_group())
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, **own_process_group())
+        self.stderr_tail = StderrTail(self.claude.stderr)
         self.listener = self._listen()
         self.record = {"keeper_id": self.keeper_id, "keeper_pid": os.getpid(),
                        "keeper_identity": process_identity(os.getpid()), "claude_pid": self.claude.pid,
@@ -161,7 +162,7 @@ class Keeper:
     def _claude_output(self):
         chunk = os.read(self.claude.stdout.fileno(), CHUNK_BYTES)
         if not chunk:
-            self.stop()   # claude has exited
+            self._claude_exited()
             return
         self.from_claude += chunk
         end = self.from_claude.rfind(b"\n")
@@ -175,6 +176,18 @@ class Keeper:
                 self.caller.sendall(complete)
             except OSError:
                 self._caller_left()
+
+    def _claude_exited(self):
+        """Tells the caller, if any, how claude ended (its exit code and its last stderr lines)."""
+        if self.caller is not None:
+            error = exited(self.claude, self.stderr_tail, "claude")
+            notice = {"type": CLAUDE_EXITED, "message": str(error), "returncode": error.returncode,
+                      "stderr_tail": error.stderr_tail}
+            try:
+                self.caller.sendall(json.dumps(notice).encode() + b"\n")
+            except OSError:
+                pass
+        self.stop()
 
     def _note(self, line):
         """Follows the turns: a control response (to initialize), and each turn's result. (Inside a JSON

@@ -19,12 +19,13 @@ import time
 
 from agent_bridge.child import LineReader
 from agent_bridge.jobs import is_alive, open_store
-from agent_bridge.outcome import ConnectionFailed, TurnFailed
+from agent_bridge.outcome import ConnectionFailed, PeerExited, TurnFailed
 
 MAX_KEPT = 8                       # warm sessions per user; the oldest idle one goes first
 SOCKET_PATH_LIMIT = 100            # bytes; sun_path holds 104 (macOS) to 108 (Linux)
 HELLO_TIMEOUT_SECONDS = 10.0
 STOP_MESSAGE = {"type": "keeper_stop"}
+CLAUDE_EXITED = "keeper_claude_exited"     # the keeper's last line to its caller when claude has exited
 
 
 def warm_dir():
@@ -180,6 +181,7 @@ class KeptProcess:
         self.tracer = tracer
         self.output = LineReader(connection, "claude")
         self.closing = False
+        self.claude_exited = None          # the PeerExited the keeper reported
         self.needs_initialize = True
         self.cost_usd = 0.0
         self.pid = None
@@ -231,7 +233,7 @@ class KeptProcess:
         return True
 
     def exit_error(self):
-        return ConnectionFailed("the warm claude process ended (or its keeper did) before the turn ended")
+        return self.claude_exited or ConnectionFailed("the keeper of the warm claude process ended before the turn")
 
     def fileno(self):
         return self.output.fileno()
@@ -246,7 +248,11 @@ class KeptProcess:
             if self.closing:
                 raise EOFError from None
             raise self.exit_error() from None
-        return [line.decode("utf-8", errors="replace") for line in lines]
+        lines = [line.decode("utf-8", errors="replace") for line in lines]
+        if lines and lines[-1].startswith(f'{{"type": "{CLAUDE_EXITED}"'):
+            notice = json.loads(lines.pop())
+            self.claude_exited = PeerExited(notice["message"], notice["returncode"], notice["stderr_tail"])
+        return lines
 
 
 def idle_seconds(record, now=None):
