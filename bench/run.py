@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import claude_turns  # noqa: E402
+from bench import claude_turns, claude_warm  # noqa: E402
 from bench.minimal_client import Connection  # noqa: E402
 from fixtures.fakes import responses_api, sse_server  # noqa: E402
 from fixtures.peers import CODEX_BIN, CODEX_SCRIPT, CodexServer  # noqa: E402
@@ -252,6 +252,7 @@ def main():
         ]
         rows += small_deltas_rows(server, fake, 2 if quick else 4)
         rows += brainstorm_rows(server, 3 if quick else 5)
+        rows += claude_warm.rows(4 if quick else 10)
     finally:
         server.stop()
         fake.stop()

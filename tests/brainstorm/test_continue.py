@@ -205,3 +205,16 @@ def running(pid):
             return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except FileNotFoundError:
         return False
+
+
+def test_continue_finds_claude_kept_warm_unless_told_not_to(brainstorm, tmp_path):
+    from tests.claude.test_warm_sessions import counting_claude
+    brainstorm.codex.default = lambda body: text("codex answers")
+    brainstorm.claude.default = lambda body: text("claude answers")
+    claude_bin, starts = counting_claude(tmp_path)
+    first = brainstorm("--rounds", "1", "--claude-bin", claude_bin, TOPIC).envelope
+    assert brainstorm("--continue", first["state_file"], "--claude-bin", claude_bin).returncode == 0
+    assert len(starts()) == 1, "--continue talked to the claude the first run kept warm"
+    cold = brainstorm("--rounds", "1", "--claude-bin", claude_bin, "--keep-warm", "0", TOPIC).envelope
+    assert brainstorm("--continue", cold["state_file"], "--claude-bin", claude_bin, "--keep-warm", "0").returncode == 0
+    assert len(starts()) == 3, "with --keep-warm 0 each run starts its own claude"

@@ -28,6 +28,9 @@ class ArgumentParser(argparse.ArgumentParser):
         raise BadArguments(f"{message} (see --help)")
 
 
+KEEP_WARM_SECONDS = 120.0
+
+
 def seconds(text):
     value = float(text)
     if not (math.isfinite(value) and value >= 0):
@@ -77,6 +80,9 @@ def build_parser():
     claude.add_argument("--claude-bin", default="claude", help="the claude executable (default: claude on PATH)")
     claude.add_argument("--allowed-tools", action="append", default=[], metavar="TOOL",
                         help="let Claude use this tool without asking, e.g. Read or \"Bash(git *)\" (repeatable)")
+    claude.add_argument("--keep-warm", type=seconds, default=KEEP_WARM_SECONDS, metavar="SECONDS",
+                        help=f"keep Claude running this long after the run, so --continue starts at once (POSIX; "
+                             f"default {KEEP_WARM_SECONDS:g}, 0 = not at all)")
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
     timing.add_argument("--timeout", type=seconds, default=300.0, help="wait for a peer's next message (default 300)")
     timing.add_argument("--max-time", type=seconds, default=0.0, help="limit on the whole run (default none)")
@@ -237,6 +243,7 @@ def _sides(args, record, caller_text, token, lock):
     if "claude" not in sides:
         sides["claude"] = ClaudePeer({"claude_bin": args.claude_bin, "cwd": cwd, "allowed_tools": args.allowed_tools,
                                       "timeout": args.timeout, "session_id": record["claude_session_id"],
+                                      "keep_warm": args.keep_warm if os.name == "posix" else None,
                                       "on_process": lock.note_peer_process})
     return sides
 

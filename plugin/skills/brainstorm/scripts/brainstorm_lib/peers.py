@@ -143,7 +143,8 @@ class CodexPeer(Peer):
 
 class ClaudePeer(Peer):
     """Claude through claude_client. options: claude_bin, cwd, allowed_tools, timeout,
-    session_id (to resume), on_process (called with the pid of the claude process once started)."""
+    session_id (to resume), keep_warm (seconds claude is kept running after the run, see claude_client.warm),
+    on_process (called with the pid of the claude process once started)."""
 
     name, client = "claude", "claude"
 
@@ -156,6 +157,7 @@ class ClaudePeer(Peer):
         timeout = options.get("timeout", 300.0)
         session = self.package.Session(options.get("claude_bin", "claude"), cwd=options.get("cwd"),
                                        session_id=self.session_id, timeout=timeout, resume_timeout=timeout,
+                                       keep_warm=options.get("keep_warm"),
                                        allowed_tools=list(options.get("allowed_tools", ())))
         options["on_process"](session.process.pid)
         return session

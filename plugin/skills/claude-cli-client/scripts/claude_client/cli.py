@@ -73,6 +73,16 @@ def build_parser():
     # Internal: the detached process that stays with the turn reports on this pipe that it has started.
     session.add_argument("--supervise-fd", type=int, help=argparse.SUPPRESS)
 
+    warm = parser.add_argument_group("warm sessions (POSIX)")
+    warm.add_argument("--keep-warm", type=seconds, metavar="SECONDS",
+                      help="keep claude running this long after the call, for the next call with this --session-id "
+                           "and the same claude options (0 = not at all)")
+    warm.add_argument("--sessions", action="store_true", help="the warm sessions: id, cwd, idle time, memory held")
+    warm.add_argument("--stop-warm", nargs="?", const=True, metavar="SESSION_ID",
+                      help="end the warm claude of SESSION_ID, or of every session")
+    # Internal: the process that keeps claude warm reports its socket on this pipe.
+    warm.add_argument("--keeper-fd", type=int, help=argparse.SUPPRESS)
+
     add_output_options(parser)
     add_review_options(parser)
 
@@ -103,6 +113,9 @@ def main(argv=None):
     if args.doctor:
         from .doctor import run_doctor
         return run_doctor(args)
+    if args.keeper_fd is not None:
+        from .keeper import run_keeper
+        return run_keeper(args.keeper_fd)
     args.command_line = sys.argv[1:] if argv is None else list(argv)
     catch_stop_signals()
     # --detach prints JSON whatever the output options (the ids are the point).
@@ -120,6 +133,9 @@ def main(argv=None):
             return show_jobs(renderer, args.cwd, args.limit, args.json)
         if args.result or args.cancel:
             return _answer_from_job_record(args, renderer)
+        if args.sessions or args.stop_warm:
+            from .warm_commands import show_sessions, stop_warm
+            return show_sessions(args.json) if args.sessions else stop_warm(args.stop_warm, args.json)
         prompt = None
         if args.review_request:
             # Checked before claude starts: a repository with nothing to review ends the call here.
@@ -139,6 +155,7 @@ def main(argv=None):
         # The options claude takes as its own are named here as in the library.
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
                           resume_timeout=args.resume_timeout, tracer=tracer, read_on_waiting_thread=True,
+                          keep_warm=args.keep_warm,
                           **{name: getattr(args, name) for name in CLAUDE_OPTIONS})
         if args.detach:
             return _supervise(args, session, prompt, renderer, limit)
@@ -283,10 +300,17 @@ def _report(error, args, renderer, limit):
 
 def _check_arguments(args):
     check_text_arguments(args)
-    if sum(map(bool, (args.repl, args.detach, args.result, args.jobs, args.cancel))) > 1:
-        raise BadArguments("--repl, --detach, --result, --jobs and --cancel are separate modes: pick one")
-    if (args.result or args.jobs or args.cancel) and (args.prompt is not None or args.prompt_file is not None):
-        raise BadArguments("--result, --jobs and --cancel take no prompt")
+    modes = (args.repl, args.detach, args.result, args.jobs, args.cancel, args.sessions, args.stop_warm)
+    if sum(map(bool, modes)) > 1:
+        raise BadArguments("--repl, --detach, --result, --jobs, --cancel, --sessions and --stop-warm are separate "
+                           "modes: pick one")
+    if any(modes[2:]) and (args.prompt is not None or args.prompt_file is not None):
+        raise BadArguments("--result, --jobs, --cancel, --sessions and --stop-warm take no prompt")
+    if (args.keep_warm or args.sessions or args.stop_warm) and os.name != "posix":
+        raise BadArguments("warm sessions need a POSIX system (Linux, macOS)")
+    if args.keep_warm and (args.repl or args.detach or args.no_session_persistence or any(modes[2:])):
+        raise BadArguments("--keep-warm keeps a one-shot call's session: not with --repl, --detach, "
+                           "--no-session-persistence or the job and session modes")
     if args.result is True and not args.session_id:
         raise BadArguments("--result needs a JOB_ID, or --session-id for the newest job of that session")
     if isinstance(args.result, str) and args.session_id:
@@ -304,9 +328,10 @@ def _check_arguments(args):
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     args.review_request = review_request_from(args)
-    if args.review_request and (args.repl or args.result or args.jobs or args.cancel or args.json_schema is not None):
+    if args.review_request and (args.repl or args.result or args.jobs or args.cancel or args.json_schema is not None
+                                or args.keep_warm):
         raise BadArguments("a review is one turn with its own JSON schema: not with --repl, --result, --jobs, "
-                           "--cancel or --json-schema")
+                           "--cancel, --json-schema or --keep-warm")
     check_output_options(args)
     if args.json_schema is not None:
         args.json_schema = _load_json_schema(args.json_schema)

@@ -53,6 +53,9 @@ def claude_arguments(options):
 
 
 class ClaudeProcess:
+    needs_initialize = True     # a new claude process; a warm one (warm.KeptProcess) may be initialized already
+    cost_usd = 0.0              # what claude has reported spending in this process so far
+
     def __init__(self, argv, cwd, tracer):
         self.argv = argv
         self.cwd = cwd

@@ -32,12 +32,14 @@ INITIALIZE_TIMEOUT_SECONDS = 60.0
 
 class Session:
     def __init__(self, claude_bin="claude", *, cwd=None, session_id=None, timeout=300.0, resume_timeout=600.0,
-                 decide=deny_all, tracer=None, read_on_waiting_thread=False, **claude_options):
+                 decide=deny_all, tracer=None, read_on_waiting_thread=False, keep_warm=None, **claude_options):
         """Starts claude (`claude_bin` names the executable) and initializes it. `session_id` resumes that
         session, in the directory it was made in unless `cwd` is given. `claude_options` become claude's
         own options (model, allowed_tools, add_dir, json_schema, ...: see process.CLAUDE_OPTIONS).
         `decide(tool_name, tool_input) -> Decision` answers tool permission requests.
-        `read_on_waiting_thread`: see agent_bridge.inbox.Inbox (the command line sets it)."""
+        `read_on_waiting_thread`: see agent_bridge.inbox.Inbox (the command line sets it).
+        `keep_warm` (seconds, POSIX): claude is kept running that long after the session closes, for the
+        next Session of this session id with the same options (see warm.py)."""
         self.tracer = tracer or Tracer(CLIENT_NAME)
         self.claude_bin = find_claude(claude_bin)
         self.claude_options = claude_options
@@ -50,6 +52,7 @@ class Session:
         self.session_id = session_id
         self.timeout = timeout or None
         self.resume_timeout = resume_timeout or None
+        self.keep_warm = keep_warm
         self.control = Control(lambda message: self.process.send(message), self.tracer, decide,
                                [cwd or os.getcwd(), *claude_options.get("add_dir", ())])
         self.inbox = Inbox(read_on_waiting_thread)
@@ -128,12 +131,13 @@ class Session:
         argv = [self.claude_bin, "-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose",
                 "--include-partial-messages", "--permission-prompt-tool", "stdio",
                 *claude_arguments(self.claude_options)]
-        argv += ["--resume", self.resume_id] if self.resume_id else []
-        self.process = ClaudeProcess(argv, self.cwd, self.tracer)
-        self.process_cost_usd = 0.0
+        resume = ["--resume", self.resume_id] if self.resume_id else []
+        self.process = self._warm_process(argv, resume) or ClaudeProcess(argv + resume, self.cwd, self.tracer)
+        self.process_cost_usd = self.process.cost_usd
         self.process.start(self.inbox)
         try:
-            self._control("initialize", INITIALIZE_TIMEOUT_SECONDS)
+            if self.process.needs_initialize:
+                self._control("initialize", INITIALIZE_TIMEOUT_SECONDS)
         except PeerExited as error:
             self.abort()
             # claude says so only in words on stderr (exit code 1, like any failure): no structured signal.
@@ -144,6 +148,18 @@ class Session:
         except BaseException:
             self.abort()
             raise
+
+    def _warm_process(self, argv, resume):
+        """The session's warm claude process if one is kept with these options, else a new one kept
+        warm when `keep_warm` asks for it; None: start claude as usual."""
+        if os.name != "posix" or (not self.resume_id and not self.keep_warm):
+            return None
+        from . import warm   # kept off the start-up path of the calls that do not use it
+        key = warm.options_key(argv, self.cwd or os.getcwd())
+        process = warm.attach(self.resume_id, key, self.keep_warm, self.tracer) if self.resume_id else None
+        if process is None and self.keep_warm:
+            process = warm.start_keeper(argv + resume, self.cwd or os.getcwd(), key, self.keep_warm, self.tracer)
+        return process
 
     def start_new(self):
         """Ends this claude process and starts another with a fresh session."""

@@ -1,0 +1,299 @@
+"""The keeper of a warm session: a detached process that holds one claude process and relays its
+stream-json lines to one caller at a time over a private unix socket (see warm.py).
+
+It ends, ending claude, after `keep_warm` idle seconds, when the session's transcript changes while
+no caller is attached (another process has resumed the session), when a caller asks it to stop, on
+SIGTERM, when claude exits, and when a caller leaves in the middle of a turn. If the keeper itself is
+killed, claude's input closes and claude exits.
+"""
+import glob
+import json
+import os
+import secrets
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from agent_bridge.child import CHUNK_BYTES, StderrTail, exited, kill_group, own_process_group, signal_group
+from agent_bridge.jobs import process_identity
+from .process import NESTED_SESSION_VARIABLES, STOP_GRACE_SECONDS
+from .session_store import claude_config_dir
+from .warm import CLAUDE_EXITED, STOP_MESSAGE, forget, socket_address
+
+TICK_SECONDS = 1.0          # how often an idle keeper looks at the clock and the transcript
+
+
+class Keeper:
+    def __init__(self, setup):
+        self.key = setup["key"]
+        self.keep_warm = setup["keep_warm"]
+        self.folder = setup["folder"]
+        self.keeper_id = secrets.token_hex(5)
+        self.socket_path = os.path.join(self.folder, self.keeper_id + ".sock")
+        env = {key: value for key, value in os.environ.items() if key not in NESTED_SESSION_VARIABLES}
+        self.claude = subprocess.Popen(setup["argv"], cwd=setup["cwd"], env=env, stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, **own_process_group())
+        self.stderr_tail = StderrTail(self.claude.stderr)
+        self.listener = self._listen()
+        self.record = {"keeper_id": self.keeper_id, "keeper_pid": os.getpid(),
+                       "keeper_identity": process_identity(os.getpid()), "claude_pid": self.claude.pid,
+                       "session_id": _resumed_session(setup["argv"]), "cwd": os.path.realpath(setup["cwd"]),
+                       "started_at": time.time(), "idle_since": time.time(), "keep_warm": self.keep_warm,
+                       "busy": False}
+        self.caller = None
+        self.from_caller = bytearray()
+        self.from_claude = bytearray()
+        self.in_turn = False
+        self.initialized = False
+        self.cost_usd = 0.0
+        self.transcript_seen = None     # the transcript's size and time when last looked at
+        self.claude_written = None      # what claude had written by then
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
+        self.selector.register(self.claude.stdout, selectors.EVENT_READ, self._claude_output)
+        self.running = True
+        self._write_record()
+
+    def _listen(self):
+        address, folder = socket_address(self.socket_path)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(address)   # in the user's private folder: only the user reaches it
+        finally:
+            if folder is not None:
+                os.close(folder)
+        listener.listen(4)
+        return listener
+
+    def run(self):
+        while self.running:
+            for selected, _ in self.selector.select(TICK_SECONDS):
+                selected.data()
+                if not self.running:
+                    break
+            if self.caller is None and self.running:
+                self._check_idle()
+
+    def stop(self):
+        self.running = False
+
+    def close(self):
+        """Ends claude and everything it started, and removes the keeper's socket and record."""
+        forget(self.folder, self.keeper_id)
+        try:
+            self.claude.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.claude.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            signal_group(self.claude, signal.SIGTERM)
+            try:
+                self.claude.wait(STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        kill_group(self.claude)
+
+    # -- callers ---------------------------------------------------------------
+
+    def _accept(self):
+        connection, _ = self.listener.accept()
+        hello = _read_hello(connection)
+        answer = {"type": "keeper_hello", "busy": self.caller is not None,
+                  "match": hello.get("key") == self.key, "initialized": self.initialized,
+                  "cost_usd": self.cost_usd, "claude_pid": self.claude.pid}
+        try:
+            connection.sendall(json.dumps(answer).encode() + b"\n")
+        except OSError:
+            answer["match"] = False
+        if answer["busy"] or not answer["match"]:
+            connection.close()
+            return
+        if hello.get("keep_warm") is not None:
+            self.keep_warm = hello["keep_warm"]
+        self.caller = connection
+        self.from_caller = bytearray()
+        self.selector.register(connection, selectors.EVENT_READ, self._caller_input)
+        self._write_record(busy=True, keep_warm=self.keep_warm)
+
+    def _caller_input(self):
+        try:
+            chunk = self.caller.recv(CHUNK_BYTES)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._caller_left()
+            return
+        self.from_caller += chunk
+        *lines, rest = self.from_caller.split(b"\n")
+        self.from_caller = bytearray(rest)
+        for line in lines:
+            self._from_caller(line)
+
+    def _from_caller(self, line):
+        message = _parse(line)
+        if message == STOP_MESSAGE:
+            self.stop()
+            return
+        if message.get("type") == "user":
+            self.in_turn = True
+        try:
+            self.claude.stdin.write(line + b"\n")
+            self.claude.stdin.flush()
+        except OSError:
+            self.stop()
+
+    def _caller_left(self):
+        self.selector.unregister(self.caller)
+        self.caller.close()
+        self.caller = None
+        if self.in_turn:   # nobody would answer its permission requests or read its answer
+            self.stop()
+            return
+        self.transcript_seen, self.claude_written = self._transcript_state(), self._claude_written()
+        self._write_record(busy=False, idle_since=time.time())
+
+    # -- claude ----------------------------------------------------------------
+
+    def _claude_output(self):
+        chunk = os.read(self.claude.stdout.fileno(), CHUNK_BYTES)
+        if not chunk:
+            self._claude_exited()
+            return
+        self.from_claude += chunk
+        end = self.from_claude.rfind(b"\n")
+        if end < 0:
+            return
+        complete, self.from_claude = bytes(self.from_claude[:end + 1]), bytearray(self.from_claude[end + 1:])
+        for line in complete.split(b"\n")[:-1]:
+            self._note(line)
+        if self.caller is not None:
+            try:
+                self.caller.sendall(complete)
+            except OSError:
+                self._caller_left()
+
+    def _claude_exited(self):
+        """Tells the caller, if any, how claude ended (its exit code and its last stderr lines)."""
+        if self.caller is not None:
+            error = exited(self.claude, self.stderr_tail, "claude")
+            notice = {"type": CLAUDE_EXITED, "message": str(error), "returncode": error.returncode,
+                      "stderr_tail": error.stderr_tail}
+            try:
+                self.caller.sendall(json.dumps(notice).encode() + b"\n")
+            except OSError:
+                pass
+        self.stop()
+
+    def _note(self, line):
+        """Follows the turns: a control response (to initialize), and each turn's result. (Inside a JSON
+        string a quote is escaped, so only a key and its value can match; newer claude puts "type" last.)"""
+        if b'"type":"control_response"' in line and _parse(line).get("type") == "control_response":
+            self.initialized = True
+        elif b'"type":"result"' in line and _parse(line).get("type") == "result":
+            result = _parse(line)
+            self.in_turn = False
+            self.cost_usd = float(result.get("total_cost_usd") or self.cost_usd)
+            if isinstance(result.get("session_id"), str) and result["session_id"] != self.record["session_id"]:
+                self._write_record(session_id=result["session_id"])
+
+    # -- idle ------------------------------------------------------------------
+
+    def _check_idle(self):
+        if time.time() - self.record["idle_since"] >= self.keep_warm:
+            self.stop()
+            return
+        transcript, written = self._transcript_state(), self._claude_written()
+        if transcript != self.transcript_seen and not self._claude_may_have_written(transcript, written):
+            self.stop()   # another process has resumed the session with claude itself
+        self.transcript_seen, self.claude_written = transcript, written
+
+    def _claude_may_have_written(self, transcript, written):
+        """Whether our claude wrote as many bytes as the transcript changed by since the last look: it may
+        still be writing the end of its turn. (An idle claude writes a few bytes now and then.)"""
+        if written is None or self.claude_written is None:
+            return False
+        changed = abs((transcript or (0, 0))[0] - (self.transcript_seen or (0, 0))[0])
+        return written - self.claude_written >= max(changed, 1)
+
+    def _claude_written(self):
+        """The bytes claude has written so far (Linux; None elsewhere)."""
+        try:
+            with open(f"/proc/{self.claude.pid}/io") as io:
+                return next(int(line.split()[1]) for line in io if line.startswith("wchar:"))
+        except (OSError, StopIteration, ValueError):
+            return None
+
+    def _transcript_state(self):
+        """The size and modification time of the session's transcript, or None."""
+        session_id = self.record["session_id"]
+        if not session_id:
+            return None
+        pattern = os.path.join(glob.escape(claude_config_dir()), "projects", "*", f"{session_id}.jsonl")
+        for path in glob.glob(pattern):
+            try:
+                status = os.stat(path)
+            except OSError:
+                continue
+            return status.st_size, status.st_mtime_ns
+        return None
+
+    def _write_record(self, **changes):
+        self.record.update(changes)
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(self.record, file)
+        os.replace(temporary, os.path.join(self.folder, self.keeper_id + ".json"))
+
+
+def _read_hello(connection):
+    """The caller's first line (what it needs of claude); {} if it sends none in time."""
+    connection.settimeout(10)
+    data = b""
+    try:
+        while b"\n" not in data:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        return {}
+    finally:
+        connection.settimeout(None)
+    return _parse(data.split(b"\n", 1)[0])
+
+
+def _parse(line):
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}
+
+
+def _resumed_session(argv):
+    return argv[argv.index("--resume") + 1] if "--resume" in argv else None
+
+
+def run_keeper(ready_fd):
+    """The keeper's process: reads its setup on stdin, starts claude, reports its socket on `ready_fd`
+    (or the error that stopped it), and keeps claude until one of its ends."""
+    setup = json.loads(sys.stdin.read())
+    try:
+        keeper = Keeper(setup)
+    except OSError as error:
+        os.write(ready_fd, json.dumps({"error": f"cannot start {setup['argv'][0]}: {error}"}).encode())
+        return 3
+    signal.signal(signal.SIGTERM, lambda *_: keeper.stop())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.write(ready_fd, json.dumps({"socket": keeper.socket_path}).encode())
+    os.close(ready_fd)
+    try:
+        keeper.run()
+    finally:
+        keeper.close()
+    return 0
