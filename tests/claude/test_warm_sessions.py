@@ -131,10 +131,11 @@ def test_stop_warm_ends_one_or_all(claude, tmp_path):
     first, second = warm_session(claude, claude_bin), warm_session(claude, claude_bin)
     stopped = claude("--stop-warm", first, "--json", trace=False)
     assert json.loads(stopped.stdout) == {"stopped": [first]}
-    wait_until(lambda: [kept["session_id"] for kept in sessions(claude)] == [second], what="one session left")
+    # Stopped when it says so: a listing right after shows the other session alone.
+    assert [kept["session_id"] for kept in sessions(claude)] == [second]
     claude("--stop-warm", trace=False)
-    wait_until(lambda: not any(alive(pid) for pid in starts()), what="every warm claude to end")
     assert sessions(claude) == []
+    wait_until(lambda: not any(alive(pid) for pid in starts()), what="every warm claude to end")
 
 
 def test_a_killed_keeper_leaves_no_claude(claude, tmp_path):

@@ -24,6 +24,7 @@ from agent_bridge.outcome import ConnectionFailed, PeerExited, TurnFailed
 MAX_KEPT = 8                       # warm sessions per user; the oldest idle one goes first
 SOCKET_PATH_LIMIT = 100            # bytes; sun_path holds 104 (macOS) to 108 (Linux)
 HELLO_TIMEOUT_SECONDS = 10.0
+KEEPER_STOP_SECONDS = 10.0        # how long --stop-warm waits for a keeper to end its claude and go
 STOP_MESSAGE = {"type": "keeper_stop"}
 CLAUDE_EXITED = "keeper_claude_exited"     # the keeper's last line to its caller when claude has exited
 
@@ -99,10 +100,22 @@ def forget(directory, keeper_id):
 
 
 def stop_keeper(record):
-    """Ends a keeper (it ends its claude first)."""
-    if is_alive(record.get("keeper_pid"), record.get("keeper_identity", "")):
+    """Ends a keeper (it ends its claude first) and returns once it has gone, so that a listing made
+    right after no longer shows it. A keeper still there after KEEPER_STOP_SECONDS is killed: its claude
+    then ends too, its input closed."""
+    pid, identity = record.get("keeper_pid"), record.get("keeper_identity", "")
+    if not is_alive(pid, identity):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.monotonic() + KEEPER_STOP_SECONDS
+    while is_alive(pid, identity) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if is_alive(pid, identity):
         try:
-            os.kill(record["keeper_pid"], signal.SIGTERM)
+            os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
 
