@@ -26,6 +26,27 @@ def test_run_a_turn_and_stream_its_text(codex_server, tmp_path):
     assert envelope.to_dict()["metrics"]["output_tokens"] > 0
 
 
+def test_a_completed_message_is_kept_as_one_text_not_as_its_deltas(codex_server, tmp_path):
+    # Issue 27: a 10 MB answer in 100,000 deltas held a third more memory in its pieces than as one
+    # text, up to the end of the turn. Once the message's item/completed has come, the envelope keeps
+    # the item's text; the text so far stays whole for a turn that ends without turn/completed.
+    kept_at_turn_end = []
+    codex_server.fake.add(text(" ".join(f"piece{n}" for n in range(300)), chunks=300))
+
+    def on_message(message):
+        if message.get("method") == "turn/completed":
+            envelope = handle.record.envelope
+            kept_at_turn_end.append((len(envelope._pieces), envelope.text))
+
+    with CodexClient.connect(codex_server.uri) as client:
+        client.start_thread(ThreadOptions(cwd=str(tmp_path)))
+        handle = client.start_turn("many deltas", TurnOptions(on_message=on_message))
+        envelope = handle.result()
+    answer = " ".join(f"piece{n}" for n in range(300))
+    assert envelope.text == answer
+    assert kept_at_turn_end == [(1, answer)]
+
+
 def test_iterate_events_and_answer_requests_with_a_callback(codex_server, tmp_path):
     marker = tmp_path / "approved-by-callback"
     asked = []

@@ -96,3 +96,17 @@ def test_origin_header_would_be_refused(codex_server):
         assert error.status_code == 403
     else:
         raise AssertionError("expected the handshake with Origin to be refused")
+
+
+# What a one-shot turn does without, kept off its start-up (issue 27): subprocess is for a review's git,
+# shutil (with its compression modules) was argparse's way to the terminal's width.
+NOT_NEEDED_BY_A_ONE_SHOT = {"subprocess", "shutil", "bz2", "lzma"}
+
+
+def test_one_shot_imports_only_what_the_call_needs(codex_server):
+    done = subprocess.run([sys.executable, "-X", "importtime", str(CODEX_SCRIPT), "--uri", codex_server.uri,
+                           "--json", "hello"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "codex_client.websocket_transport" in imported   # the list is the call's own
+    assert imported & NOT_NEEDED_BY_A_ONE_SHOT == set()

@@ -78,6 +78,9 @@ class Interrupted(ClientError):
     exit_code = EXIT_INTERRUPTED
 
 
+PIECES_PER_JOIN = 10000   # streamed pieces of text kept apart before they are joined into one string
+
+
 class Envelope:
     """What one turn produced: ids, status, text, error, notifications, metrics.
 
@@ -95,6 +98,7 @@ class Envelope:
         self.metrics = {}
         self.extra = {}                 # client-specific fields
         self._pieces = []
+        self._joined_up_to = 0          # pieces before this index are not joined again
         self._final_text = None
 
     @property
@@ -105,11 +109,25 @@ class Envelope:
 
     def add_text(self, piece):
         self._pieces.append(piece)
+        if len(self._pieces) - self._joined_up_to > PIECES_PER_JOIN:
+            # Thousands of deltas of a few characters take half as much again as their text.
+            self._pieces[self._joined_up_to:] = ["".join(self._pieces[self._joined_up_to:])]
+            self._joined_up_to += 1
+
+    def text_mark(self):
+        """Where the next piece of text goes, for `replace_text_from` (no join reaches back past it)."""
+        self._joined_up_to = len(self._pieces)
+        return self._joined_up_to
+
+    def replace_text_from(self, mark, text):
+        """Puts `text` in place of the pieces added since `mark`: one string instead of thousands."""
+        self._pieces[mark:] = [text]
 
     def set_final_text(self, text):
         """The peer's authoritative text for the turn (it wins over the deltas, which are dropped)."""
         self._final_text = text
         self._pieces = []
+        self._joined_up_to = 0
 
     def finish(self, status, error=None):
         """Record how the peer says the turn ended; only `completed` is success."""

@@ -11,6 +11,7 @@ from .outcome import BadArguments, Envelope
 from .review import format_review, is_review
 
 STREAM, FINAL, JSON = "stream", "final", "json"
+WRITE_SLICE = 1 << 20   # characters handed to stdout at once
 FLUSH_INTERVAL = 0.05   # seconds: streamed text is written at most this often while more keeps coming
 
 
@@ -92,7 +93,9 @@ class Renderer:
             self._print_summary(envelope)
 
     def print_json(self, value):
-        self.write(json_line(value, self.ascii_only))
+        # The line end written apart: added to the JSON text, a 10 MB answer would be copied once more.
+        self.write(json_text(value, self.ascii_only))
+        self.write("\n")
 
     def write(self, text):
         """Writes to stdout, after any streamed text still held; once its reader has gone (`| head`),
@@ -102,7 +105,9 @@ class Renderer:
             self.pending.clear()
         self.written_at = time.monotonic()
         try:
-            self.stdout.write(text)
+            # In slices: stdout encodes what it is given at once, a copy as large as the text.
+            for start in range(0, len(text), WRITE_SLICE):
+                self.stdout.write(text[start:start + WRITE_SLICE])
             self.stdout.flush()
         except BrokenPipeError:
             self._drop_stdout()
@@ -155,11 +160,16 @@ LINE_BREAKS_IN_STRINGS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u
 
 def json_line(value, ascii_only=False):
     """One line of JSON, UTF-8 kept readable, that no line reader can split."""
+    return json_text(value, ascii_only) + "\n"
+
+
+def json_text(value, ascii_only=False):
+    """JSON without line breaks, UTF-8 kept readable (json_line without its line end)."""
     text = json.dumps(value, ensure_ascii=ascii_only)
     for character, escaped in LINE_BREAKS_IN_STRINGS.items():
         if character in text:
             text = text.replace(character, escaped)
-    return text + "\n"
+    return text
 
 
 def add_output_options(parser):
@@ -196,8 +206,33 @@ def _encodes_unicode(stream):
     return True
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, given the width argparse would find with shutil: argparse makes one for every
+    add_argument, and its `import shutil` (with shutil's compression modules) was a tenth of a call's start-up."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, width or terminal_columns() - 2)
+
+
+def terminal_columns():
+    """The terminal's width as shutil.get_terminal_size finds it: $COLUMNS, else stdout's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse whose errors are BadArguments, so that a bad command line ends like any bad argument."""
+
+    def __init__(self, **options):
+        super().__init__(formatter_class=HelpFormatter, **options)
 
     def error(self, message):
         raise BadArguments(f"{message} (see --help)")

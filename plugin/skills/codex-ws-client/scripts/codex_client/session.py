@@ -10,7 +10,6 @@ claude_client.Session shares: `ask(prompt) -> envelope dict`, `start(prompt) -> 
 import os
 
 from agent_bridge.review import DEFAULT_STYLE, ReviewRequest
-from agent_bridge.review_git import Changes
 from agent_bridge.trace import Tracer
 
 from .client import CLIENT_NAME, CodexClient, ThreadOptions, TurnOptions
@@ -72,6 +71,7 @@ class Session:
         review, ...), unless a resumed thread keeps its own directory. `turn_options`: on_text, keep_deltas."""
         request = ReviewRequest(uncommitted, base, commit, instructions, style)
         if self.thread_options.cwd or not self.resume_id:
+            from agent_bridge.review_git import Changes   # runs git: kept off the start-up path of a turn
             Changes(os.path.abspath(self.thread_options.cwd or os.getcwd()), request)   # checks them
         if self.client.thread_id is None:
             self.open_thread()

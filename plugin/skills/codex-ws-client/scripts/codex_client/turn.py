@@ -108,6 +108,7 @@ class TurnHandle(Turn):
             missing = self.record.missing_text(item)
             if missing:
                 self._show(self.record.add_delta(optional_text(item.get("id")), missing))
+            self.record.settle_message(item)
         elif item.get("type") == "commandExecution":
             self.client.tracer.info(f"command {item.get('status')}: exit code {item.get('exitCode')}")
 

@@ -17,6 +17,7 @@ class TurnRecord:
         self.expect_json = expect_json
         self.keep_deltas = keep_deltas   # off: streamed text is shown, not kept (the final text still is)
         self.streamed = {}          # agent message item id -> characters of its text received so far
+        self.message_start = None   # (item id, text mark) of the agent message streaming last
         self.items_started = {}     # item id -> the item as item/started announced it
         self.commands = []
         self.file_changes = []
@@ -40,16 +41,24 @@ class TurnRecord:
 
     def add_delta(self, item_id, piece):
         """Adds streamed text; returns what a reader should be shown (with a break between messages)."""
-        shown = ""
+        separator = ""
         if item_id not in self.streamed:
-            if self.streamed:
-                shown = "\n\n"
+            separator = "\n\n" if self.streamed else ""
             self.streamed[item_id] = 0
+            if self.keep_deltas:
+                if separator:
+                    self.envelope.add_text(separator)
+                self.message_start = (item_id, self.envelope.text_mark())
         self.streamed[item_id] += len(piece)
-        shown += piece
         if self.keep_deltas:
-            self.envelope.add_text(shown)
-        return shown
+            self.envelope.add_text(piece)
+        return separator + piece
+
+    def settle_message(self, item):
+        """A completed agent message's text is kept as the item's own string in place of its deltas (a
+        10 MB answer in 100,000 deltas took a third more memory as pieces), up to the turn's final text."""
+        if self.message_start and self.message_start[0] == optional_text(item.get("id")):
+            self.envelope.replace_text_from(self.message_start[1], as_text(item.get("text")))
 
     def missing_text(self, item):
         """The end of a completed agent message that its deltas did not carry (deltas are its prefix)."""
