@@ -28,8 +28,11 @@ def alive(pid):
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:   # it ended between the two looks
+        return False
 
 
 def sessions(claude):
