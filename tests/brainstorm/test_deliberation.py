@@ -97,6 +97,13 @@ def test_an_answer_with_an_unclosed_code_fence_cannot_swallow_the_next_heading(b
     assert read_sections(markdown)[0] == ("Round 1", unclosed + "\n````", "claude answers")
 
 
+def test_a_topic_with_an_unclosed_code_fence_cannot_swallow_the_rounds(brainstorm):
+    topic = "Is this right?\n```python\ndef f():\n    return 1"
+    envelope = brainstorm("--rounds", "1", topic).envelope
+    markdown = Path(envelope["transcript"]).read_text()
+    assert f"## Topic\n\n{topic}\n```\n\n## Round 1" in markdown
+
+
 def read_sections(markdown):
     """(heading, codex's answer, claude's answer) of each round and set of conclusions."""
     sections = re.split(r"^## ", markdown, flags=re.M)[1:]

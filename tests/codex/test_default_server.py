@@ -219,6 +219,8 @@ def test_an_unusable_codex_home_is_reported_in_codex_own_words_and_by_doctor(dae
             error = validate_envelope(json.loads(result.stdout), "codex-ws-client")["error"]
             assert result.returncode == 3 and codex_words in error and "<unknown>" not in error, error
             assert "400 MB" not in result.stderr   # no first-start cost for a start that cannot proceed
+            if home.startswith(str(a_file)):   # a problem the client can see itself: it says what to do
+                assert error.endswith("set CODEX_HOME to a folder you can write to (or fix this one)"), error
             doctor = run_script(CODEX_SCRIPT, ["--codex-bin", str(CODEX_BIN), "--doctor", "--json"], env=env)
             checks = {check["name"]: check for check in json.loads(doctor.stdout)["checks"]}
             server = checks["server"]

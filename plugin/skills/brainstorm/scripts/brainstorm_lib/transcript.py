@@ -99,7 +99,7 @@ def markdown(record):
                  f"cost: ${totals['cost_usd']:.4f} (Claude's); time: {totals['elapsed_ms'] / 1000:.1f} s")
     if record.get("error"):
         lines.append(f"- error: {record['error']}")
-    lines += ["", "## Topic", "", record["topic"].strip(), ""]
+    lines += ["", "## Topic", "", with_fences_closed(record["topic"].strip()), ""]
     conclusions = {entries["after_round"]: entries for entries in all_conclusions(record)}
     if 0 in conclusions:
         lines += _answers("Conclusions after round 0", conclusions[0])

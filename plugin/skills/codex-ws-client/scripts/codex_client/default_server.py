@@ -64,8 +64,9 @@ def start_daemon(codex_bin):
                        f"within {DAEMON_START_SECONDS}s") from None
     status = _last_json_line(done.stdout)
     if done.returncode != 0 or not status.get("socketPath"):
+        way_out = f"; {WRITABLE_HOME}" if codex_home_problem() else ""
         raise ConnectionFailed(f"`{codex_bin} app-server daemon start` failed (exit {done.returncode}): "
-                               f"{codex_error(done.stderr)}")
+                               f"{codex_error(done.stderr)}{way_out}")
     return status["socketPath"]
 
 
