@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 from=plugin/skills/codex-ws-client/scripts/agent_bridge
 to=plugin/skills/claude-cli-client/scripts/agent_bridge
 rm -rf "$to"
-mkdir "$to"
+mkdir -p "$to/cli"
 cp "$from"/*.py "$to"/
+cp "$from"/cli/*.py "$to"/cli/

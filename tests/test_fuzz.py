@@ -163,7 +163,7 @@ def _assert_activity(activity):
 @FUZZ
 @given(message=st.one_of(codex_turn_messages, codex_messages.filter(lambda m: isinstance(m, dict))))
 def test_codex_activity_of_any_message_is_none_or_one_short_line(message):
-    from codex_client.activity import describe
+    from codex_client.cli.activity import describe
     _assert_activity(describe(message))
 
 
@@ -185,5 +185,5 @@ claude_turn_lines = st.fixed_dictionaries(
 @FUZZ
 @given(message=st.one_of(claude_turn_lines, claude_lines.filter(lambda m: isinstance(m, dict))))
 def test_claude_activity_of_any_line_is_none_or_one_short_line(message):
-    from claude_client.activity import describe
+    from claude_client.cli.activity import describe
     _assert_activity(describe(message))

@@ -12,7 +12,8 @@ from fixtures.peers import wait_until
 from tests.helpers import SKILLS
 
 sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
-from agent_bridge import inbox, outcome, render  # noqa: E402
+from agent_bridge import inbox, outcome  # noqa: E402
+from agent_bridge.cli import render  # noqa: E402
 
 COPIES = [(inbox, outcome)]
 

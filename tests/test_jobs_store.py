@@ -121,7 +121,7 @@ def test_a_record_is_always_whole_while_its_supervisor_rewrites_it(claude_env, f
 
 def test_detach_without_a_supervisor_on_windows_is_exit_2(monkeypatch, capsys):
     sys.path.insert(0, str(CLAUDE_SCRIPT.parent))
-    from claude_client import cli
+    from claude_client.cli import app as cli
     monkeypatch.setattr(cli.os, "name", "nt")
     assert cli.main(["--json", "--detach", "x"]) == 2
     assert "POSIX" in json.loads(capsys.readouterr().out)["error"]

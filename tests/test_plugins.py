@@ -163,7 +163,7 @@ def bump_version(clone):
 
 def test_the_tests_bytecode_is_cached_outside_the_plugin_folder():
     """For a plugin module the suite imports, and for a process it starts: an install copies plugin/ whole."""
-    module = str(SKILLS / "codex-ws-client" / "scripts" / "codex_client" / "cli.py")
+    module = str(SKILLS / "codex-ws-client" / "scripts" / "codex_client" / "cli" / "app.py")
     print_cache = "import importlib.util, sys; print(importlib.util.cache_from_source(sys.argv[1]))"
     in_a_child = run([sys.executable, "-c", print_cache, module], env=clean_python_env()).stdout.strip()
     for cached in (importlib.util.cache_from_source(module), in_a_child):

@@ -10,11 +10,11 @@ from tests.helpers import SKILLS
 
 CANONICAL = SKILLS / "codex-ws-client" / "scripts" / "agent_bridge"
 MIRROR = SKILLS / "claude-cli-client" / "scripts" / "agent_bridge"
-SHARED = sorted(path.name for path in CANONICAL.glob("*.py"))
+SHARED = sorted(str(path.relative_to(CANONICAL)) for path in CANONICAL.glob("**/*.py"))
 
 
 def test_both_skills_carry_the_same_modules():
-    assert SHARED == sorted(path.name for path in MIRROR.glob("*.py")) and "outcome.py" in SHARED
+    assert SHARED == sorted(str(path.relative_to(MIRROR)) for path in MIRROR.glob("**/*.py")) and "outcome.py" in SHARED
 
 
 @pytest.mark.parametrize("module", SHARED)
@@ -27,8 +27,23 @@ def test_shared_modules_import_only_each_other():
     for module in SHARED:
         for line in (CANONICAL / module).read_text().splitlines():
             if line.startswith("from ."):
-                assert line.split()[1][1:] + ".py" in SHARED, f"{module}: {line}"
+                assert _imported_file(module, line.split()[1]) in SHARED, f"{module}: {line}"
             assert not line.startswith(("from codex_client", "from claude_client")), f"{module}: {line}"
+
+
+def _imported_file(module, relative):
+    """'cli/render.py' for `from .render` in cli/progress.py, 'outcome.py' for `from ..outcome` there."""
+    dots = len(relative) - len(relative.lstrip("."))
+    folder = module.split("/")[:-1]
+    folder = folder[:len(folder) - (dots - 1)]
+    return "/".join(folder + [relative.lstrip(".") + ".py"])
+
+
+def test_the_core_imports_nothing_of_the_command_line():
+    for module in SHARED:
+        if not module.startswith("cli/"):
+            text = (CANONICAL / module).read_text()
+            assert ".cli" not in text and "argparse" not in text, module
 
 
 def test_one_error_hierarchy_for_both_clients_in_one_process():

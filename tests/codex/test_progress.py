@@ -9,8 +9,8 @@ from fixtures.fakes.sse_server import text, tool
 from tests.helpers import CODEX_SCRIPT, SKILLS, json_lines, run_on_terminal, screen_lines
 
 sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
-from agent_bridge.progress import short  # noqa: E402
-from codex_client.activity import describe  # noqa: E402
+from agent_bridge.cli.progress import short  # noqa: E402
+from codex_client.cli.activity import describe  # noqa: E402
 
 PROGRESS_LINE = re.compile(r"^\[codex-ws-client\] (\d+)s (.+)$")
 SLOW_COMMAND = "sleep 2; echo done"

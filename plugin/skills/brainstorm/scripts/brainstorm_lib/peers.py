@@ -104,8 +104,7 @@ class CodexPeer(Peer):
 
     def _open(self):
         codex, options = self.package, self.options
-        from codex_client.cli import APPROVE_CHOICES
-        approve = set().union(*(APPROVE_CHOICES[kind] for kind in options.get("approve", ())))
+        approve = set().union(*(codex.APPROVE_CHOICES[kind] for kind in options.get("approve", ())))
 
         def connect(uri=options.get("uri")):
             return codex.Session(uri, thread_id=self.thread_id, cwd=options.get("cwd"), token=options.get("token"),

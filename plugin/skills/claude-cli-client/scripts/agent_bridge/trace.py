@@ -5,12 +5,15 @@ import threading
 import time
 
 from .outcome import BadArguments
-from .render import LINE_BREAKS_IN_STRINGS
 
 
 def _timestamp():
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+# Line breaks JSON leaves as they are in strings, but a reader of lines would split on.
+LINE_BREAKS_IN_STRINGS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
 class Tracer:

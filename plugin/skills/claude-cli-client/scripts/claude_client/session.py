@@ -16,6 +16,7 @@ import os
 
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ConnectionFailed, PeerExited, TimedOut, TurnFailed
+from agent_bridge.deadline import Deadline
 from agent_bridge.review import CUSTOM, DEFAULT_STYLE, REVIEW_GUIDE, REVIEW_OUTPUT_SCHEMA, ReviewRequest
 from agent_bridge.review_git import Changes
 from .control import Control, deny_all
@@ -97,9 +98,11 @@ class Session:
             turn.abandon(error)
         return turn
 
-    def ask(self, prompt, **turn_options):
-        """Runs a turn to its end; returns the envelope `--json` prints (errors are in it, not raised)."""
-        return self.start(prompt, **turn_options).result().to_dict()
+    def ask(self, prompt, max_time=None, **turn_options):
+        """Runs a turn to its end; returns the envelope `--json` prints (errors are in it, not raised).
+        With `max_time` (seconds) the turn is stopped then: its status is timeout (see Turn.result)."""
+        deadline = Deadline(max_time)
+        return self.start(prompt, **turn_options).result(deadline.remaining()).to_dict()
 
     def close(self):
         """Closes claude's input so it can finish on its own, then makes sure it has ended."""

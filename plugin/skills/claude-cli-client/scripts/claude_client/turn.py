@@ -38,6 +38,10 @@ class ClaudeTurn(Turn):
         self.started_at = time.monotonic()
         self.result_line = None
 
+    @property
+    def message_timeout(self):
+        return self.session.turn_timeout()
+
     def interrupt(self):
         self.session.control.request("interrupt")
         self.session.tracer.info("interrupting the turn")

@@ -9,6 +9,9 @@ permission request is declined. `approve` names kinds to accept without asking;
 from agent_bridge.shapes import as_dict, as_list, as_text
 
 COMMAND, FILE_CHANGE, PERMISSIONS = "command", "file_change", "permissions"
+# The words --approve takes (brainstorm's too), and the kinds of request each lets through.
+APPROVE_CHOICES = {"commands": {COMMAND}, "file-changes": {FILE_CHANGE}, "permissions": {PERMISSIONS},
+                   "all": {COMMAND, FILE_CHANGE, PERMISSIONS}}
 
 # method -> kind of approval
 APPROVAL_KINDS = {

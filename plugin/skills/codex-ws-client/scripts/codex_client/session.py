@@ -9,6 +9,7 @@ claude_client.Session shares: `ask(prompt) -> envelope dict`, `start(prompt) -> 
 """
 import os
 
+from agent_bridge.deadline import Deadline
 from agent_bridge.review import DEFAULT_STYLE, ReviewRequest
 from agent_bridge.trace import Tracer
 
@@ -17,17 +18,25 @@ from .client import CLIENT_NAME, CodexClient, ThreadOptions, TurnOptions
 
 class Session:
     def __init__(self, uri=None, *, thread_id=None, cwd=None, model=None, sandbox=None, instructions=None,
-                 personality=None, approval_policy=None, ephemeral=False, **connect_options):
+                 personality=None, approval_policy=None, ephemeral=False, spawn=False, **connect_options):
         """Connects (`connect_options` as CodexClient.connect takes them: token, headers, timeout, ...).
         Without `uri`: a server at the default address, else the per-user daemon, started if need be
-        (`connection` then says which). The thread is started, or `thread_id` resumed, by the first turn
+        (`connection` then says which). With `spawn`, a `uri` where nothing answers gets
+        `codex app-server` started there, left running (`spawned` then describes it). The thread is started, or `thread_id` resumed, by the first turn
         or by `open_thread()`."""
         self.thread_options = ThreadOptions(cwd=cwd, model=model, sandbox=sandbox, instructions=instructions,
                                             personality=personality, approval_policy=approval_policy,
                                             ephemeral=ephemeral)
         self.resume_id = thread_id
         self.connection = None
-        if uri is None:
+        self.spawned = None
+        if spawn:
+            from .spawn import check_spawnable, connect_or_spawn   # kept off the start-up path of other calls
+            check_spawnable(uri)
+            self.client, self.spawned = connect_or_spawn(
+                lambda: CodexClient.connect(uri, **connect_options), uri, connect_options.get("codex_bin", "codex"),
+                connect_options.get("tracer") or Tracer(CLIENT_NAME), connect_options.get("connect_timeout") or 30)
+        elif uri is None:
             from .default_server import connect_default   # kept off the start-up path of calls given a URI
             self.client, self.connection = connect_default(
                 lambda found: CodexClient.connect(found, **connect_options),
@@ -77,9 +86,11 @@ class Session:
             self.open_thread()
         return self.client.start_review(request, TurnOptions(**turn_options))
 
-    def ask(self, prompt, **turn_options):
-        """Runs a turn to its end; returns the envelope `--json` prints (errors are in it, not raised)."""
-        return self.start(prompt, **turn_options).result().to_dict()
+    def ask(self, prompt, max_time=None, **turn_options):
+        """Runs a turn to its end; returns the envelope `--json` prints (errors are in it, not raised).
+        With `max_time` (seconds) the turn is stopped then: its status is timeout (see Turn.result)."""
+        deadline = Deadline(max_time)
+        return self.start(prompt, **turn_options).result(deadline.remaining()).to_dict()
 
     def close(self):
         self.client.close()

@@ -34,6 +34,10 @@ class TurnHandle(Turn):
     def turn_id(self):
         return self.record.turn_id
 
+    @property
+    def message_timeout(self):
+        return self.timeout
+
     def detach(self):
         """The envelope of a turn left running: it says inProgress. The handle can still wait for the end."""
         import copy   # only a detached turn needs it; kept off the start-up path

@@ -4,22 +4,22 @@ import json
 import os
 import sys
 
-from agent_bridge.call_limit import CallLimit
-from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.cli.call_limit import CallLimit
+from agent_bridge.cli.driver import add_option_hint, catch_stop_signals, wait_for
 from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
-from agent_bridge.progress import progress_for, turn_hooks
-from .process import CLAUDE_OPTIONS
-from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
-from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
+from agent_bridge.cli.progress import progress_for, turn_hooks
+from ..process import CLAUDE_OPTIONS
+from agent_bridge.cli.prompt_input import check_text_arguments, read_prompt, read_text_file
+from agent_bridge.cli.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
-from agent_bridge.repl import ask_person, run_repl
+from agent_bridge.cli.repl import ask_person, run_repl
 from .activity import describe
-from agent_bridge.review import (REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, add_review_options, review_head,
-                                 review_request_from)
-from .control import Decision
-from .session import CLIENT_NAME, Session
+from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, review_head
+from agent_bridge.cli.review_options import add_review_options, review_request_from
+from ..control import Decision
+from ..session import CLIENT_NAME, Session
 from agent_bridge.trace import Tracer
-from .turn import describe_tool
+from ..turn import describe_tool
 
 PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]
 # As `claude --help` lists them (2.1.197 to 2.1.337); claude itself only warns about another value and ignores it.
@@ -114,7 +114,7 @@ def main(argv=None):
         from .doctor import run_doctor
         return run_doctor(args)
     if args.keeper_fd is not None:
-        from .keeper import run_keeper
+        from ..keeper import run_keeper
         return run_keeper(args.keeper_fd)
     args.command_line = sys.argv[1:] if argv is None else list(argv)
     catch_stop_signals()
@@ -129,7 +129,7 @@ def main(argv=None):
         _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
         if args.jobs:
-            from agent_bridge.job_commands import show_jobs   # the job modules are kept off the start-up path
+            from agent_bridge.cli.job_commands import show_jobs   # the job modules are kept off the start-up path
             return show_jobs(renderer, args.cwd, args.limit, args.json)
         if args.result or args.cancel:
             return _answer_from_job_record(args, renderer)
@@ -147,10 +147,10 @@ def main(argv=None):
         elif not args.repl or args.prompt is not None or args.prompt_file is not None:
             prompt = read_prompt(args.prompt, args.prompt_file)
         if args.session_id and args.supervise_fd is None:
-            from agent_bridge.job_commands import check_no_running_job
+            from agent_bridge.cli.job_commands import check_no_running_job
             check_no_running_job(args.session_id)
         if args.detach and args.supervise_fd is None:
-            from agent_bridge.supervisor import start_supervisor
+            from agent_bridge.cli.supervisor import start_supervisor
             return start_supervisor(_script_path(), args.command_line, prompt)
         # The options claude takes as its own are named here as in the library.
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
@@ -198,14 +198,14 @@ def _run(args, session, prompt, renderer, progress, limit):
 
 
 def _script_path():
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "claude_cli_client.py")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "claude_cli_client.py")
 
 
 def _supervise(args, session, prompt, renderer, limit):
     """The supervisor of --detach: starts the turn, prints the inProgress envelope once claude
     has named the session, lets the caller go, and stays with the turn as its job."""
     from agent_bridge.jobs import process_identity
-    from agent_bridge.supervisor import Job, let_go_of_caller, supervise
+    from agent_bridge.cli.supervisor import Job, let_go_of_caller, supervise
     turn = _start_turn(session, args, prompt, renderer.delta)
     for _ in turn.events():
         if session.session_id:
@@ -232,7 +232,7 @@ def _supervise(args, session, prompt, renderer, limit):
 
 def _answer_from_job_record(args, renderer):
     """--result [JOB_ID] and --cancel JOB_ID: the job's envelope, from its record."""
-    from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, record_outcome,
+    from agent_bridge.cli.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, record_outcome,
                                            recorded_envelope, show_envelope, stop_leftover_peer, wait_for_job)
     from agent_bridge.jobs import LOST
     job_id = args.cancel or (args.result if isinstance(args.result, str) else newest_job_of(args.session_id))

@@ -18,7 +18,7 @@ import threading
 import time
 
 from .driver import wait_for
-from .jobs import (MAX_JOBS, RUNNING, STALLED, ended_status, new_job_id, process_identity, project_of,
+from ..jobs import (MAX_JOBS, RUNNING, STALLED, ended_status, new_job_id, process_identity, project_of,
                    prompt_preview, prune, time_text, write_record)
 
 WATCH_INTERVAL_SECONDS = 1.0      # the most often a record is rewritten while the turn runs

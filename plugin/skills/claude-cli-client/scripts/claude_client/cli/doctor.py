@@ -9,8 +9,8 @@ import os
 import shutil
 import subprocess
 
-from .session import CLIENT_NAME, OLDEST_TESTED_CLAUDE
-from agent_bridge.doctor_report import report
+from ..session import CLIENT_NAME, OLDEST_TESTED_CLAUDE
+from agent_bridge.cli.doctor_report import report
 from agent_bridge.shapes import is_older
 
 CLIENT_VERSION = "1.1.0"   # released with scripts/install.py's VERSION (tests/test_plugins.py checks)
@@ -58,4 +58,4 @@ def run(argv):
 
 
 def skill_folder():
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

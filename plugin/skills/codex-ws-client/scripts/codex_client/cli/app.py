@@ -5,26 +5,25 @@ import os
 import sys
 
 from .activity import describe
-from .approvals import COMMAND, FILE_CHANGE, PERMISSIONS, ApprovalPolicy
-from agent_bridge.call_limit import CallLimit
-from .client import CLIENT_NAME, DEFAULT_URI
-from agent_bridge.driver import add_option_hint, catch_stop_signals, wait_for
+from ..approvals import APPROVE_CHOICES, ApprovalPolicy
+from agent_bridge.cli.call_limit import CallLimit
+from ..client import CLIENT_NAME, DEFAULT_URI
+from agent_bridge.cli.driver import add_option_hint, catch_stop_signals, wait_for
 from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
                                   StillRunning)
-from agent_bridge.progress import progress_for, turn_hooks
-from agent_bridge.prompt_input import check_text_arguments, read_prompt, read_text_file
-from agent_bridge.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
+from agent_bridge.cli.progress import progress_for, turn_hooks
+from agent_bridge.cli.prompt_input import check_text_arguments, read_prompt, read_text_file
+from agent_bridge.cli.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
 from agent_bridge.shapes import as_dict, as_list, as_text
-from agent_bridge.repl import ask_person, run_repl
-from agent_bridge.review import UNCOMMITTED, add_review_options, review_request_from
-from .session import Session
+from agent_bridge.cli.repl import ask_person, run_repl
+from agent_bridge.review import UNCOMMITTED
+from agent_bridge.cli.review_options import add_review_options, review_request_from
+from ..session import Session
 from agent_bridge.trace import Tracer
 
 TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
 URI_VARIABLE = "CODEX_APP_SERVER_URI"
-APPROVE_CHOICES = {"commands": {COMMAND}, "file-changes": {FILE_CHANGE}, "permissions": {PERMISSIONS},
-                   "all": {COMMAND, FILE_CHANGE, PERMISSIONS}}
 
 
 def build_parser():
@@ -154,10 +153,10 @@ def main(argv=None):
 
 def _run(args, tracer, renderer, progress, connected, limit):
     if args.jobs:
-        from agent_bridge.job_commands import show_jobs   # the job modules are kept off the start-up path
+        from agent_bridge.cli.job_commands import show_jobs   # the job modules are kept off the start-up path
         return show_jobs(renderer, args.cwd, args.limit, args.json)
     if args.stop_daemon:
-        from .default_server import stop_daemon
+        from ..default_server import stop_daemon
         renderer.print_json(stop_daemon(args.codex_bin))
         return 0
     if args.cancel or isinstance(args.result, str):
@@ -173,7 +172,7 @@ def _run(args, tracer, renderer, progress, connected, limit):
             not args.repl or args.prompt is not None or args.prompt_file is not None):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
-        from agent_bridge.supervisor import start_supervisor
+        from agent_bridge.cli.supervisor import start_supervisor
         return start_supervisor(_script_path(), args.command_line, prompt)
     session = _connect(args, tracer, connected, renderer, progress)
     session.client.inbox.before_wait = renderer.flush_soon
@@ -200,7 +199,7 @@ def _run(args, tracer, renderer, progress, connected, limit):
 
 
 def _script_path():
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "codex_ws_client.py")
 
 
 def _detach(handle, prompt, args, renderer, connected, limit):
@@ -209,7 +208,7 @@ def _detach(handle, prompt, args, renderer, connected, limit):
     if args.supervise_fd is None:
         return _finish(envelope, args, renderer, connected)
     from agent_bridge.jobs import LOST
-    from agent_bridge.supervisor import Job, let_go_of_caller, supervise
+    from agent_bridge.cli.supervisor import Job, let_go_of_caller, supervise
     policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
     # A server found without --uri is found the same way again (a stopped daemon is then started again).
@@ -235,7 +234,7 @@ def _detach(handle, prompt, args, renderer, connected, limit):
 def _answer_from_job_record(args, renderer):
     """--result JOB_ID and --cancel JOB_ID, answered from the job's record. When its supervisor
     is lost, returns None with the turn's ids in `args`: then the server is asked instead."""
-    from agent_bridge.job_commands import (cancel_job, check_lost_job_is_own, recorded_envelope, show_envelope,
+    from agent_bridge.cli.job_commands import (cancel_job, check_lost_job_is_own, recorded_envelope, show_envelope,
                                            wait_for_job)
     from agent_bridge.jobs import LOST
     job_id = args.cancel or args.result
@@ -265,7 +264,7 @@ def _collect_from_server(session, args, progress, limit):
     if args.job_id:
         envelope.extra["job_id"] = args.job_id
         if args.cancel or envelope.failure is None:   # the server said how the turn ended
-            from agent_bridge.job_commands import record_outcome
+            from agent_bridge.cli.job_commands import record_outcome
             record_outcome(args.job_id, envelope.to_dict())
     return envelope
 
@@ -281,7 +280,7 @@ def _connect(args, tracer, connected, renderer, progress):
 
     tracer.info(f"connecting to {args.uri or 'the default server'}")
     if args.spawn:
-        from .spawn import connect_or_spawn   # kept off the start-up path of ordinary calls
+        from ..spawn import connect_or_spawn   # kept off the start-up path of ordinary calls
         session, started = connect_or_spawn(connect, args.uri, args.codex_bin, tracer, args.connect_timeout or 30)
         if started:
             connected["spawned"] = started
@@ -444,7 +443,7 @@ def _check_arguments(args):
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     if args.spawn:
-        from .spawn import check_spawnable
+        from ..spawn import check_spawnable
         args.uri = args.uri or DEFAULT_URI
         check_spawnable(args.uri)
     check_output_options(args)

@@ -7,9 +7,9 @@ import os
 import signal
 import time
 
-from .jobs import (ACTIVE, LOST, elapsed_seconds, ended_status, is_alive, list_records, project_of, read_record,
+from ..jobs import (ACTIVE, LOST, elapsed_seconds, ended_status, is_alive, list_records, project_of, read_record,
                    time_text, write_record)
-from .outcome import EXIT_TIMEOUT, BadArguments, Envelope, TurnFailed
+from ..outcome import EXIT_TIMEOUT, BadArguments, Envelope, TurnFailed
 
 ID_FIELDS = ("session_id", "thread_id", "turn_id")
 POLL_SECONDS = (0.05, 0.5)          # the first and the longest pause between reads of a running job's record

@@ -2,7 +2,7 @@
 
 Used for progress lines while a turn runs, and by anyone who keeps a "last activity".
 """
-from agent_bridge.progress import short
+from agent_bridge.cli.progress import short
 from agent_bridge.shapes import as_dict, as_int, as_list, as_text, optional_text
 
 WAITING_FOR_MODEL = "waiting for the model"

@@ -1,7 +1,7 @@
 """Read the prompt from the command line, a file, or standard input."""
 import sys
 
-from .outcome import BadArguments
+from ..outcome import BadArguments
 
 
 def read_prompt(positional, prompt_file, stdin=None):

@@ -5,7 +5,7 @@ Item types and methods are those of codex app-server 0.169.0 to 0.171.0.
 """
 import os
 
-from agent_bridge.progress import short
+from agent_bridge.cli.progress import short
 from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
 
 WAITING_FOR_MODEL = "waiting for the model"

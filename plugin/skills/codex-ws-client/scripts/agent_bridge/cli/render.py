@@ -7,8 +7,10 @@ import os
 import sys
 import time
 
-from .outcome import BadArguments, Envelope
-from .review import format_review, is_review
+from ..outcome import BadArguments, Envelope
+from ..review import format_review
+from ..trace import LINE_BREAKS_IN_STRINGS
+from .review_options import is_review
 
 STREAM, FINAL, JSON = "stream", "final", "json"
 WRITE_SLICE = 1 << 20   # characters handed to stdout at once
@@ -155,7 +157,6 @@ class Renderer:
 
 
 # Characters that some line readers (Python's str.splitlines, JavaScript) take as line breaks.
-LINE_BREAKS_IN_STRINGS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
 def json_line(value, ascii_only=False):

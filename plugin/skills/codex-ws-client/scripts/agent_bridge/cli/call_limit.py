@@ -9,7 +9,7 @@ import threading
 import time
 import _thread
 
-from .outcome import TimedOut
+from ..outcome import TimedOut
 
 
 class CallLimit:

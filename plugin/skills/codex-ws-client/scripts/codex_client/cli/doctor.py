@@ -9,12 +9,12 @@ import os
 import shutil
 import subprocess
 
-from .client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
-from .default_server import DAEMON, LISTENING, client_script, codex_home_problem, daemon_uri
+from ..client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
+from ..default_server import DAEMON, LISTENING, client_script, codex_home_problem, daemon_uri
 from agent_bridge.outcome import ClientError
-from agent_bridge.doctor_report import report
+from agent_bridge.cli.doctor_report import report
 from agent_bridge.shapes import as_dict, is_older
-from .transport import NothingListening, codex_missing
+from ..transport import NothingListening, codex_missing
 
 
 
@@ -96,4 +96,4 @@ def login_check(client):
 
 
 def skill_folder():
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

@@ -2,7 +2,7 @@
 import json
 import time
 
-from .warm import held_memory_bytes, idle_seconds, kept_sessions, stop_keeper
+from ..warm import held_memory_bytes, idle_seconds, kept_sessions, stop_keeper
 
 MEBIBYTE = 1 << 20
 

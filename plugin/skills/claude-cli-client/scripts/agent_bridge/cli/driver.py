@@ -5,7 +5,7 @@ codex-ws-client, and a test proves the claude copy is identical.
 """
 import signal
 
-from .outcome import Interrupted
+from ..outcome import Interrupted
 
 
 def catch_stop_signals():

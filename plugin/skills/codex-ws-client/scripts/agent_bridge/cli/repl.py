@@ -3,7 +3,7 @@ import contextlib
 import json
 import sys
 
-from .outcome import EXIT_OK, EXIT_TURN_FAILED
+from ..outcome import EXIT_OK, EXIT_TURN_FAILED
 
 EXIT_COMMANDS = ("/exit", "/quit")
 

@@ -1,0 +1,4 @@
+"""codex-ws-client's command line, built on the codex_client library (which never imports it)."""
+from .app import main
+
+__all__ = ["main"]
