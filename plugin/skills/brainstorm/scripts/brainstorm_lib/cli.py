@@ -27,8 +27,8 @@ TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
 DEFAULT_URI = "ws://127.0.0.1:8765"
 DEFAULT_ROUNDS = 3
 EPILOG = ("Exit codes: 0 done, 1 a peer failed, 2 bad arguments, 3 a peer cannot be reached or started (or a "
-          "client skill is missing), 4 timeout (--timeout, --max-time), 5 unparseable peer output, 130 interrupted. "
-          "The transcript and the state file keep every answer so far in every case.")
+          "client skill is missing or of another release), 4 timeout (--timeout, --max-time), 5 unparseable "
+          "peer output, 130 interrupted. The transcript and the state file keep every answer so far in every case.")
 
 
 class ArgumentParser(argparse.ArgumentParser):
