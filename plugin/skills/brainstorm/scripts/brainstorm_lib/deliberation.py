@@ -128,6 +128,7 @@ class Deliberation:
                                     name=f"brainstorm-{side}", daemon=True) for side in asks]
         for worker in workers:
             worker.start()
+        stopped_by = None
         try:
             for worker in workers:
                 worker.join(self._wait_limit())
@@ -136,11 +137,17 @@ class Deliberation:
                 self.sides[side].interrupt()
             for worker in workers:
                 worker.join(STOP_GRACE_SECONDS)
-            self._keep(entries, asks, answers, Interrupted("interrupted by the user"))
-        if self.deadline.passed() and not all(answered(entry_of(answers.get(side))) for side in asks):
-            self._keep(entries, asks, answers, TimedOut("the run reached --max-time"))
-        self._keep(entries, asks, answers)
+            stopped_by = Interrupted("interrupted by the user")
+        if stopped_by is None and self._cut_by_deadline(asks, answers):
+            stopped_by = TimedOut("the run reached --max-time")
+        self._keep(entries, asks, answers, stopped_by)
+        if stopped_by is not None:
+            raise RunStopped(stopped_by)
         return entries
+
+    def _cut_by_deadline(self, asks, answers):
+        """True when the run's deadline has passed and a side asked has no answer (its turn timed out)."""
+        return self.deadline.passed() and not all(answered(entry_of(answers.get(side))) for side in asks)
 
     def _wait_limit(self):
         """How long to wait for a side: no limit, or until STOP_GRACE_SECONDS after the run's deadline (the
@@ -149,8 +156,7 @@ class Deliberation:
         return None if remaining is None else remaining + STOP_GRACE_SECONDS
 
     def _keep(self, entries, asks, answers, stopped_by=None):
-        """Puts each asked side's answer in `entries`; a run `stopped_by` Ctrl-C or its deadline keeps
-        its partial entries in the record and ends (RunStopped)."""
+        """Puts each asked side's answer in `entries` (and a stopped run's partial entries in the record)."""
         for side in asks:
             entries[side] = entry_of(answers.get(side), stopped_by)
             self._note_ids(side, answers.get(side) or {})
@@ -160,7 +166,6 @@ class Deliberation:
             else:
                 self._set_conclusions(entries)
             self._save()
-            raise RunStopped(stopped_by)
 
     def _note_ids(self, side, envelope):
         if side == "codex" and envelope.get("thread_id"):
