@@ -28,7 +28,7 @@ class Peer:
         """One turn; it ends as a timeout at `deadline` (the run's), with the text so far."""
         try:
             if self.session is None:
-                self.session = self._open()
+                self.session = self._open(deadline)
             if self.stopping.is_set():
                 raise self.client.Interrupted("interrupted before the turn started")
             if deadline.passed():
@@ -74,7 +74,7 @@ class CodexPeer(Peer):
         super().__init__(options)
         self.thread_id = options.get("thread_id")
 
-    def _open(self):
+    def _open(self, deadline):
         options = self.options
         approve = set().union(*(codex_client.APPROVE_CHOICES[kind] for kind in options.get("approve", ())))
         session = codex_client.Session(options.get("uri"), spawn=options.get("spawn", False),
@@ -84,17 +84,17 @@ class CodexPeer(Peer):
                                        timeout=options.get("timeout", 300.0),
                                        on_server_request=codex_client.ApprovalPolicy(approve=approve))
         if self.thread_id:
-            self._stop_left_turn(session)
+            self._stop_left_turn(session, deadline)
         return session
 
-    def _stop_left_turn(self, session):
-        """Resumes the thread, first ending the turn an earlier run left running on it, if any."""
+    def _stop_left_turn(self, session, deadline):
+        """Resumes the thread, first ending the turn an earlier run left running on it, if any (by the deadline)."""
         try:
             session.open_thread()
         except codex_client.ThreadBusy as busy:
             left = session.client.wait_for_turn(self.thread_id, busy.turn_id)
             left.interrupt()
-            left.result()   # its end, or --timeout of silence
+            left.result(max_time=deadline.remaining())   # its end, or --timeout of silence
             session.open_thread()
 
     def _ids(self):
@@ -115,7 +115,7 @@ class ClaudePeer(Peer):
         super().__init__(options)
         self.session_id = options.get("session_id")
 
-    def _open(self):
+    def _open(self, deadline):
         options = self.options
         timeout = options.get("timeout", 300.0)
         session = claude_client.Session(options.get("claude_bin", "claude"), cwd=options.get("cwd"),
