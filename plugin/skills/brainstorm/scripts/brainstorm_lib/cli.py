@@ -222,15 +222,13 @@ def _sides(args, record, caller_text, token, lock):
     cwd = os.path.abspath(args.cwd) if args.cwd else None
     if "codex" not in sides:
         uri = args.uri or (DEFAULT_URI if args.spawn else None)   # None: the default server or the daemon
-        sides["codex"] = CodexPeer({"uri": uri, "token": token, "spawn": args.spawn,
-                                    "codex_bin": args.codex_bin, "connect_timeout": args.connect_timeout,
-                                    "timeout": args.timeout, "cwd": cwd, "approve": args.approve,
-                                    "thread_id": record["codex_thread_id"]})
+        sides["codex"] = CodexPeer(uri=uri, token=token, spawn=args.spawn, codex_bin=args.codex_bin,
+                                   connect_timeout=args.connect_timeout, timeout=args.timeout, cwd=cwd,
+                                   approve=args.approve, thread_id=record["codex_thread_id"])
     if "claude" not in sides:
-        sides["claude"] = ClaudePeer({"claude_bin": args.claude_bin, "cwd": cwd, "allowed_tools": args.allowed_tools,
-                                      "timeout": args.timeout, "session_id": record["claude_session_id"],
-                                      "keep_warm": args.keep_warm if os.name == "posix" else None,
-                                      "on_process": lock.note_peer_process})
+        sides["claude"] = ClaudePeer(claude_bin=args.claude_bin, cwd=cwd, allowed_tools=args.allowed_tools,
+                                     timeout=args.timeout, keep_warm=args.keep_warm if os.name == "posix" else None,
+                                     session_id=record["claude_session_id"], on_process=lock.note_peer_process)
     return sides
 
 

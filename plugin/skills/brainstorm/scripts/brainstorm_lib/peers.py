@@ -18,8 +18,7 @@ class Peer:
 
     client = None
 
-    def __init__(self, options):
-        self.options = options
+    def __init__(self):
         self.session = None
         self.turn = None
         self.stopping = threading.Event()
@@ -60,9 +59,9 @@ class Peer:
 
 
 class CodexPeer(Peer):
-    """Codex through codex_client. options: uri (None: the default server or the daemon), token,
-    codex_bin, spawn, connect_timeout, timeout, cwd, approve (kinds: commands, file-changes,
-    permissions, all), thread_id (to resume).
+    """Codex through codex_client: at `uri` (None: the default server or the daemon; with `spawn`,
+    `codex app-server` started there if nothing answers), resuming `thread_id` if given. `approve`:
+    what Codex may do unasked (kinds of APPROVE_CHOICES: commands, file-changes, permissions, all).
 
     A turn still running on a resumed thread is an earlier run's (one run at a time holds the
     deliberation's lock): killed, or interrupted and not yet ended. Nobody will read it, so it is
@@ -70,19 +69,17 @@ class CodexPeer(Peer):
 
     client = codex_client
 
-    def __init__(self, options):
-        super().__init__(options)
-        self.thread_id = options.get("thread_id")
+    def __init__(self, *, uri, token, spawn, codex_bin, connect_timeout, timeout, cwd, approve, thread_id):
+        super().__init__()
+        approved = set().union(*(codex_client.APPROVE_CHOICES[kind] for kind in approve))
+        self.uri = uri
+        self.session_options = dict(spawn=spawn, cwd=cwd, token=token, connect_timeout=connect_timeout,
+                                    codex_bin=codex_bin, timeout=timeout,
+                                    on_server_request=codex_client.ApprovalPolicy(approve=approved))
+        self.thread_id = thread_id
 
     def _open(self, deadline):
-        options = self.options
-        approve = set().union(*(codex_client.APPROVE_CHOICES[kind] for kind in options.get("approve", ())))
-        session = codex_client.Session(options.get("uri"), spawn=options.get("spawn", False),
-                                       thread_id=self.thread_id, cwd=options.get("cwd"), token=options.get("token"),
-                                       connect_timeout=options.get("connect_timeout", 10.0),
-                                       codex_bin=options.get("codex_bin", "codex"),
-                                       timeout=options.get("timeout", 300.0),
-                                       on_server_request=codex_client.ApprovalPolicy(approve=approve))
+        session = codex_client.Session(self.uri, thread_id=self.thread_id, **self.session_options)
         if self.thread_id:
             self._stop_left_turn(session, deadline)
         return session
@@ -105,24 +102,23 @@ class CodexPeer(Peer):
 
 
 class ClaudePeer(Peer):
-    """Claude through claude_client. options: claude_bin, cwd, allowed_tools, timeout,
-    session_id (to resume), keep_warm (seconds claude is kept running after the run, see claude_client.warm),
-    on_process (called with the pid of the claude process once started)."""
+    """Claude through claude_client, resuming `session_id` if given. `keep_warm`: seconds claude is
+    kept running after the run (see claude_client.warm); `on_process` is called with the pid of the
+    claude process once started."""
 
     client = claude_client
 
-    def __init__(self, options):
-        super().__init__(options)
-        self.session_id = options.get("session_id")
+    def __init__(self, *, claude_bin, cwd, allowed_tools, timeout, keep_warm, session_id, on_process):
+        super().__init__()
+        self.claude_bin = claude_bin
+        self.session_options = dict(cwd=cwd, timeout=timeout, resume_timeout=timeout, keep_warm=keep_warm,
+                                    allowed_tools=list(allowed_tools))
+        self.session_id = session_id
+        self.on_process = on_process
 
     def _open(self, deadline):
-        options = self.options
-        timeout = options.get("timeout", 300.0)
-        session = claude_client.Session(options.get("claude_bin", "claude"), cwd=options.get("cwd"),
-                                       session_id=self.session_id, timeout=timeout, resume_timeout=timeout,
-                                       keep_warm=options.get("keep_warm"),
-                                       allowed_tools=list(options.get("allowed_tools", ())))
-        options["on_process"](session.process.pid)
+        session = claude_client.Session(self.claude_bin, session_id=self.session_id, **self.session_options)
+        self.on_process(session.process.pid)
         return session
 
     def _ids(self):
