@@ -1,4 +1,4 @@
-"""Stopping a deliberation (Ctrl-C, --max-time), --until-agree, --as-peer, a missing client skill."""
+"""Stopping a deliberation (Ctrl-C, --max-time), --until-agree, --as-peer, --spawn, a missing or mismatched client skill."""
 import json
 import shutil
 import signal
@@ -9,7 +9,8 @@ from pathlib import Path
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
 from fixtures.fakes import anthropic_api
 from fixtures.fakes.sse_server import error, hang, text
-from tests.helpers import SKILLS, wait_until
+from fixtures.peers import CONFIG
+from tests.helpers import CODEX_BIN, SKILLS, wait_until
 
 TOPIC = "Monorepo or many repositories?"
 
@@ -198,3 +199,14 @@ def test_max_time_keeps_the_answer_given_and_continue_asks_only_the_side_it_stop
                                                                        "claude round 2, again"]
     assert again.envelope["rounds"][1]["codex"]["text"] == "codex round 2"
     assert len(brainstorm.codex.requests) == codex_asked + 1   # only its conclusions
+
+
+def test_spawn_starts_codex_app_server_where_nothing_answers(brainstorm, tmp_path, unused_port):
+    home = tmp_path / "spawn-home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG.format(port=brainstorm.codex.port))
+    brainstorm.codex.default = lambda body: text("codex, from the server brainstorm started")
+    done = brainstorm("--rounds", "0", "--uri", f"ws://127.0.0.1:{unused_port}", "--spawn", "--codex-bin", CODEX_BIN,
+                      TOPIC, env=dict(brainstorm.env, CODEX_HOME=str(home)))
+    assert done.returncode == 0, done.stderr
+    assert done.envelope["conclusions"]["codex"]["text"] == "codex, from the server brainstorm started"
