@@ -1,4 +1,4 @@
-"""Stopping a deliberation (Ctrl-C, --max-time), --until-agree, --as-peer, a missing client skill."""
+"""Stopping a deliberation (Ctrl-C, --max-time), --until-agree, --as-peer, --spawn, a missing or mismatched client skill."""
 import json
 import shutil
 import signal
@@ -9,7 +9,8 @@ from pathlib import Path
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
 from fixtures.fakes import anthropic_api
 from fixtures.fakes.sse_server import error, hang, text
-from tests.helpers import SKILLS, wait_until
+from fixtures.peers import CONFIG
+from tests.helpers import CODEX_BIN, SKILLS, wait_until
 
 TOPIC = "Monorepo or many repositories?"
 
@@ -162,3 +163,50 @@ def test_a_missing_client_skill_is_one_line_and_exit_3(tmp_path, brainstorm):
         f"brainstorm: error: the codex-ws-client skill is missing: brainstorm needs it installed beside it "
         f"(looked in {tmp_path / 'skills' / 'codex-ws-client' / 'scripts'}); install the three skills together"]
     assert done.envelope["status"] == "connection_failed"
+
+
+def test_client_skills_that_cannot_be_loaded_together_are_one_line_and_exit_3(tmp_path, brainstorm):
+    """Two skills of different releases meet: the client's ImportError names both; brainstorm says
+    that line, no traceback."""
+    skills = tmp_path / "skills"
+    for skill in ("codex-ws-client", "claude-cli-client", "brainstorm"):
+        shutil.copytree(SKILLS / skill, skills / skill, ignore=shutil.ignore_patterns("__pycache__"))
+    mismatch = "claude-cli-client 9.9 needs agent_bridge 9.9; codex-ws-client brought 1.0"
+    package = skills / "claude-cli-client" / "scripts" / "claude_client" / "__init__.py"
+    package.write_text(f"raise ImportError({mismatch!r})\n" + package.read_text())
+    done = brainstorm(TOPIC, script=skills / "brainstorm" / "scripts" / "brainstorm.py")
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.strip().splitlines() == [f"brainstorm: error: {mismatch}"]
+    assert done.envelope["status"] == "connection_failed"
+
+
+def test_max_time_keeps_the_answer_given_and_continue_asks_only_the_side_it_stopped(brainstorm):
+    brainstorm.codex.add(text("codex round 1"), text("codex round 2"))
+    brainstorm.claude.add(text("claude round 1 is partly said"), hang())
+    done = brainstorm("--rounds", "2", "--max-time", "8", TOPIC, timeout=60)
+    assert done.returncode == 4, done.stderr
+    round_2 = done.envelope["rounds"][1]
+    assert round_2["codex"]["text"] == "codex round 2" and round_2["codex"]["status"] == "completed"
+    assert round_2["claude"]["status"] == "timeout" and round_2["claude"]["exit_code"] == 4
+    assert json.loads(open(done.envelope["state_file"]).read()) == done.envelope
+    codex_asked = len(brainstorm.codex.requests)
+    brainstorm.codex.default = lambda body: text("codex concludes")
+    brainstorm.claude.default = lambda body: text("claude round 2, again")
+
+    again = brainstorm("--continue", done.envelope["state_file"], "--rounds", "1")
+    assert again.returncode == 0, again.stderr
+    assert [r["claude"]["text"] for r in again.envelope["rounds"]] == ["claude round 1 is partly said",
+                                                                       "claude round 2, again"]
+    assert again.envelope["rounds"][1]["codex"]["text"] == "codex round 2"
+    assert len(brainstorm.codex.requests) == codex_asked + 1   # only its conclusions
+
+
+def test_spawn_starts_codex_app_server_where_nothing_answers(brainstorm, tmp_path, unused_port):
+    home = tmp_path / "spawn-home"
+    home.mkdir()
+    (home / "config.toml").write_text(CONFIG.format(port=brainstorm.codex.port))
+    brainstorm.codex.default = lambda body: text("codex, from the server brainstorm started")
+    done = brainstorm("--rounds", "0", "--uri", f"ws://127.0.0.1:{unused_port}", "--spawn", "--codex-bin", CODEX_BIN,
+                      TOPIC, env=dict(brainstorm.env, CODEX_HOME=str(home)))
+    assert done.returncode == 0, done.stderr
+    assert done.envelope["conclusions"]["codex"]["text"] == "codex, from the server brainstorm started"

@@ -1,17 +1,25 @@
-"""Command line: arguments, a new or continued deliberation, the output, exit codes."""
+"""Command line: arguments, a new or continued deliberation, the output, exit codes.
+
+Imported once clients.load_clients has found the clients and the shared core they carry; the
+exit codes and errors are theirs (references/usage.md has brainstorm's table).
+"""
 import argparse
 import json
 import math
 import os
 import signal
 import sys
-import time
+
+from agent_bridge.cli.prompt_input import read_prompt, read_text_file
+from agent_bridge.deadline import Deadline
+from agent_bridge.outcome import EXIT_OK, BadArguments, ClientError, Interrupted
 
 from . import transcript
-from .deliberation import SIDES, CallerSide, Deliberation, new_record
-from .errors import EXIT_INTERRUPTED, STATUS_OF_EXIT, BadArguments, BrainstormError
+from .deliberation import CallerSide, Deliberation
 from .lock import stop_left_running, take_lock
+from .peers import ClaudePeer, CodexPeer
 from .prompts import NAMES, STYLES, load_style
+from .record import SIDES, new_record
 
 NAME = "brainstorm"
 URI_VARIABLE = "CODEX_APP_SERVER_URI"
@@ -19,8 +27,8 @@ TOKEN_VARIABLE = "CODEX_APP_SERVER_TOKEN"
 DEFAULT_URI = "ws://127.0.0.1:8765"
 DEFAULT_ROUNDS = 3
 EPILOG = ("Exit codes: 0 done, 1 a peer failed, 2 bad arguments, 3 a peer cannot be reached or started (or a "
-          "client skill is missing), 4 timeout (--timeout, --max-time), 5 unparseable peer output, 130 interrupted. "
-          "The transcript and the state file keep every answer so far in every case.")
+          "client skill is missing or of another release), 4 timeout (--timeout, --max-time), 5 unparseable "
+          "peer output, 130 interrupted. The transcript and the state file keep every answer so far in every case.")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -97,7 +105,7 @@ def main(argv=None):
     record, sides, lock, deliberation, prompt = None, {}, None, None, None
     try:
         args = build_parser().parse_args(argv)
-        started = time.monotonic()
+        deadline = Deadline(args.max_time or None)   # of the whole run
         record, templates, rounds = _prepare(args)
         caller_text, token = _caller_text(args), _token(args)
         if args.as_peer and caller_text is None:
@@ -108,13 +116,12 @@ def main(argv=None):
             _progress(f"the previous run (pid {lock.left_by['pid']}) was killed: stopping what it left running")
             stop_left_running(lock.left_by)
         sides = _sides(args, record, caller_text, token, lock)
-        deadline = started + args.max_time if args.max_time else None
         deliberation = Deliberation(record, sides, templates, transcript.save, deadline, _progress)
         deliberation.run(rounds, args.until_agree, conclude=not args.as_peer or args.conclude)
-    except BrainstormError as error:
-        record = _failed(record, error.exit_code, str(error), saved=deliberation is not None)
+    except ClientError as error:
+        record = _failed(record, error, saved=deliberation is not None)
     except KeyboardInterrupt:
-        record = _failed(record, EXIT_INTERRUPTED, "interrupted by the user", saved=deliberation is not None)
+        record = _failed(record, Interrupted("interrupted by the user"), saved=deliberation is not None)
     finally:
         for side in sides.values():
             side.close()
@@ -190,37 +197,17 @@ def _check(args):
 
 
 def _read_topic(args):
-    if args.topic is not None and args.prompt_file is not None:
-        raise BadArguments("give the topic either as an argument or with --prompt-file, not both")
-    if args.prompt_file is not None:
-        topic = _read_text(args.prompt_file, "--prompt-file")
-    elif args.topic is not None:
-        topic = args.topic
-    else:
+    if args.topic is None and args.prompt_file is None:
         raise BadArguments("no topic: pass it as an argument, or use --prompt-file FILE (- for stdin), "
                            "or --continue a deliberation")
-    if not topic.strip():
-        raise BadArguments("the topic is empty")
-    return topic
-
-
-def _read_text(path, option):
-    try:
-        if path == "-":
-            return sys.stdin.buffer.read().decode("utf-8-sig")
-        with open(path, encoding="utf-8-sig") as handle:
-            return handle.read()
-    except OSError as error:
-        raise BadArguments(f"cannot read {option} {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise BadArguments(f"{option} {path} is not UTF-8") from None
+    return read_prompt(args.topic, args.prompt_file)
 
 
 def _caller_text(args):
     """With --as-peer: the caller's text for this call (None without --my-text: only show the prompt)."""
     if not args.my_text:
         return None
-    text = _read_text(args.my_text, "--my-text")
+    text = read_prompt(None, "-") if args.my_text == "-" else read_text_file(args.my_text, "--my-text")
     if not text.strip():
         raise BadArguments("--my-text is empty")
     return text
@@ -229,42 +216,38 @@ def _caller_text(args):
 def _sides(args, record, caller_text, token, lock):
     """{side: peer}: the real peers, resuming the record's thread and session, or the caller's text;
     `lock` names the claude process they start, and says whether a killed run left a codex turn running."""
-    from .peers import ClaudePeer, CodexPeer   # imports the client packages
     sides = {}
     if args.as_peer:
         sides[args.as_peer] = CallerSide(args.as_peer, caller_text)
     cwd = os.path.abspath(args.cwd) if args.cwd else None
     if "codex" not in sides:
         uri = args.uri or (DEFAULT_URI if args.spawn else None)   # None: the default server or the daemon
-        sides["codex"] = CodexPeer({"uri": uri, "token": token, "spawn": args.spawn,
-                                    "codex_bin": args.codex_bin, "connect_timeout": args.connect_timeout,
-                                    "timeout": args.timeout, "cwd": cwd, "approve": args.approve,
-                                    "thread_id": record["codex_thread_id"]})
+        sides["codex"] = CodexPeer(uri=uri, token=token, spawn=args.spawn, codex_bin=args.codex_bin,
+                                   connect_timeout=args.connect_timeout, timeout=args.timeout, cwd=cwd,
+                                   approve=args.approve, thread_id=record["codex_thread_id"])
     if "claude" not in sides:
-        sides["claude"] = ClaudePeer({"claude_bin": args.claude_bin, "cwd": cwd, "allowed_tools": args.allowed_tools,
-                                      "timeout": args.timeout, "session_id": record["claude_session_id"],
-                                      "keep_warm": args.keep_warm if os.name == "posix" else None,
-                                      "on_process": lock.note_peer_process})
+        sides["claude"] = ClaudePeer(claude_bin=args.claude_bin, cwd=cwd, allowed_tools=args.allowed_tools,
+                                     timeout=args.timeout, keep_warm=args.keep_warm if os.name == "posix" else None,
+                                     session_id=record["claude_session_id"], on_process=lock.note_peer_process)
     return sides
 
 
 def _token(args):
     if args.token_file:
-        token = _read_text(args.token_file, "--token-file").strip()
+        token = read_text_file(args.token_file, "--token-file").strip()
         if not token:
             raise BadArguments(f"--token-file {args.token_file} is empty")
         return token
     return os.environ.get(TOKEN_VARIABLE) or None
 
 
-def _failed(record, exit_code, message, saved):
-    """The record of a run that ended outside the rounds (bad arguments, a missing skill, a busy
-    deliberation, Ctrl-C); `saved`: the rounds had begun, so the files take it too."""
+def _failed(record, error, saved):
+    """The record of a run that `error` ended outside the rounds (bad arguments, a busy deliberation,
+    Ctrl-C); `saved`: the rounds had begun, so the files take it too."""
     if record is None:
         record = new_record(None, None)
-    if record["exit_code"] in (None, 0) or exit_code == EXIT_INTERRUPTED:
-        record["exit_code"], record["error"] = exit_code, message
-    record["status"] = STATUS_OF_EXIT[record["exit_code"]]
+    if record["exit_code"] in (None, EXIT_OK) or isinstance(error, Interrupted):
+        record.update(status=error.status, exit_code=error.exit_code, error=str(error))
     if saved:
         transcript.save(record)
     elif record["state_file"] and not os.path.exists(record["state_file"]):

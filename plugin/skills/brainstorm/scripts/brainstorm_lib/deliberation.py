@@ -6,26 +6,21 @@ every round, so a failure, Ctrl-C or --max-time keeps everything so far.
 import threading
 import time
 
-from . import prompts
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, STATUS_OF_EXIT
+from agent_bridge.deadline import Deadline
+from agent_bridge.outcome import EXIT_OK, EXIT_TURN_FAILED, Interrupted, TimedOut
 
-SIDES = ("codex", "claude")
+from . import prompts
+from .record import SIDES, all_conclusions
+
 STOP_GRACE_SECONDS = 10.0    # how long an interrupted peer may take to end its turn
 
 
 class RunStopped(Exception):
-    """Ctrl-C or --max-time: the peers were interrupted."""
+    """Ctrl-C, or the run's deadline passed: `reason` (Interrupted or TimedOut) says which."""
 
-    def __init__(self, exit_code):
-        super().__init__(STATUS_OF_EXIT[exit_code])
-        self.exit_code = exit_code
-
-
-def new_record(topic, style, as_peer=None):
-    return {"status": "inProgress", "exit_code": None, "topic": topic, "style": style, "as_peer": as_peer,
-            "rounds": [], "conclusions": None, "earlier_conclusions": [], "converged": False, "codex_thread_id": None,
-            "claude_session_id": None, "transcript": None, "state_file": None,
-            "totals": {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "elapsed_ms": 0}}
+    def __init__(self, reason):
+        super().__init__(str(reason))
+        self.reason = reason
 
 
 class CallerSide:
@@ -35,7 +30,7 @@ class CallerSide:
         self.name = name
         self.text = text
 
-    def ask(self, prompt):
+    def ask(self, prompt, deadline):
         return {"status": "completed", "exit_code": EXIT_OK, "text": self.text, "turn_id": None, "by": "caller"}
 
     def interrupt(self):
@@ -46,12 +41,12 @@ class CallerSide:
 
 
 class Deliberation:
-    def __init__(self, record, sides, templates, save, deadline=None, progress=lambda line: None):
+    def __init__(self, record, sides, templates, save, deadline=Deadline(None), progress=lambda line: None):
         self.record = record
         self.sides = sides               # {"codex": peer, "claude": peer}
         self.templates = templates
         self.save = save                 # save(record), after every step
-        self.deadline = deadline         # time.monotonic() value for --max-time, or None
+        self.deadline = deadline         # of the whole run (--max-time): each turn ends there
         self.progress = progress
         self.started = time.monotonic()
         self.elapsed_before = record["totals"]["elapsed_ms"]
@@ -69,7 +64,7 @@ class Deliberation:
             if conclude:
                 self._conclusions()
         except RunStopped as stop:
-            self._stop(stop.exit_code)
+            return self._finish(stop.reason)
         return self._finish()
 
     def _round(self):
@@ -124,40 +119,48 @@ class Deliberation:
         self.record["conclusions"] = entries
 
     def _exchange(self, asks, entries):
-        """The sides in `asks` answer at once; returns `entries` with an entry for each. Stops them on Ctrl-C
-        or at the deadline (RunStopped, after keeping what they answered)."""
+        """The sides in `asks` answer at once, each turn ending as a timeout at the run's deadline; returns
+        `entries` with an entry for each. After Ctrl-C (both are interrupted) or once the deadline has cut
+        an answer, keeps what they answered and raises RunStopped."""
         answers = {}
-        workers = [threading.Thread(target=lambda side=side: answers.__setitem__(side, self.sides[side].ask(asks[side])),
+        workers = [threading.Thread(target=lambda side=side: answers.__setitem__(
+                                        side, self.sides[side].ask(asks[side], self.deadline)),
                                     name=f"brainstorm-{side}", daemon=True) for side in asks]
         for worker in workers:
             worker.start()
+        stopped_by = None
         try:
             for worker in workers:
-                self._join(worker)
-        except (KeyboardInterrupt, RunStopped) as stop:
-            exit_code = stop.exit_code if isinstance(stop, RunStopped) else EXIT_INTERRUPTED
+                worker.join(self._wait_limit())
+        except KeyboardInterrupt:
             for side in asks:
                 self.sides[side].interrupt()
             for worker in workers:
                 worker.join(STOP_GRACE_SECONDS)
-            self._keep(entries, asks, answers, exit_code)
-            raise RunStopped(exit_code) from None
-        self._keep(entries, asks, answers)
+            stopped_by = Interrupted("interrupted by the user")
+        if stopped_by is None and self._cut_by_deadline(asks, answers):
+            stopped_by = TimedOut("the run reached --max-time")
+        self._keep(entries, asks, answers, stopped_by)
+        if stopped_by is not None:
+            raise RunStopped(stopped_by)
         return entries
 
-    def _join(self, worker):
-        while worker.is_alive():
-            remaining = None if self.deadline is None else self.deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise RunStopped(EXIT_TIMEOUT)
-            worker.join(remaining)
+    def _cut_by_deadline(self, asks, answers):
+        """True when the run's deadline has passed and a side asked has no answer (its turn timed out)."""
+        return self.deadline.passed() and not all(answered(entry_of(answers.get(side))) for side in asks)
 
-    def _keep(self, entries, asks, answers, stopped_with=None):
+    def _wait_limit(self):
+        """How long to wait for a side: no limit, or until STOP_GRACE_SECONDS after the run's deadline (the
+        clients bound a turn, not the start of their peer: a side still starting one then is left)."""
+        remaining = self.deadline.remaining()
+        return None if remaining is None else remaining + STOP_GRACE_SECONDS
+
+    def _keep(self, entries, asks, answers, stopped_by=None):
         """Puts each asked side's answer in `entries` (and a stopped run's partial entries in the record)."""
         for side in asks:
-            entries[side] = entry_of(answers.get(side), stopped_with)
+            entries[side] = entry_of(answers.get(side), stopped_by)
             self._note_ids(side, answers.get(side) or {})
-        if stopped_with is not None:
+        if stopped_by is not None:
             if "round" in entries:
                 self.record["rounds"].append(entries)
             else:
@@ -184,20 +187,19 @@ class Deliberation:
     def _failed(self, entries):
         return not all(answered(entries[side]) for side in SIDES)
 
-    def _stop(self, exit_code):
-        self.record["exit_code"] = exit_code
-        self.record["error"] = ("interrupted by the user" if exit_code == EXIT_INTERRUPTED
-                                else "the run reached --max-time; both peers were stopped")
-
-    def _finish(self):
+    def _finish(self, stopped_by=None):
+        """The record's status, exit code and error: those of `stopped_by` (Ctrl-C, the deadline), else
+        of the first side that failed in the last step, else completed."""
         record = self.record
-        if record["exit_code"] is None:
-            errors = [(side, entry) for entries in record["rounds"][-1:] + [record["conclusions"] or {}]
-                      for side, entry in sorted(entries.items()) if side in SIDES and entry["exit_code"] != EXIT_OK]
-            record["exit_code"] = errors[0][1]["exit_code"] if errors else EXIT_OK
-            if errors:
-                record["error"] = "; ".join(f"{side}: {entry.get('error') or entry['status']}" for side, entry in errors)
-        record["status"] = STATUS_OF_EXIT.get(record["exit_code"], "failed")
+        failed = [(side, entry) for entries in record["rounds"][-1:] + [record["conclusions"] or {}]
+                  for side, entry in sorted(entries.items()) if side in SIDES and not answered(entry)]
+        if stopped_by is not None:
+            record.update(status=stopped_by.status, exit_code=stopped_by.exit_code, error=str(stopped_by))
+        elif failed:
+            record.update(status=failed[0][1]["status"], exit_code=failed[0][1]["exit_code"],
+                          error="; ".join(f"{side}: {entry.get('error') or entry['status']}" for side, entry in failed))
+        else:
+            record.update(status="completed", exit_code=EXIT_OK)
         self._save()
         return record
 
@@ -218,27 +220,20 @@ def other_side(side):
     return "claude" if side == "codex" else "codex"
 
 
-def entry_of(envelope, stopped_with=None):
+def entry_of(envelope, stopped_by=None):
     """One side's answer in a round: text, turn id, status, metrics (and the error, if any)."""
     if envelope is None:
-        envelope = {"status": "failed", "exit_code": 1, "text": "", "error": "the peer did not answer"}
+        envelope = {"status": "failed", "exit_code": EXIT_TURN_FAILED, "text": "", "error": "the peer did not answer"}
     entry = {"text": envelope.get("text") or "", "turn_id": envelope.get("turn_id"),
              "status": envelope.get("status"), "exit_code": envelope.get("exit_code"),
              "metrics": envelope.get("metrics") or {}}
     if envelope.get("by"):
         entry["by"] = envelope["by"]
-    if stopped_with is not None and entry["exit_code"] != EXIT_OK:
-        entry["status"], entry["exit_code"] = STATUS_OF_EXIT[stopped_with], stopped_with
-        entry["error"] = "stopped: " + ("interrupted by the user" if stopped_with == EXIT_INTERRUPTED
-                                        else "the run reached --max-time")
+    if stopped_by is not None and entry["exit_code"] != EXIT_OK:
+        entry.update(status=stopped_by.status, exit_code=stopped_by.exit_code, error=f"stopped: {stopped_by}")
     elif envelope.get("error"):
         entry["error"] = envelope["error"]
     return entry
-
-
-def all_conclusions(record):
-    """Every set of conclusions, oldest first."""
-    return record["earlier_conclusions"] + ([record["conclusions"]] if record["conclusions"] else [])
 
 
 def totals(record, elapsed_ms):

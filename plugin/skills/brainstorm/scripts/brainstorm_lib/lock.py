@@ -12,8 +12,8 @@ import os
 import signal
 import time
 
-from .errors import EXIT_PEER_FAILED, BrainstormError
-from .peers import process_table
+from agent_bridge.jobs import is_alive, process_identity   # a pid and its start time: a reused pid is not the run
+from agent_bridge.outcome import ClientError
 
 TAKE_OVER_ATTEMPTS = 3
 
@@ -23,30 +23,27 @@ def lock_path_for(state_file):
 
 
 def take_lock(state_file):
-    """The lock of the deliberation kept in `state_file`; BrainstormError (exit 1) while a live run holds it."""
-    processes = process_table()
+    """The lock of the deliberation kept in `state_file`; ClientError (exit 1) while a live run holds it."""
     path = lock_path_for(state_file)
-    mine = {"pid": os.getpid(), "identity": processes.process_identity(os.getpid()),
+    mine = {"pid": os.getpid(), "identity": process_identity(os.getpid()),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     left_by = None
     for _ in range(TAKE_OVER_ATTEMPTS):
         if _create(path, mine):
             return Lock(path, mine, left_by)
         holder = _read(path)
-        if holder and processes.is_alive(holder["pid"], holder["identity"]):
-            raise BrainstormError(f"{state_file} is busy: brainstorm (pid {holder['pid']}) is running it; "
-                                  "wait for it to end", EXIT_PEER_FAILED)
+        if holder and is_alive(holder["pid"], holder["identity"]):
+            raise ClientError(f"{state_file} is busy: brainstorm (pid {holder['pid']}) is running it; "
+                              "wait for it to end")
         left_by = holder or left_by
         _remove(path)   # its holder is gone
-    raise BrainstormError(f"{state_file} is busy: another brainstorm keeps taking it; wait for it to end",
-                          EXIT_PEER_FAILED)
+    raise ClientError(f"{state_file} is busy: another brainstorm keeps taking it; wait for it to end")
 
 
 def stop_left_running(holder):
     """Ends the peer processes a gone holder started and left running (each leads a process group of its own)."""
-    processes = process_table()
     for peer in holder.get("peers", []):
-        if processes.is_alive(peer.get("pid"), peer.get("identity", "")):
+        if is_alive(peer.get("pid"), peer.get("identity", "")):
             try:
                 os.killpg(peer["pid"], signal.SIGKILL)
             except OSError:
@@ -60,8 +57,9 @@ class Lock:
         self.left_by = left_by   # the holder of the lock taken over from a gone run, or None
 
     def note_peer_process(self, pid):
-        """Names in the lock a peer process this run started, for the run that takes the lock over if this one is killed."""
-        identity = process_table().process_identity(pid)
+        """Names in the lock a peer process this run started, for the run that takes the lock over if this
+        one is killed."""
+        identity = process_identity(pid)
         holder = dict(self.holder, peers=self.holder.get("peers", []) + [{"pid": pid, "identity": identity}])
         partial = f"{self.path}.{os.getpid()}.partial"
         with open(partial, "w", encoding="utf-8") as handle:

@@ -1,76 +1,47 @@
-"""The only module that touches the two client packages: one Codex peer and one Claude peer.
+"""The only module that touches the two client packages (loaded by clients.load_clients), through
+their public names: one Codex peer and one Claude peer.
 
 Each peer keeps one connection (Codex: a thread on one app-server connection; Claude: one
 session in one claude process) for the whole run and offers the same three calls:
-`ask(prompt) -> envelope dict` (the dict the client's --json prints; errors are in it, never
-raised), `interrupt()` (from another thread) and `close()`.
-
-The client packages are found in the sibling skill folders, where the installer puts them
-and where they are in the repository.
+`ask(prompt, deadline) -> envelope dict` (the dict the client's --json prints; errors are in it,
+never raised), `interrupt()` (from another thread) and `close()`.
 """
-import importlib
-import os
-import sys
 import threading
 
-from .errors import EXIT_UNREACHABLE, BrainstormError
-
-SKILLS_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-CLIENT_SKILLS = {"codex": ("codex-ws-client", "codex_client"), "claude": ("claude-cli-client", "claude_client")}
-
-
-def load_client(peer):
-    """Imports the client package of `peer` from its sibling skill folder."""
-    skill, package = CLIENT_SKILLS[peer]
-    scripts = os.path.join(SKILLS_DIR, skill, "scripts")
-    if not os.path.isfile(os.path.join(scripts, package, "__init__.py")):
-        raise BrainstormError(f"the {skill} skill is missing: brainstorm needs it installed beside it "
-                              f"(looked in {scripts}); install the three skills together", EXIT_UNREACHABLE)
-    for folder in (scripts, os.path.join(scripts, "_vendor")):   # _vendor: the codex skill's websocket-client
-        if os.path.isdir(folder) and folder not in sys.path:
-            sys.path.append(folder)
-    return importlib.import_module(package)
-
-
-def process_table():
-    """The clients' shared module that tells a live process from a gone one (agent_bridge.jobs):
-    process_identity(pid), is_alive(pid, identity)."""
-    load_client("codex")
-    return importlib.import_module("agent_bridge.jobs")
-
-
-def failed_envelope(error, **ids):
-    """The envelope of a turn that could not run: an error of either client, as its --json shows it."""
-    return dict(ids, status=error.status, exit_code=error.exit_code, text="", error=str(error))
+import claude_client
+import codex_client
 
 
 class Peer:
     """What both peers share: a Session opened on the first ask, one turn at a time, interruptible
-    from another thread. A subclass names its client and opens its Session."""
+    from another thread. A subclass names its client package and opens its Session."""
 
-    name = client = None
+    client = None
 
-    def __init__(self, options):
-        self.options = options
-        self.package = load_client(self.client)
+    def __init__(self):
         self.session = None
         self.turn = None
         self.stopping = threading.Event()
 
-    def ask(self, prompt):
+    def ask(self, prompt, deadline):
+        """One turn; it ends as a timeout at `deadline` (the run's), with the text so far."""
         try:
             if self.session is None:
-                self.session = self._open()
+                self.session = self._open(deadline)
             if self.stopping.is_set():
-                raise self.package.Interrupted("interrupted before the turn started")
+                raise self.client.Interrupted("interrupted before the turn started")
+            if deadline.passed():
+                raise self.client.TimedOut("the run reached its limit before the turn started")
             self.turn = self.session.start(prompt)
             if self.stopping.is_set():   # interrupt() came while the turn was starting
                 self.turn.interrupt()
-            envelope = self.turn.result().to_dict()
-        except self.package.ClientError as error:
-            envelope = failed_envelope(error, **self._ids())
-        self._remember(envelope)
-        return envelope
+            envelope = self.turn.result(max_time=deadline.remaining())
+        except self.client.ClientError as error:
+            envelope = self.client.Envelope(**self._ids())
+            envelope.fail(error)
+        answer = envelope.to_dict()
+        self._remember(answer)
+        return answer
 
     def interrupt(self):
         self.stopping.set()
@@ -78,7 +49,7 @@ class Peer:
         if turn is not None and not turn.finished:
             try:
                 turn.interrupt()
-            except self.package.ClientError:
+            except self.client.ClientError:
                 pass
 
     def close(self):
@@ -88,49 +59,39 @@ class Peer:
 
 
 class CodexPeer(Peer):
-    """Codex through codex_client. options: uri (None: the default server or the daemon), token,
-    codex_bin, spawn, connect_timeout, timeout, cwd, approve (kinds: commands, file-changes,
-    permissions, all), thread_id (to resume).
+    """Codex through codex_client: at `uri` (None: the default server or the daemon; with `spawn`,
+    `codex app-server` started there if nothing answers), resuming `thread_id` if given. `approve`:
+    what Codex may do unasked (kinds of APPROVE_CHOICES: commands, file-changes, permissions, all).
 
     A turn still running on a resumed thread is an earlier run's (one run at a time holds the
     deliberation's lock): killed, or interrupted and not yet ended. Nobody will read it, so it is
     interrupted and waited for before the thread is used."""
 
-    name, client = "codex", "codex"
+    client = codex_client
 
-    def __init__(self, options):
-        super().__init__(options)
-        self.thread_id = options.get("thread_id")
+    def __init__(self, *, uri, token, spawn, codex_bin, connect_timeout, timeout, cwd, approve, thread_id):
+        super().__init__()
+        approved = set().union(*(codex_client.APPROVE_CHOICES[kind] for kind in approve))
+        self.uri = uri
+        self.session_options = dict(spawn=spawn, cwd=cwd, token=token, connect_timeout=connect_timeout,
+                                    codex_bin=codex_bin, timeout=timeout,
+                                    on_server_request=codex_client.ApprovalPolicy(approve=approved))
+        self.thread_id = thread_id
 
-    def _open(self):
-        codex, options = self.package, self.options
-        approve = set().union(*(codex.APPROVE_CHOICES[kind] for kind in options.get("approve", ())))
-
-        def connect(uri=options.get("uri")):
-            return codex.Session(uri, thread_id=self.thread_id, cwd=options.get("cwd"), token=options.get("token"),
-                                 connect_timeout=options.get("connect_timeout", 10.0),
-                                 codex_bin=options.get("codex_bin", "codex"), timeout=options.get("timeout", 300.0),
-                                 on_server_request=codex.ApprovalPolicy(approve=approve))
-        if not options.get("spawn"):
-            session = connect()
-        else:
-            from codex_client.spawn import check_spawnable, connect_or_spawn
-            check_spawnable(options["uri"])
-            session, _ = connect_or_spawn(connect, options["uri"], options.get("codex_bin", "codex"),
-                                          codex.Tracer("codex-ws-client"), options.get("connect_timeout") or 30)
+    def _open(self, deadline):
+        session = codex_client.Session(self.uri, thread_id=self.thread_id, **self.session_options)
         if self.thread_id:
-            self._stop_left_turn(session)
+            self._stop_left_turn(session, deadline)
         return session
 
-    def _stop_left_turn(self, session):
-        """Resumes the thread, first ending the turn an earlier run left running on it, if any."""
-        from codex_client.client import ThreadBusy
+    def _stop_left_turn(self, session, deadline):
+        """Resumes the thread, first ending the turn an earlier run left running on it, if any (by the deadline)."""
         try:
             session.open_thread()
-        except ThreadBusy as busy:
+        except codex_client.ThreadBusy as busy:
             left = session.client.wait_for_turn(self.thread_id, busy.turn_id)
             left.interrupt()
-            left.result()   # its end, or --timeout of silence
+            left.result(max_time=deadline.remaining())   # its end, or --timeout of silence
             session.open_thread()
 
     def _ids(self):
@@ -141,24 +102,23 @@ class CodexPeer(Peer):
 
 
 class ClaudePeer(Peer):
-    """Claude through claude_client. options: claude_bin, cwd, allowed_tools, timeout,
-    session_id (to resume), keep_warm (seconds claude is kept running after the run, see claude_client.warm),
-    on_process (called with the pid of the claude process once started)."""
+    """Claude through claude_client, resuming `session_id` if given. `keep_warm`: seconds claude is
+    kept running after the run (see claude_client.warm); `on_process` is called with the pid of the
+    claude process once started."""
 
-    name, client = "claude", "claude"
+    client = claude_client
 
-    def __init__(self, options):
-        super().__init__(options)
-        self.session_id = options.get("session_id")
+    def __init__(self, *, claude_bin, cwd, allowed_tools, timeout, keep_warm, session_id, on_process):
+        super().__init__()
+        self.claude_bin = claude_bin
+        self.session_options = dict(cwd=cwd, timeout=timeout, resume_timeout=timeout, keep_warm=keep_warm,
+                                    allowed_tools=list(allowed_tools))
+        self.session_id = session_id
+        self.on_process = on_process
 
-    def _open(self):
-        options = self.options
-        timeout = options.get("timeout", 300.0)
-        session = self.package.Session(options.get("claude_bin", "claude"), cwd=options.get("cwd"),
-                                       session_id=self.session_id, timeout=timeout, resume_timeout=timeout,
-                                       keep_warm=options.get("keep_warm"),
-                                       allowed_tools=list(options.get("allowed_tools", ())))
-        options["on_process"](session.process.pid)
+    def _open(self, deadline):
+        session = claude_client.Session(self.claude_bin, session_id=self.session_id, **self.session_options)
+        self.on_process(session.process.pid)
         return session
 
     def _ids(self):

@@ -7,7 +7,8 @@ import os
 import re
 from string import Template
 
-from .errors import BadArguments
+from agent_bridge.cli.prompt_input import read_text_file
+from agent_bridge.outcome import BadArguments
 
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                           "references", "styles")
@@ -24,14 +25,7 @@ CONVERGED_LINE = re.compile(r"^\W*CONVERGED:\W*(yes|no)\b", re.IGNORECASE)
 def load_style(style, style_file=None):
     """{phase: Template} from the user's file, else from the named style."""
     path = style_file or os.path.join(STYLES_DIR, f"{style}.txt")
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    except OSError as error:
-        raise BadArguments(f"cannot read --style-file {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise BadArguments(f"--style-file {path} is not UTF-8") from None
-    sections = _sections(text)
+    sections = _sections(read_text_file(path, "--style-file"))
     missing = [phase for phase in PHASES if not sections.get(phase, "").strip()]
     if missing:
         raise BadArguments(f"{path} has no [{'], ['.join(missing)}] section (see references/styles/debate.txt)")

@@ -7,9 +7,10 @@ import os
 import re
 import time
 
-from .deliberation import SIDES, all_conclusions
-from .errors import BadArguments
+from agent_bridge.outcome import BadArguments
+
 from .prompts import NAMES
+from .record import SIDES, all_conclusions
 
 DEFAULT_FOLDER = ".brainstorm"
 FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")   # a code fence (CommonMark): its marker, then the rest of the line
@@ -46,7 +47,8 @@ def paths_for(given):
 
 
 def check_writable(path, option):
-    """That `path` can be written, without creating it."""
+    """That `path` can be written, without creating it (the clients' check creates it: a run refused later,
+    a busy deliberation say, would leave an empty file)."""
     target = path if os.path.exists(path) else os.path.dirname(path)
     if not os.access(target, os.W_OK):
         reason = "permission denied" if os.path.exists(target) else "no such directory"
