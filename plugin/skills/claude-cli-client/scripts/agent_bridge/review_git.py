@@ -38,20 +38,20 @@ class Changes:
         request = self.request
         if request.kind == UNCOMMITTED:
             if not self._git("status", "--porcelain", "--untracked-files=all").strip():
-                raise BadArguments(f"nothing to review: no uncommitted changes in {self.root}", setting="review")
+                raise BadArguments(f"nothing to review: no uncommitted changes in {self.root}", setting="uncommitted")
         elif request.kind == COMMIT:
             # The full SHA from now on: a later HEAD~1 (a detached job's, a continued thread's) may be another commit.
             request.commit = self._git("rev-parse", "--verify", "--quiet", f"{request.commit}^{{commit}}",
                                        problem=f"no commit {request.commit!r} in {self.root}",
-                                       setting="review_commit").strip()
+                                       setting="commit").strip()
         elif request.kind == BASE_BRANCH:
             assert request.base is not None   # as a review against a branch has
             self._git("rev-parse", "--verify", "--quiet", f"{request.base}^{{commit}}",
-                      problem=f"no branch {request.base!r} in {self.root}", setting="review_base")
-            self.merge_base = self._git("merge-base", "HEAD", request.base, setting="review_base",
+                      problem=f"no branch {request.base!r} in {self.root}", setting="base")
+            self.merge_base = self._git("merge-base", "HEAD", request.base, setting="base",
                                         problem=f"HEAD and {request.base!r} have no common ancestor").strip()
             if not self._git("diff", self.merge_base).strip():
-                raise BadArguments(f"nothing to review: no changes against {request.base!r}", setting="review_base")
+                raise BadArguments(f"nothing to review: no changes against {request.base!r}", setting="base")
 
     def diff(self, limit: int = MAX_DIFF_CHARACTERS) -> Tuple[str, Optional[str]]:
         """(the changes as diff text, a note when files were left out to keep it within `limit`

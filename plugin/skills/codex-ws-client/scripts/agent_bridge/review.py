@@ -112,11 +112,10 @@ class ReviewRequest:
         if len(chosen) > 1:
             raise BadArguments(f"one review target at a time, not {' and '.join(chosen)}")
         if not chosen and not instructions:
-            raise BadArguments("a review needs a target (uncommitted, base or commit) or instructions",
-                               setting="review")
+            raise BadArguments("a review needs a target (uncommitted, base or commit) or instructions")
         if style not in STYLES:
-            raise BadArguments(f"review style {style!r} is not one of {', '.join(STYLES)}", setting="review_style")
-        for value, setting in ((base, "review_base"), (commit, "review_commit")):
+            raise BadArguments(f"review style {style!r} is not one of {', '.join(STYLES)}", setting="style")
+        for value, setting in ((base, "base"), (commit, "commit")):
             if value is not None and (not value.strip() or value.startswith("-")):
                 raise BadArguments(f"{value!r} is not a branch or commit name", setting=setting)
         self.kind = UNCOMMITTED if uncommitted else BASE_BRANCH if base else COMMIT if commit else CUSTOM
