@@ -1,4 +1,4 @@
-"""The turn both clients hand out: its events, its envelope, interrupting or stopping it.
+"""The base of the turn both clients hand out: its events, its envelope, interrupting or stopping it.
 
 Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
 codex-ws-client, and a test proves the claude copy is identical. A client's turn
