@@ -1,4 +1,4 @@
-"""Background jobs: the records a --detach supervisor keeps, and reading them back.
+"""Background jobs: the records a detached turn's supervisor keeps, and reading them back.
 
 Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
 codex-ws-client, and a test proves the claude copy is identical.
