@@ -5,7 +5,10 @@ codex-ws-client, and a test proves the claude copy is identical.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, TypedDict, cast
+
+if TYPE_CHECKING:
+    from .review import Review
 
 EXIT_OK = 0
 EXIT_TURN_FAILED = 1
@@ -104,7 +107,7 @@ class EnvelopeDict(TypedDict, total=False):
     error: str
     notifications: List[Any]
     metrics: Dict[str, Any]
-    review: Dict[str, Any]
+    review: Review
     job_id: str
 
 
