@@ -32,8 +32,7 @@ EXIT_CODE_OF_STATUS = {
     "parse_error": EXIT_PROTOCOL,
     "interrupted": EXIT_INTERRUPTED,
 }
-# The statuses a peer reports for a finished turn; anything else (inProgress, an unknown word) is
-# not success.
+# The statuses a peer reports for a finished turn; a turn that ends with any other word failed.
 TURN_STATUSES = ("completed", "failed", "interrupted")
 
 
