@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fixtures.fakes.sse_server import text, tool
 from fixtures.fakes.ws_faults import FaultServer, delta
+from fixtures.processes import is_running, start_time
 from tests.claude.conftest import claude, claude_env, fake_anthropic, workdir  # noqa: F401 - fixtures used below
 from tests.codex.conftest import codex, codex_server, fake_model, protocol_schema  # noqa: F401
 from tests.helpers import CODEX_SCRIPT, ROOT, json_lines, process_exists, run_script, wait_until
@@ -79,3 +80,14 @@ def test_the_clients_temp_files_go_to_the_tests_own_folder(claude, tmp_path):
     spawn_log = json.loads(spawned.stdout)["error"].rsplit("see ", 1)[1]
     for path in (cut_by_claude_client, cut_by_codex_client, spawn_log):
         assert tmp_path in Path(path).parents, path
+
+
+def test_a_process_counts_as_running_until_it_ends_not_until_it_is_reaped():
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    started = start_time(child.pid)
+    assert is_running(child.pid) and started.isdigit()
+    child.stdin.close()
+    wait_until(lambda: not is_running(child.pid), timeout=10, what="the child ended")
+    assert process_exists(child.pid) and start_time(child.pid) == started   # a zombie until waited for
+    child.wait()
+    assert not is_running(child.pid) and start_time(child.pid) == ""

@@ -7,6 +7,7 @@ import sys
 import threading
 
 from fixtures.fakes.sse_server import text
+from fixtures.processes import start_time
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
 from tests.helpers import CLAUDE_SCRIPT, CODEX_SCRIPT, git, json_lines, run_script, validate_envelope
@@ -80,7 +81,7 @@ def test_a_wide_store_is_made_private_and_the_oldest_ended_jobs_are_pruned(claud
     private_job_store.mkdir(parents=True, mode=0o755)
     os.chmod(private_job_store, 0o755)
     running = dict(_old_record(0), status="running", supervisor_pid=os.getpid(),   # this test: alive
-                   supervisor_identity=_start_time(os.getpid()))
+                   supervisor_identity=start_time(os.getpid()))
     (private_job_store / f"{running['job_id']}.json").write_text(json.dumps(running))
     for number in range(1, MAX_JOBS):
         record = _old_record(number)
@@ -133,9 +134,3 @@ def _old_record(number):
             "started_at": stamp, "updated_at": stamp, "last_activity": {"at": stamp, "what": "result"},
             "supervisor_pid": 0, "envelope": {"status": "completed", "exit_code": 0, "text": ""}}
 
-
-
-def _start_time(pid):
-    """The process's start time as /proc shows it (what a record uses to tell a reused pid)."""
-    with open(f"/proc/{pid}/stat", "rb") as stat_file:
-        return stat_file.read().rsplit(b")", 1)[1].split()[19].decode()

@@ -1,12 +1,14 @@
 """The package both clients share, agent_bridge, must stay identical: one canonical copy, one mirror.
 Identical copies under one name are what let a program import both clients and get one
 ClientError and one Envelope."""
+import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.helpers import SKILLS
+from tests.helpers import ROOT, SKILLS
 
 CANONICAL = SKILLS / "codex-ws-client" / "scripts" / "agent_bridge"
 MIRROR = SKILLS / "claude-cli-client" / "scripts" / "agent_bridge"
@@ -61,3 +63,52 @@ except codex_client.ConnectionFailed as error:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["ConnectionFailed", "3", "claude_bin"]
+
+
+def test_the_core_version_is_the_release_of_the_skills():
+    release = re.search(r'^VERSION = "([^"]+)"', (ROOT / "scripts" / "install.py").read_text(), re.M).group(1)
+    assert _core_version(CANONICAL) == release
+
+
+def _core_version(agent_bridge):
+    return re.search(r'^CORE_VERSION = "([^"]+)"', (agent_bridge / "__init__.py").read_text(), re.M).group(1)
+
+
+def _two_installed_skills(tmp_path, claude_core_version):
+    """Copies of both skills' scripts in folders of their own; the claude copy's core says `claude_core_version`."""
+    codex, claude = tmp_path / "one" / "codex-ws-client", tmp_path / "other" / "claude-cli-client"
+    for skill, copy in (("codex-ws-client", codex), ("claude-cli-client", claude)):
+        shutil.copytree(SKILLS / skill / "scripts", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    core = claude / "agent_bridge" / "__init__.py"
+    core.write_text(core.read_text().replace(f'CORE_VERSION = "{_core_version(CANONICAL)}"',
+                                             f'CORE_VERSION = "{claude_core_version}"'))
+    return codex, claude
+
+
+def _import_both(codex, claude):
+    code = f"""
+import sys
+sys.path[:0] = [{str(codex)!r}, {str(claude)!r}]
+import codex_client
+try:
+    import claude_client
+except ImportError as error:
+    sys.exit(str(error))
+print(claude_client.ClientError is codex_client.ClientError)
+"""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+
+
+def test_two_skills_of_one_release_share_one_core(tmp_path):
+    codex, claude = _two_installed_skills(tmp_path, _core_version(CANONICAL))
+    done = _import_both(codex, claude)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "True\n", "")
+
+
+def test_a_skill_of_another_release_says_so_in_one_line_naming_both_versions_and_folders(tmp_path):
+    codex, claude = _two_installed_skills(tmp_path, "9.9.9")
+    done = _import_both(codex, claude)
+    assert done.returncode == 1 and done.stdout == ""
+    line, = done.stderr.splitlines()
+    assert "9.9.9" in line and _core_version(CANONICAL) in line, line
+    assert str(claude) in line and str(codex / "agent_bridge") in line, line

@@ -7,6 +7,7 @@ import sys
 
 from fixtures.fakes import anthropic_api, responses_api
 from fixtures.fakes.sse_server import error, hang, text
+from fixtures.processes import is_running
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
 from tests.helpers import wait_until
 
@@ -196,15 +197,7 @@ def test_continue_right_after_a_kill_9_stops_the_dead_runs_turns_and_redoes_the_
     redone_claude = [said for said in claude_prompts(brainstorm.claude)[asked_before[1]:] if "Round 2" in said]
     assert len(redone_codex) == 1 and len(redone_claude) == 1
     [orphan] = left_running   # the killed run's claude, which kept the session busy
-    wait_until(lambda: not running(orphan["pid"]), timeout=10, what="the killed run's claude ended")
-
-
-def running(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:   # gone, or going while it was read
-        return False
+    wait_until(lambda: not is_running(orphan["pid"]), timeout=10, what="the killed run's claude ended")
 
 
 def test_continue_finds_claude_kept_warm_unless_told_not_to(brainstorm, tmp_path):

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from fixtures.fakes.sse_server import hang, text, tool
+from fixtures.processes import is_running
 from tests.claude.conftest import start_client, wait_for_text_in_trace
 from tests.helpers import CLAUDE_BIN, wait_until
 
@@ -21,18 +22,6 @@ def counting_claude(folder):
     wrapper.write_text(f"#!/bin/sh\necho $$ >> '{starts}'\nexec '{CLAUDE_BIN}' \"$@\"\n")
     wrapper.chmod(0o755)
     return str(wrapper), lambda: starts.read_text().split() if starts.exists() else []
-
-
-def alive(pid):
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:   # it ended between the two looks
-        return False
 
 
 def sessions(claude):
@@ -51,7 +40,7 @@ def keeper_pids(claude):
                     pids.append(int(pid))
         except OSError:
             pass
-    return [pid for pid in pids if alive(pid)]
+    return [pid for pid in pids if is_running(pid)]
 
 
 def test_second_call_reuses_the_warm_claude(claude, tmp_path, private_job_store):
@@ -125,7 +114,7 @@ def test_the_keeper_ends_after_its_idle_time(claude, tmp_path):
     claude_bin, starts = counting_claude(tmp_path)
     warm_session(claude, claude_bin, keep_warm="1")
     [claude_pid] = starts()
-    wait_until(lambda: not alive(claude_pid) and not keeper_pids(claude), what="the keeper and claude to end")
+    wait_until(lambda: not is_running(claude_pid) and not keeper_pids(claude), what="the keeper and claude to end")
     assert sessions(claude) == []
 
 
@@ -138,7 +127,7 @@ def test_stop_warm_ends_one_or_all(claude, tmp_path):
     assert [kept["session_id"] for kept in sessions(claude)] == [second]
     claude("--stop-warm", trace=False)
     assert sessions(claude) == []
-    wait_until(lambda: not any(alive(pid) for pid in starts()), what="every warm claude to end")
+    wait_until(lambda: not any(is_running(pid) for pid in starts()), what="every warm claude to end")
 
 
 def test_a_killed_keeper_leaves_no_claude(claude, tmp_path):
@@ -147,7 +136,7 @@ def test_a_killed_keeper_leaves_no_claude(claude, tmp_path):
     [claude_pid] = starts()
     [keeper_pid] = keeper_pids(claude)
     os.kill(keeper_pid, signal.SIGKILL)
-    wait_until(lambda: not alive(claude_pid), what="claude to exit once its input closed")
+    wait_until(lambda: not is_running(claude_pid), what="claude to exit once its input closed")
     assert not keeper_pids(claude) and sessions(claude) == []
     again = claude("--json", "--claude-bin", claude_bin, "--session-id", session_id, "still there?")
     assert again.returncode == 0 and len(starts()) == 2, "a cold start after the keeper is gone"
@@ -159,7 +148,7 @@ def test_claude_resuming_the_session_elsewhere_ends_the_keeper(claude, tmp_path,
     [claude_pid] = starts()
     subprocess.run([CLAUDE_BIN, "-p", "--resume", session_id, "elsewhere"], cwd=workdir, env=claude.env,
                    capture_output=True, timeout=60, check=True)
-    wait_until(lambda: not alive(claude_pid), what="the warm claude to end")
+    wait_until(lambda: not is_running(claude_pid), what="the warm claude to end")
     assert sessions(claude) == []
 
 
@@ -175,7 +164,7 @@ def test_one_caller_at_a_time_and_a_caller_gone_mid_turn_ends_claude(claude, tmp
     assert second.returncode == 1 and "is busy" in second.envelope["error"], second.stdout
     long_call.kill()
     long_call.communicate()
-    wait_until(lambda: not alive(claude_pid) and not keeper_pids(claude), what="the warm claude to end")
+    wait_until(lambda: not is_running(claude_pid) and not keeper_pids(claude), what="the warm claude to end")
 
 
 def test_at_most_eight_are_kept_and_the_oldest_idle_one_goes(claude, tmp_path):
@@ -183,7 +172,7 @@ def test_at_most_eight_are_kept_and_the_oldest_idle_one_goes(claude, tmp_path):
     kept = [warm_session(claude, claude_bin) for _ in range(9)]
     wait_until(lambda: len(sessions(claude)) == 8, what="eight warm sessions")
     assert [each["session_id"] for each in sessions(claude)] == kept[1:]
-    wait_until(lambda: not alive(starts()[0]), what="the oldest warm claude to end")
+    wait_until(lambda: not is_running(starts()[0]), what="the oldest warm claude to end")
 
 
 def test_warm_session_arguments(claude):

@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from fixtures.fakes.sse_server import text
+from fixtures.processes import is_running
 from tests.codex.conftest import CONFIG, CodexServer
 from tests.helpers import CODEX_BIN, CODEX_SCRIPT, process_exists, run_script, validate_envelope, wait_until
 
@@ -135,22 +136,13 @@ def test_stop_daemon_ends_the_helper_left_by_a_daemon_killed_by_hand(daemon_env)
     call(daemon_env, "--json", "start the daemon")
     daemon, = [pid for pid in processes_mentioning(daemon_env["CODEX_HOME"]) if b"--listen" in cmdline(pid)]
     os.kill(daemon, signal.SIGTERM)
-    wait_until(lambda: not process_running(daemon), what="the daemon to end")
+    wait_until(lambda: not is_running(daemon), what="the daemon to end")
     helpers = processes_mentioning(daemon_env["CODEX_HOME"])
     assert helpers and all(b"pid-update-loop" in cmdline(pid) for pid in helpers)
 
     stopped = json.loads(call(daemon_env, "--stop-daemon").stdout)
     assert sorted(stopped["ended"]) == sorted(helpers)
     assert processes_mentioning(daemon_env["CODEX_HOME"]) == [], "pid-update-loop is left"
-
-
-def process_running(pid):
-    """Running, not a zombie left for its parent to reap."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
 
 
 def cmdline(pid):

@@ -5,7 +5,7 @@ import time
 from agent_bridge.outcome import Envelope
 from agent_bridge.review import plain_review, review_from_output
 from agent_bridge.shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
-from agent_bridge.turns import Turn
+from agent_bridge.turn_base import Turn
 
 
 def describe_tool(tool, tool_input):

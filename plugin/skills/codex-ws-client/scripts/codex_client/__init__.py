@@ -1,4 +1,6 @@
 """codex_client: a client for `codex app-server`; its command line is the `cli` subpackage. See references/library.md."""
+import agent_bridge
+agent_bridge.check_core_beside(__file__)   # before anything of it is used
 from .approvals import APPROVE_CHOICES, Answer, ApprovalPolicy
 from .client import CodexClient, ThreadBusy, ThreadOptions, TurnOptions
 from .session import Session

@@ -3,7 +3,7 @@ import os
 
 from agent_bridge.outcome import TimedOut
 from agent_bridge.review import review_head
-from agent_bridge.turns import Turn
+from agent_bridge.turn_base import Turn
 from .rpc import is_server_request
 from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
 
