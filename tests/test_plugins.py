@@ -58,7 +58,7 @@ def test_every_manifest_names_the_same_plugin_and_the_installers_version():
     assert codex_plugin["name"] == PLUGIN
     client_versions = {re.search(r'^CLIENT_VERSION = "([^"]+)"', (SKILLS / path).read_text(), re.M).group(1)
                        for path in ("codex-ws-client/scripts/codex_client/client.py",
-                                    "claude-cli-client/scripts/claude_client/doctor.py")}
+                                    "claude-cli-client/scripts/claude_client/cli/doctor.py")}
     assert plugin_version() == codex_plugin["version"] == installer_version
     assert client_versions == {installer_version}
 
