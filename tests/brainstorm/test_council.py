@@ -242,3 +242,21 @@ def test_bad_seats_and_options_are_one_line_errors(brainstorm):
         [line] = done.stderr.strip().splitlines()
         assert line.startswith("brainstorm: error: ") and message in line, line
     assert not list(brainstorm.project.glob(".brainstorm/*.json"))
+
+
+def test_max_time_bounds_the_council_through_each_turn_and_keeps_the_answers_so_far(brainstorm):
+    seats = Seats(brainstorm)
+    seats.replies[("beta", "answer")] = lambda prompt: hang("half an opinion")
+    codex_seats = ["codex:model=alpha", "codex:model=beta", "codex:model=gamma"]
+    stopped = brainstorm(*seat_args(codex_seats), "--max-time", "3", TOPIC)
+    assert stopped.returncode == 4, stopped.stderr
+    assert "reached --max-time" in stopped.envelope["error"]
+    [stage_1] = stopped.envelope["council"]["rounds"]   # no review round began
+    assert [(e["text"], e["status"]) for e in stage_1["answers"]] == [
+        ("opinion kestrel", "completed"), ("half an opinion", "timeout"), ("opinion plover", "completed")]
+    del seats.replies[("beta", "answer")]
+
+    done = brainstorm("--continue", stopped.envelope["state_file"])
+    assert done.returncode == 0, done.stderr
+    assert done.envelope["council"]["rounds"][0]["answers"][1]["text"] == "opinion heron"
+    assert [len(seats.asked(model, "Each member answers")) for model in ("alpha", "beta", "gamma")] == [1, 2, 1]
