@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from fixtures.fakes import anthropic_api, responses_api
-from fixtures.fakes.sse_server import error, hang, text
+from fixtures.fakes.sse_server import error, hang, text, tool
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
 from tests.helpers import wait_until
 
@@ -260,3 +260,29 @@ def test_max_time_bounds_the_council_through_each_turn_and_keeps_the_answers_so_
     assert done.returncode == 0, done.stderr
     assert done.envelope["council"]["rounds"][0]["answers"][1]["text"] == "opinion heron"
     assert [len(seats.asked(model, "Each member answers")) for model in ("alpha", "beta", "gamma")] == [1, 2, 1]
+
+
+def first_then(first, then):
+    """An override that gives `first` once (a tool call), then what `then` gives (the answer after it)."""
+    given = []
+    return lambda prompt: then(prompt) if given else given.append(1) or first
+
+
+def test_approve_lets_every_seat_run_commands_and_without_it_none_runs(brainstorm):
+    seats = Seats(brainstorm)
+
+    def run_commands(tag):
+        seats.replies[("alpha", "answer")] = first_then(
+            tool("exec_command", {"cmd": f"touch codex-{tag}", "sandbox_permissions": "require_escalated",
+                                  "justification": "a marker"}), lambda prompt: text("opinion kestrel"))
+        seats.replies[("gamma", "answer")] = first_then(
+            tool("Bash", {"command": f"touch claude-{tag}", "description": "a marker"}),
+            lambda prompt: text("opinion plover"))
+
+    run_commands("declined")
+    declined = brainstorm(*seat_args(["codex:model=alpha", "claude:model=gamma"]), TOPIC)
+    run_commands("approved")
+    approved = brainstorm(*seat_args(["codex:model=alpha", "claude:model=gamma"]), "--approve", "commands", TOPIC)
+    assert declined.returncode == 0 and approved.returncode == 0, declined.stderr + approved.stderr
+    made = sorted(path.name for path in brainstorm.project.iterdir() if path.name.startswith(("codex-", "claude-")))
+    assert made == ["claude-approved", "codex-approved"]

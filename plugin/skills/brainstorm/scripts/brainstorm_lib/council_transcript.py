@@ -84,7 +84,8 @@ def _seats_table(council: Dict[str, Any]) -> List[str]:
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for seat in council["seats"]:
         row, totals = means.get(seat["seat"]), seat["totals"]
-        mean = "-" if not row or row["mean_rank"] is None else f"{row['mean_rank']:g} ({row['rankings']} rankings)"
+        mean = "-" if not row or row["mean_rank"] is None else \
+            f"{row['mean_rank']:g} ({row['rankings']} ranking{'' if row['rankings'] == 1 else 's'})"
         ids = seat["thread_id"] or seat["session_id"]
         lines.append(f"| {seat['seat']}{' (chair)' if seat['seat'] == chair else ''} | `{seat['spec']}` | {mean} | "
                      f"{f'`{ids}`' if ids else '-'} | {totals['input_tokens']} / {totals['output_tokens']} | "

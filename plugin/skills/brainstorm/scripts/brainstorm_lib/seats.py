@@ -16,6 +16,10 @@ from .peers import load_client
 AGENTS = ("codex", "claude")
 SEAT_OPTIONS = ("model", "effort")
 MIN_SEATS, MAX_SEATS = 2, 6
+# --approve for a Claude seat: the tools that do what Codex would ask approval for, allowed without asking.
+CLAUDE_TOOLS_APPROVED = {"commands": ("Bash",), "file-changes": ("Edit", "Write", "MultiEdit", "NotebookEdit"),
+                         "permissions": ()}
+CLAUDE_TOOLS_APPROVED["all"] = CLAUDE_TOOLS_APPROVED["commands"] + CLAUDE_TOOLS_APPROVED["file-changes"]
 # With spawn, codex seats connect one at a time: the first starts the server, the others find it.
 CODEX_SPAWN_LOCK = threading.Lock()
 
@@ -56,9 +60,9 @@ def parse_seats(texts: List[str]) -> List[SeatSpec]:
 @dataclass(frozen=True)
 class Reach:
     """How every seat reaches its agent (the same for all seats of an agent). codex: uri (None: the
-    default server or the daemon), token, spawn, codex_bin, connect_timeout, approve (kinds, as
-    codex_client.APPROVE_CHOICES names them); claude: claude_bin, allowed_tools, keep_warm; both:
-    cwd, timeout (a peer's longest silence)."""
+    default server or the daemon), token, spawn, codex_bin, connect_timeout; claude: claude_bin,
+    allowed_tools, keep_warm; both: cwd, timeout (a peer's longest silence), approve (kinds, as
+    codex_client.APPROVE_CHOICES names them; a Claude seat gets the tools of CLAUDE_TOOLS_APPROVED)."""
     cwd: Optional[str] = None
     timeout: float = 300.0
     uri: Optional[str] = None
@@ -154,5 +158,10 @@ class Seat:
         return self.package.Session(reach.claude_bin, cwd=reach.cwd, session_id=self.conversation_id,
                                     timeout=reach.timeout, resume_timeout=reach.timeout, keep_warm=reach.keep_warm,
                                     model=self.spec.model, effort=self.spec.effort,
-                                    allowed_tools=list(reach.allowed_tools))
+                                    allowed_tools=self._claude_tools())
+
+    def _claude_tools(self) -> List[str]:
+        """--allowed-tools, then the tools --approve allows."""
+        approved = [tool for kind in self.reach.approve for tool in CLAUDE_TOOLS_APPROVED[kind]]
+        return list(dict.fromkeys([*self.reach.allowed_tools, *approved]))
 
