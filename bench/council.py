@@ -7,8 +7,8 @@ each stage's wall time beside the slowest seat's. Run from the repository root:
 For each stage it prints the stage's wall time (from asking the seats to having every answer), the
 slowest seat's time for its answer (its whole ask: opening its session in stage 1, then the turn)
 and the slowest turn alone (the client's latency_ms), the overhead (stage less slowest seat) and
-the ratio stage / slowest seat (stage 3 asks one seat: only its times are shown); then the whole run (the process, start to exit) against the sum of
-the stages. Medians over the runs.
+the ratio stage / slowest seat (stage 3 asks one seat: only its times are shown); then the whole
+run (the process, start to exit) against the sum of the stages. Medians over the runs.
 """
 import json
 import os

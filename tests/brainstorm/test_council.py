@@ -231,11 +231,13 @@ def test_max_turns_stops_before_a_stage_that_would_pass_it_and_continue_goes_on(
 
 
 def test_bad_seats_and_options_are_one_line_errors(brainstorm):
+    two = ["--seat", "codex", "--seat", "claude"]
     for args, message in ((["--seat", "codex"], "a council has 2 to 6 seats: 1 --seat given"),
                           (["--seat", "codex", "--seat", "gemini"], "--seat gemini: the agent is one of codex, claude"),
                           (["--seat", "codex", "--seat", "claude:temperature=1"], "'temperature=1' is not one of"),
-                          (["--seat", "codex", "--seat", "claude", "--chair", "3"], "--chair 3: the council's seats are 1 to 2"),
-                          (["--seat", "codex", "--seat", "claude", "--as-peer", "codex"], "--as-peer is not for a council"),
+                          ([*two, "--chair", "3"], "--chair 3: the council's seats are 1 to 2"),
+                          ([*two, "--as-peer", "codex"], "--as-peer is not for a council"),
+                          ([*two, "--rounds", "0"], "a council has at least 1 review round"),
                           (["--chair", "1"], "--chair and --max-turns go with --seat")):
         done = brainstorm(*args, TOPIC)
         assert done.returncode == 2 and done.envelope["status"] == "bad_arguments"

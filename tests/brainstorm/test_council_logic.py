@@ -79,8 +79,8 @@ def test_the_aggregate_is_the_mean_rank_per_seat_best_first_ties_to_the_lower_se
 
 
 def test_the_chair_is_the_best_ranked_candidate_ties_to_the_lower_number():
-    rows = aggregate([[{"seat": 3, "rank": 1}, {"seat": 2, "rank": 2}], [{"seat": 2, "rank": 1}, {"seat": 3, "rank": 2}]],
-                     [1, 2, 3])
+    rankings = [[{"seat": 3, "rank": 1}, {"seat": 2, "rank": 2}], [{"seat": 2, "rank": 1}, {"seat": 3, "rank": 2}]]
+    rows = aggregate(rankings, [1, 2, 3])
     assert best_seat(rows, [1, 2, 3]) == 2
     assert best_seat(rows, [1, 3]) == 3
     assert best_seat(rows, [1]) == 1 and best_seat([], [4, 2]) == 2
@@ -91,7 +91,7 @@ def answered(seat, exit_code=0):
 
 
 def test_continue_plans_the_rest_or_more_rounds_counting_a_round_to_redo_as_one():
-    record = new_record("topic", [SeatSpec("codex"), SeatSpec("claude")], 2, None)
+    record = new_record("topic", [SeatSpec("codex"), SeatSpec("claude")], 2)
     council = record["council"]
     council["rounds"] = [{"round": 0, "answers": [answered(1), answered(2)]},
                          {"round": 1, "answers": [answered(1), answered(2, 130)]}]

@@ -30,12 +30,12 @@ class CouncilStopped(Exception):
         self.exit_code = exit_code
 
 
-def new_record(topic: Optional[str], specs: List[SeatSpec], rounds: int, chair: Optional[int]) -> Dict[str, Any]:
+def new_record(topic: Optional[str], specs: List[SeatSpec], rounds: int) -> Dict[str, Any]:
     seats = [{"seat": number, "spec": str(spec), "agent": spec.agent, "model": spec.model, "effort": spec.effort,
               "thread_id": None, "session_id": None, "totals": _zero_totals()}
              for number, spec in enumerate(specs, 1)]
     return {"status": "inProgress", "exit_code": None, "topic": topic,
-            "council": {"seats": seats, "rounds_planned": rounds, "chair_asked": chair, "rounds": [],
+            "council": {"seats": seats, "rounds_planned": rounds, "chair_asked": None, "rounds": [],
                         "aggregate": [], "chair": None, "earlier_chairs": [], "problems": []},
             "transcript": None, "state_file": None, "totals": dict(_zero_totals(), elapsed_ms=0)}
 
@@ -63,7 +63,8 @@ def plan_continuation(record: Dict[str, Any], rounds: Optional[int]) -> None:
 
 
 class Council:
-    """`deadline`: --max-time, an agent_bridge Deadline (remaining(), passed()); `max_turns`: the turns this run may ask."""
+    """`deadline`: --max-time, an agent_bridge Deadline (remaining(), passed()); `max_turns`: the turns
+    this run may ask."""
 
     def __init__(self, record: Dict[str, Any], seats: List[Seat], save: Callable[[Dict[str, Any]], None],
                  deadline: Any, max_turns: Optional[int] = None,
@@ -296,8 +297,7 @@ def _missing(round_: Dict[str, Any], council: Dict[str, Any]) -> List[int]:
 
 def _stopped(exit_code: int) -> Dict[str, Any]:
     reason = {EXIT_INTERRUPTED: "interrupted by the user", EXIT_TIMEOUT: "the council reached --max-time"}
-    return {"status": STATUS_OF_EXIT[exit_code], "exit_code": exit_code,
-            "error": "stopped: " + reason.get(exit_code, "the seat did not answer")}
+    return {"status": STATUS_OF_EXIT[exit_code], "exit_code": exit_code, "error": "stopped: " + reason[exit_code]}
 
 
 def _zero_totals() -> Dict[str, Any]:

@@ -82,7 +82,7 @@ def _prepare(args: argparse.Namespace, read_topic: Callable[[argparse.Namespace]
         record.pop("error", None)
     else:
         specs = parse_seats(args.seat)
-        record = new_record(read_topic(args), specs, DEFAULT_ROUNDS if args.rounds is None else args.rounds, None)
+        record = new_record(read_topic(args), specs, DEFAULT_ROUNDS if args.rounds is None else args.rounds)
     seats = len(record["council"]["seats"])
     if args.chair is not None and not 1 <= args.chair <= seats:
         raise BadArguments(f"--chair {args.chair}: the council's seats are 1 to {seats}")
@@ -134,7 +134,7 @@ def _failed(record: Optional[Dict[str, Any]], exit_code: int, message: str, save
     """The record of a run that ended outside the stages (bad arguments, a missing skill, a busy council,
     Ctrl-C); `saved`: the stages had begun, so the files take it too."""
     if record is None:
-        record = new_record(None, [], 0, None)
+        record = new_record(None, [], 0)
     if record["exit_code"] in (None, 0) or exit_code == EXIT_INTERRUPTED:
         record["exit_code"], record["error"] = exit_code, message
     record["status"] = STATUS_OF_EXIT[record["exit_code"]]
