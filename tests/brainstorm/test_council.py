@@ -195,6 +195,11 @@ def test_continue_after_ctrl_c_redoes_the_interrupted_stage_for_the_seats_it_lac
     assert [len(seats.asked(model, "Rank these")) for model in MODELS] == [1 + again for again in stopped_seats]
     assert [len(seats.asked(model, "Each member answers")) for model in MODELS] == [1, 1, 1, 1]
     assert council["chair"]["seat"] == 3 and done.envelope["council"]["problems"] == []
+    # The stopped answers are kept aside, and their turns still count.
+    replaced = council["rounds"][1]["replaced"]
+    assert [(e["seat"], e["status"]) for e in replaced] == [
+        (seat, "interrupted") for seat, again in enumerate(stopped_seats, 1) if again]
+    assert done.envelope["totals"]["turns"] == 4 + 4 + sum(stopped_seats) + 1
     asked_again = ", ".join(str(seat) for seat, again in enumerate(stopped_seats, 1) if again)
     assert f"stage 2, review round 1 again: asking seat(s) {asked_again}" in done.stderr
 

@@ -116,7 +116,8 @@ class Council:
         round_ = self.council["rounds"][-1]
         started = time.monotonic()
         answers, stopped = self._ask_all(prompts)
-        entries = {entry["seat"]: entry for entry in round_["answers"] if entry["exit_code"] == EXIT_OK}
+        entries = {entry["seat"]: entry for entry in round_["answers"]}
+        round_.setdefault("replaced", []).extend(entries.pop(seat) for seat in sorted(answers) if seat in entries)
         entries.update((seat, self._entry(seat, envelope, labels.get(seat))) for seat, envelope in answers.items())
         round_["answers"] = [entries[seat] for seat in sorted(entries)]
         round_["elapsed_ms"] += int((time.monotonic() - started) * 1000)
@@ -305,9 +306,9 @@ def _zero_totals() -> Dict[str, Any]:
 
 
 def entries_of(council: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """Every answer the council holds, each with its seat: the rounds', then the chairs'."""
+    """Every answer the council holds, each with its seat: the rounds' (those a redo replaced too), then the chairs'."""
     chairs = council["earlier_chairs"] + ([council["chair"]] if council["chair"] else [])
-    return [entry for round_ in council["rounds"] for entry in round_["answers"]] + chairs
+    return [entry for round_ in council["rounds"] for entry in round_["answers"] + round_.get("replaced", [])] + chairs
 
 
 def totals(council: Dict[str, Any], elapsed_ms: int) -> Dict[str, Any]:
