@@ -210,7 +210,8 @@ def test_two_continues_of_one_council_at_once_the_second_is_refused(brainstorm):
     seats.replies[("alpha", "review")] = lambda prompt: hang()
     running = start(brainstorm, "--continue", first["state_file"])
     try:
-        wait_until(lambda: len(seats.asked("alpha", "Rank these")) == 2, timeout=60, what="the first continue asking")
+        wait_until(lambda: all(len(seats.asked(model, "Rank these")) == 2 for model in MODELS[:3]), timeout=60,
+                   what="the first continue asking every seat")   # then it waits for alpha's answer, forever
         asked = sum(map(len, seats.prompts.values()))
         refused = brainstorm("--continue", first["transcript"])
         assert refused.returncode == 1
