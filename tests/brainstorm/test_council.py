@@ -35,6 +35,7 @@ class Seats:
         brainstorm.codex.default = lambda body: self.reply(body, responses_api.last_user_text(body))
         brainstorm.claude.default = lambda body: self.reply(body, anthropic_api.last_user_text(body))
         self.replies = {}   # {(model, stage): reply factory} to override
+        self.first_answers = []   # the stage-1 replies given
 
     def reply(self, body, prompt):
         model = body.get("model")
@@ -47,7 +48,8 @@ class Seats:
         if override:
             return override(prompt)
         if stage == "answer":
-            return text(f"opinion {WORDS[model]}", **(self.slow_first or {}).get(model, {}))
+            self.first_answers.append(text(f"opinion {WORDS[model]}", **(self.slow_first or {}).get(model, {})))
+            return self.first_answers[-1]
         if stage == "review":
             return text(ranking_reply(prompt, f"revised {WORDS[model]}"))
         return text(f"synthesis by {WORDS[model]}")
@@ -78,10 +80,11 @@ def test_four_seats_answer_at_once_rank_each_other_and_the_best_ranked_chairs(br
     # Each first answer waits until all four seats have asked their model: asked one after the other,
     # the first would wait in vain. Then they come back at different times.
     everyone_asked = lambda: all(seats.asked(model, "Each member answers") for model in MODELS)  # noqa: E731
-    seats = Seats(brainstorm, {model: {"until": everyone_asked, "delay": 0.2 * number, "chunks": 3}
+    seats = Seats(brainstorm, {model: {"until": everyone_asked, "gap": 0.1 * number, "chunks": 3}
                                for number, model in enumerate(MODELS)})
     done = brainstorm(*seat_args(), "--rounds", "1", TOPIC)
     assert done.returncode == 0, done.stderr
+    assert len(seats.first_answers) == 4 and all(reply.until_met for reply in seats.first_answers)
     council = done.envelope["council"]
 
     [stage_1, review] = council["rounds"]
