@@ -297,3 +297,20 @@ def test_approve_lets_every_seat_run_commands_and_without_it_none_runs(brainstor
     assert declined.returncode == 0 and approved.returncode == 0, declined.stderr + approved.stderr
     made = sorted(path.name for path in brainstorm.project.iterdir() if path.name.startswith(("codex-", "claude-")))
     assert made == ["claude-approved", "codex-approved"]
+
+
+def test_continue_of_a_council_done_adds_a_round_and_a_new_synthesis_keeping_the_earlier(brainstorm):
+    seats = Seats(brainstorm)
+    first = brainstorm(*seat_args(SEATS[:3]), TOPIC).envelope
+    done = brainstorm("--continue", first["state_file"], "--chair", "2")
+    assert done.returncode == 0, done.stderr
+    council = done.envelope["council"]
+    assert [r["round"] for r in council["rounds"]] == [0, 1, 2]
+    assert [(c["seat"], c["chosen_by"], c["after_round"]) for c in council["earlier_chairs"]] == [
+        (3, "best mean rank", 1)]
+    assert (council["chair"]["seat"], council["chair"]["chosen_by"], council["chair"]["after_round"]) == (2, "--chair", 2)
+    # Round 2 shows each seat the others' answers of round 1, on the same threads and sessions.
+    round_2 = [seats.asked(model, "Review round 2 ") for model in MODELS[:3]]
+    assert [len(asked) for asked in round_2] == [1, 1, 1] and all("revised" in asked[0] for asked in round_2)
+    assert [(s["thread_id"], s["session_id"]) for s in council["seats"]] == [
+        (s["thread_id"], s["session_id"]) for s in first["council"]["seats"]]
