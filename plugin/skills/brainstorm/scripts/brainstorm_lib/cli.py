@@ -14,7 +14,7 @@ from agent_bridge.cli.prompt_input import read_prompt, read_text_file
 from agent_bridge.deadline import Deadline
 from agent_bridge.outcome import EXIT_OK, BadArguments, ClientError, Interrupted
 
-from . import transcript
+from . import council_cli, transcript
 from .deliberation import CallerSide, Deliberation
 from .lock import stop_left_running, take_lock
 from .peers import ClaudePeer, CodexPeer
@@ -91,6 +91,7 @@ def build_parser():
     claude.add_argument("--keep-warm", type=seconds, default=KEEP_WARM_SECONDS, metavar="SECONDS",
                         help=f"keep Claude running this long after the run, so --continue starts at once (POSIX; "
                              f"default {KEEP_WARM_SECONDS:g}, 0 = not at all)")
+    council_cli.add_options(parser)
     timing = parser.add_argument_group("timeouts (seconds, 0 = none)")
     timing.add_argument("--timeout", type=seconds, default=300.0, help="wait for a peer's next message (default 300)")
     timing.add_argument("--max-time", type=seconds, default=0.0, help="limit on the whole run (default none)")
@@ -105,6 +106,8 @@ def main(argv=None):
     record, sides, lock, deliberation, prompt = None, {}, None, None, None
     try:
         args = build_parser().parse_args(argv)
+        if council_cli.wanted(args):
+            return council_cli.run(args, _read_topic, _token, _progress)
         deadline = Deadline(args.max_time or None)   # of the whole run
         record, templates, rounds = _prepare(args)
         caller_text, token = _caller_text(args), _token(args)

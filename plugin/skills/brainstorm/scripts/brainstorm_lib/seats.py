@@ -1,0 +1,169 @@
+"""A council's seats: `--seat SPEC` read into a SeatSpec, and a Seat that runs one turn at a time on
+its own client Session (codex: a thread on its own connection; claude: its own process).
+
+SPEC is an agent, then options after a colon: `codex`, `codex:model=M,effort=E`, `claude:model=M`.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import claude_client
+import codex_client
+from agent_bridge.outcome import BadArguments
+
+CLIENTS = {"codex": codex_client, "claude": claude_client}
+AGENTS = tuple(CLIENTS)
+SEAT_OPTIONS = ("model", "effort")
+MIN_SEATS, MAX_SEATS = 2, 6
+# --approve for a Claude seat: the tools that do what Codex would ask approval for, allowed without asking.
+CLAUDE_TOOLS_APPROVED = {"commands": ("Bash",), "file-changes": ("Edit", "Write", "MultiEdit", "NotebookEdit"),
+                         "permissions": ()}
+CLAUDE_TOOLS_APPROVED["all"] = CLAUDE_TOOLS_APPROVED["commands"] + CLAUDE_TOOLS_APPROVED["file-changes"]
+# With spawn, codex seats connect one at a time: the first starts the server, the others find it.
+CODEX_SPAWN_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SeatSpec:
+    agent: str
+    model: Optional[str] = None
+    effort: Optional[str] = None
+
+    def __str__(self) -> str:
+        options = ",".join(f"{name}={getattr(self, name)}" for name in SEAT_OPTIONS if getattr(self, name))
+        return f"{self.agent}:{options}" if options else self.agent
+
+
+def parse_seat(text: str) -> SeatSpec:
+    """SeatSpec of `--seat text`; BadArguments naming what is wrong."""
+    agent, _, rest = text.strip().partition(":")
+    if agent not in AGENTS:
+        raise BadArguments(f"--seat {text}: the agent is one of {', '.join(AGENTS)}, e.g. codex:model=gpt-5")
+    options: Dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in rest.split(","))):
+        name, equals, value = (part.strip() for part in pair.partition("="))
+        if name not in SEAT_OPTIONS or not equals or not value:
+            raise BadArguments(f"--seat {text}: {pair!r} is not one of {', '.join(o + '=VALUE' for o in SEAT_OPTIONS)}")
+        if name in options:
+            raise BadArguments(f"--seat {text}: {name} given twice")
+        options[name] = value
+    return SeatSpec(agent, **options)
+
+
+def parse_seats(texts: List[str]) -> List[SeatSpec]:
+    if not MIN_SEATS <= len(texts) <= MAX_SEATS:
+        raise BadArguments(f"a council has {MIN_SEATS} to {MAX_SEATS} seats: {len(texts)} --seat given")
+    return [parse_seat(text) for text in texts]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How every seat reaches its agent (the same for all seats of an agent). codex: uri (None: the
+    default server or the daemon), token, spawn, codex_bin, connect_timeout; claude: claude_bin,
+    allowed_tools, keep_warm; both: cwd, timeout (a peer's longest silence), approve (kinds, as
+    codex_client.APPROVE_CHOICES names them; a Claude seat gets the tools of CLAUDE_TOOLS_APPROVED)."""
+    cwd: Optional[str] = None
+    timeout: float = 300.0
+    uri: Optional[str] = None
+    token: Optional[str] = None
+    spawn: bool = False
+    codex_bin: str = "codex"
+    connect_timeout: float = 10.0
+    approve: List[str] = field(default_factory=list)
+    claude_bin: str = "claude"
+    allowed_tools: List[str] = field(default_factory=list)
+    keep_warm: Optional[float] = None
+
+
+def failed_envelope(status: str, exit_code: int, error: str) -> Dict[str, Any]:
+    return {"status": status, "exit_code": exit_code, "text": "", "error": error}
+
+
+class Seat:
+    """One seat: `ask(prompt, max_time)` -> the client's envelope dict (errors in it, never raised),
+    `interrupt()` from another thread, `close()`. `conversation_id` resumes its thread (codex) or
+    session (claude); `conversation_id` afterwards is the one it answered on."""
+
+    def __init__(self, number: int, spec: SeatSpec, reach: Reach, conversation_id: Optional[str] = None) -> None:
+        self.number = number
+        self.spec = spec
+        self.reach = reach
+        self.conversation_id = conversation_id
+        self.package = CLIENTS[spec.agent]
+        self.session: Any = None
+        self.turn: Any = None
+        self.stopping = threading.Event()
+
+    def ask(self, prompt: str, max_time: Optional[float]) -> Dict[str, Any]:
+        started = time.monotonic()
+        try:
+            if self.session is None:
+                self.session = self._open()
+            if self.stopping.is_set():
+                raise self.package.Interrupted("interrupted before the turn started")
+            self.turn = self._start(prompt)
+            if self.stopping.is_set():   # interrupt() came while the turn was starting
+                self.turn.interrupt()
+            envelope = self.turn.result(max_time=max_time).to_dict()
+        except self.package.ClientError as error:
+            envelope = failed_envelope(error.status, error.exit_code, str(error))
+        envelope["elapsed_ms"] = int((time.monotonic() - started) * 1000)
+        self.conversation_id = envelope.get(self._id_field) or self.conversation_id
+        return envelope
+
+    def interrupt(self) -> None:
+        self.stopping.set()
+        turn = self.turn
+        if turn is not None and not turn.finished:
+            try:
+                turn.interrupt()
+            except self.package.ClientError:
+                pass
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    @property
+    def _id_field(self) -> str:
+        return "thread_id" if self.spec.agent == "codex" else "session_id"
+
+    def _open(self) -> Any:
+        return self._open_codex() if self.spec.agent == "codex" else self._open_claude()
+
+    def _start(self, prompt: str) -> Any:
+        if self.spec.agent == "codex":
+            return self.session.start(prompt, effort=self.spec.effort)
+        return self.session.start(prompt)
+
+    def _open_codex(self) -> Any:
+        codex, reach = self.package, self.reach
+        approve = set().union(*(codex.APPROVE_CHOICES[kind] for kind in reach.approve))
+        if reach.spawn:
+            with CODEX_SPAWN_LOCK:
+                return self._codex_session(approve)
+        return self._codex_session(approve)
+
+    def _codex_session(self, approve: set) -> Any:
+        codex, reach = self.package, self.reach
+        return codex.Session(reach.uri, thread_id=self.conversation_id, cwd=reach.cwd, model=self.spec.model,
+                             spawn=reach.spawn, token=reach.token, connect_timeout=reach.connect_timeout,
+                             codex_bin=reach.codex_bin, timeout=reach.timeout,
+                             on_server_request=codex.ApprovalPolicy(approve=approve))
+
+    def _open_claude(self) -> Any:
+        reach = self.reach
+        return self.package.Session(reach.claude_bin, cwd=reach.cwd, session_id=self.conversation_id,
+                                    timeout=reach.timeout, resume_timeout=reach.timeout, keep_warm=reach.keep_warm,
+                                    model=self.spec.model, effort=self.spec.effort,
+                                    allowed_tools=self._claude_tools())
+
+    def _claude_tools(self) -> List[str]:
+        """--allowed-tools, then the tools --approve allows."""
+        approved = [tool for kind in self.reach.approve for tool in CLAUDE_TOOLS_APPROVED[kind]]
+        return list(dict.fromkeys([*self.reach.allowed_tools, *approved]))
+
