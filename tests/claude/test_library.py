@@ -1,5 +1,6 @@
 """claude_client as a library: options that become claude's own, and errors that carry what the real claude said."""
 import json
+import os
 import signal
 import sys
 import time
@@ -124,3 +125,34 @@ def test_an_interrupt_claude_refuses_reaches_the_turn(tmp_path):
     assert envelope["status"] == "interrupted" and envelope["text"] == "partial"
     refusals = [n["message"] for n in envelope.get("notifications", []) if n["method"] == "control/error"]
     assert refusals == [{"request": "interrupt", "error": "no turn to interrupt here"}], envelope
+
+
+def test_a_declined_tools_reason_names_the_library_settings_that_let_it_run(claude_env, fake_anthropic, monkeypatch,
+                                                                           tmp_path):
+    _library_env(claude_env, monkeypatch)
+    marker = tmp_path / "elsewhere" / "denied"
+    marker.parent.mkdir()
+    fake_anthropic.add(tool("Bash", {"command": f"touch {marker}", "description": "touch it"}), text("declined"))
+    work = tmp_path / "work"
+    work.mkdir()
+    with Session(cwd=str(work)) as claude:
+        envelope = claude.ask("run it")
+    reason, = [approval["reason"] for approval in envelope["approvals"]]
+    assert reason.endswith(f"(add_dir {marker.parent} permission_mode acceptEdits lets it run, "
+                           "or allowed_tools Bash)"), reason
+    assert "--" not in reason
+
+
+def test_a_request_still_waiting_when_claude_exits_is_failed(claude_env, fake_anthropic, monkeypatch, tmp_path):
+    _library_env(claude_env, monkeypatch)
+    fake_anthropic.add(hang("words so far"))
+    with Session(cwd=str(tmp_path)) as claude:
+        turn = claude.start("long work")
+        next(message for message in turn.events() if message.get("type") == "stream_event"
+             and message["event"].get("type") == "content_block_delta")
+        os.kill(claude.process.pid, signal.SIGSTOP)   # it cannot answer the interrupt
+        interrupt = claude.interrupt()
+        os.kill(claude.process.pid, signal.SIGKILL)
+        envelope = turn.result().to_dict()
+    assert envelope["status"] == "connection_failed", envelope
+    assert interrupt.answered and interrupt.error.startswith("claude ended before answering"), interrupt

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
@@ -33,6 +32,13 @@ def deny_all(tool_name: str, tool_input: Dict[str, Any]) -> Decision:
 
 
 Decide = Callable[[str, Dict[str, Any]], Decision]
+# How a reason names a setting with its value: `name` is a Session parameter (add_dir, permission_mode,
+# allowed_tools), `value` one value of it.
+NameSetting = Callable[[str, str], str]
+
+
+def library_setting(name: str, value: str) -> str:
+    return f"{name} {value}"
 
 
 @dataclass
@@ -63,11 +69,12 @@ Routed = Union[Request, Approval, None]
 
 class Control:
     def __init__(self, send: Callable[[Dict[str, Any]], None], tracer: Any, decide: Decide = deny_all,
-                 directories: Sequence[str] = ()) -> None:
+                 directories: Sequence[str] = (), name_setting: NameSetting = library_setting) -> None:
         self.send = send                 # writes one message to claude
         self.tracer = tracer
         self.decide = decide
         self.directories = directories   # where claude works: its directory and the add_dir ones
+        self.name_setting = name_setting
         self.request_ids = itertools.count(1)
         self.pending: Dict[str, Request] = {}
 
@@ -122,7 +129,7 @@ class Control:
             self._respond(request_id, {"behavior": "deny", "message": decision.message})
         entry = {"kind": "tool", "request": describe_tool(tool, tool_input),
                  "decision": "accept" if decision.allow else "decline", "decided_by": decision.decided_by}
-        reason = claude_reason(request, self.directories)
+        reason = claude_reason(request, self.directories, self.name_setting)
         if reason:
             entry["reason"] = reason
         self.tracer.info(f"{entry['decision']} {entry['request']} ({entry['decided_by']})")
@@ -134,33 +141,35 @@ class Control:
         self.send({"type": "control_response", "response": response})
 
 
-def claude_reason(request: Dict[str, Any], directories: Sequence[str] = ()) -> str:
-    """Why claude asks before this tool use, in its own words, with the options that let it run."""
+def claude_reason(request: Dict[str, Any], directories: Sequence[str] = (),
+                  name_setting: NameSetting = library_setting) -> str:
+    """Why claude asks before this tool use, in its own words, with the settings that let it run."""
     reason = as_text(request.get("decision_reason"))
     blocked = as_text(request.get("blocked_path"))
     if blocked and blocked not in reason:
         reason = f"{reason}: {blocked}" if reason else f"blocked path: {blocked}"
-    ways = ways_to_allow(request, directories)
+    ways = ways_to_allow(request, directories, name_setting)
     if ways:
         reason = f"{reason or 'claude asks for permission'} ({ways})"
     return reason
 
 
-def ways_to_allow(request: Dict[str, Any], directories: Sequence[str]) -> str:
-    """The options that let this tool use run, read from claude's own permission suggestions, as
-    checked with claude 2.1.197 to 2.1.337: a directory outside `directories` needs --add-dir, and
-    a write (claude suggests a directory or acceptEdits for it) needs --permission-mode acceptEdits
-    too; --add-dir of claude's own directory changes nothing. Any Bash command runs with
-    --allowed-tools Bash."""
+def ways_to_allow(request: Dict[str, Any], directories: Sequence[str],
+                  name_setting: NameSetting = library_setting) -> str:
+    """The settings that let this tool use run, read from claude's own permission suggestions, as
+    checked with claude 2.1.197 to 2.1.337: a directory outside `directories` needs add_dir, and
+    a write (claude suggests a directory or acceptEdits for it) needs permission_mode acceptEdits
+    too; add_dir of claude's own directory changes nothing. Any Bash command runs with
+    allowed_tools Bash."""
     suggestions = [as_dict(suggestion) for suggestion in as_list(request.get("permission_suggestions"))]
     kinds = {suggestion.get("type") for suggestion in suggestions}
     needed = [directory for directory in _suggested_directories(suggestions) if not _within(directory, directories)]
-    options = [f"--add-dir {shlex.quote(directory)}" for directory in dict.fromkeys(needed)]
+    options = [name_setting("add_dir", directory) for directory in dict.fromkeys(needed)]
     if "addDirectories" in kinds or any(suggestion.get("mode") == "acceptEdits" for suggestion in suggestions):
-        options.append("--permission-mode acceptEdits")
+        options.append(name_setting("permission_mode", "acceptEdits"))
     ways = [" ".join(options)] if options else []
     if as_text(request.get("tool_name")) == "Bash":
-        ways.append("--allowed-tools Bash")
+        ways.append(name_setting("allowed_tools", "Bash"))
     return f"{ways[0]} lets it run" + "".join(f", or {way}" for way in ways[1:]) if ways else ""
 
 

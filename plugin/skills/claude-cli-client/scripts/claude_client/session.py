@@ -22,7 +22,7 @@ from agent_bridge.outcome import ClientError, ConnectionFailed, Envelope, PeerEx
 from agent_bridge.deadline import Deadline
 from agent_bridge.review import CUSTOM, DEFAULT_STYLE, REVIEW_GUIDE, REVIEW_OUTPUT_SCHEMA, ReviewRequest
 from agent_bridge.review_git import Changes
-from .control import Control, Decide, Request, Routed, deny_all
+from .control import Control, Decide, NameSetting, Request, Routed, deny_all, library_setting
 from .process import ClaudeProcess, claude_arguments, find_claude
 from .session_store import find_session_cwd
 from agent_bridge.shapes import as_number, is_older, optional_text, parse_json_object
@@ -40,7 +40,8 @@ class Session:
                  timeout: Optional[float] = 300.0, resume_timeout: Optional[float] = 600.0, decide: Decide = deny_all,
                  tracer: Optional[Tracer] = None, read_on_waiting_thread: bool = False,
                  before_wait: Optional[Callable[[], Optional[float]]] = None, keep_warm: Optional[float] = None,
-                 deadline: Deadline = NO_LIMIT, **claude_options: Any) -> None:
+                 deadline: Deadline = NO_LIMIT, name_setting: NameSetting = library_setting,
+                 **claude_options: Any) -> None:
         """Starts claude (`claude_bin` names the executable) and initializes it. `session_id` resumes that
         session, in the directory it was made in unless `cwd` is given. `claude_options` become claude's
         own options (model, allowed_tools, add_dir, json_schema, ...: see process.CLAUDE_OPTIONS).
@@ -48,7 +49,9 @@ class Session:
         `read_on_waiting_thread` and `before_wait`: see agent_bridge.inbox.Inbox (the command line sets them).
         `keep_warm` (seconds, POSIX): claude is kept running that long after the session closes, for the
         next Session of this session id with the same options (see warm.py).
-        `deadline`: starting claude ends there (TimedOut, setting "max_time"), as a call's max_time."""
+        `deadline`: starting claude ends there (TimedOut, setting "max_time"), as a call's max_time.
+        `name_setting(name, value)`: how the reason of a permission request names the settings that would
+        let the tool run (default "add_dir /data"; the command line names its options)."""
         self.tracer = tracer or Tracer(CLIENT_NAME)
         self.claude_bin = find_claude(claude_bin)
         self.claude_options = claude_options
@@ -63,7 +66,7 @@ class Session:
         self.resume_timeout = resume_timeout or None
         self.keep_warm = keep_warm
         self.control = Control(self._send_to_claude, self.tracer, decide,
-                               [cwd or os.getcwd(), *claude_options.get("add_dir", ())])
+                               [cwd or os.getcwd(), *claude_options.get("add_dir", ())], name_setting)
         self.inbox = Inbox(read_on_waiting_thread, before_wait)
         self.process: Any = None             # a ClaudeProcess, or a warm.KeptProcess
         self.claude_version: Optional[str] = None

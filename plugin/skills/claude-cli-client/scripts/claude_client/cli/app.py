@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import shlex
 import sys
 
 from agent_bridge.cli.driver import add_option_hint, catch_stop_signals, wait_for
@@ -158,7 +159,7 @@ def main(argv=None):
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
                           resume_timeout=args.resume_timeout, tracer=tracer, read_on_waiting_thread=True,
                           before_wait=renderer.flush_soon, keep_warm=args.keep_warm, deadline=deadline,
-                          decide=ask_the_person if args.interactive_approvals else deny_all,
+                          decide=ask_the_person if args.interactive_approvals else deny_all, name_setting=option_words,
                           **dict(claude_options, json_schema=json_schema))
         call = _Call(args, review_request, deadline)
         if args.detach:
@@ -292,6 +293,11 @@ def _ask(session, renderer, progress, tool, tool_input):
     if answer is None:
         return Decision(False, "no_answer", "denied: nobody answered the permission prompt")
     return Decision(answer.strip().lower() in ("y", "yes"), "user", "denied by the user")
+
+
+def option_words(name, value):
+    """A library setting with its value as this command line's option: allowed_tools Bash -> --allowed-tools Bash."""
+    return f"--{name.replace('_', '-')} {shlex.quote(value)}"
 
 
 def _load_json_schema(value):
