@@ -153,7 +153,7 @@ def main(argv=None):
             return start_supervisor(_script_path(), command_line, prompt)
 
         def ask_the_person(tool, tool_input):   # runs during a turn, when `session` is set
-            return _ask(session, renderer, progress, tool, tool_input)
+            return _ask(session, renderer, progress, deadline, tool, tool_input)
         # The options claude takes as its own are named here as in the library.
         claude_options = {name: getattr(args, name) for name in CLAUDE_OPTIONS}
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
@@ -287,9 +287,12 @@ class _ReplSession:
         self.session.start_new()
 
 
-def _ask(session, renderer, progress, tool, tool_input):
-    answer = ask_person(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", session.inbox,
-                        renderer, progress)
+def _ask(session, renderer, progress, deadline, tool, tool_input):
+    question = f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] "
+    try:
+        answer = ask_person(question, session.inbox, renderer, progress, deadline.remaining())
+    except TimedOut:
+        raise TimedOut("nobody answered the permission prompt before max_time", setting="max_time") from None
     if answer is None:
         return Decision(False, "no_answer", "denied: nobody answered the permission prompt")
     return Decision(answer.strip().lower() in ("y", "yes"), "user", "denied by the user")
