@@ -40,7 +40,7 @@ class Session:
                  timeout: Optional[float] = 300.0, resume_timeout: Optional[float] = 600.0, decide: Decide = deny_all,
                  tracer: Optional[Tracer] = None, read_on_waiting_thread: bool = False,
                  before_wait: Optional[Callable[[], Optional[float]]] = None, keep_warm: Optional[float] = None,
-                 deadline: Deadline = NO_LIMIT, name_setting: NameSetting = library_setting,
+                 deadline: Optional[Deadline] = None, name_setting: Optional[NameSetting] = None,
                  **claude_options: Any) -> None:
         """Starts claude (`claude_bin` names the executable) and initializes it. `session_id` resumes that
         session, in the directory it was made in unless `cwd` is given. `claude_options` become claude's
@@ -66,13 +66,13 @@ class Session:
         self.resume_timeout = resume_timeout or None
         self.keep_warm = keep_warm
         self.control = Control(self._send_to_claude, self.tracer, decide,
-                               [cwd or os.getcwd(), *claude_options.get("add_dir", ())], name_setting)
+                               [cwd or os.getcwd(), *claude_options.get("add_dir", ())], name_setting or library_setting)
         self.inbox = Inbox(read_on_waiting_thread, before_wait)
         self.process: Any = None             # a ClaudeProcess, or a warm.KeptProcess
         self.claude_version: Optional[str] = None
         self.warned_version = False
         self.process_cost_usd = 0.0          # claude reports cost as a running total for its process
-        self._start_process(deadline)
+        self._start_process(deadline or NO_LIMIT)
 
     def __enter__(self) -> Session:
         return self
@@ -83,16 +83,17 @@ class Session:
     # -- the interface both clients share -------------------------------------
 
     def start(self, prompt: str, on_text: OnText = None, on_message: OnMessage = None,
-              deadline: Deadline = NO_LIMIT) -> ClaudeTurn:
+              deadline: Optional[Deadline] = None) -> ClaudeTurn:
         """Sends one user turn and returns its ClaudeTurn at once; `on_text` gets each piece of text,
         `on_message` each line claude prints during the turn, before it is handled. `deadline` bounds
         what the turn needs first (claude restarted for the session's JSON schema) and the turn."""
+        deadline = deadline or NO_LIMIT
         self._use_json_schema(self.own_json_schema, deadline)
         return self._send(ClaudeTurn(self, on_text, on_message, deadline=deadline), prompt)
 
     def review(self, uncommitted: bool = False, base: Optional[str] = None, commit: Optional[str] = None,
                instructions: Optional[str] = None, style: str = DEFAULT_STYLE, on_text: OnText = None,
-               on_message: OnMessage = None, deadline: Deadline = NO_LIMIT) -> ClaudeTurn:
+               on_message: OnMessage = None, deadline: Optional[Deadline] = None) -> ClaudeTurn:
         """Starts a review and returns its ClaudeTurn at once; its envelope gets `review`. The target: exactly
         one of `uncommitted`, `base` (a branch) or `commit`, or `instructions` alone (see ReviewRequest).
         The diff is read with git in the session's directory first (BadArguments: not a repository,
@@ -100,6 +101,7 @@ class Session:
         request = ReviewRequest(uncommitted, base, commit, instructions, style)
         changes = Changes(os.path.abspath(self.cwd or os.getcwd()), request)
         diff, note = changes.diff()
+        deadline = deadline or NO_LIMIT
         self._use_json_schema(REVIEW_OUTPUT_SCHEMA, deadline)
         return self._send(ClaudeTurn(self, on_text, on_message, review=request, review_note=note, deadline=deadline),
                           review_prompt(request, changes.root, diff, note))
