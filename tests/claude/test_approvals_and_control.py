@@ -4,6 +4,7 @@ import os
 import re
 import shlex
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -232,3 +233,21 @@ def test_verbose_and_trace(claude):
     for direction, arrow in (("out", "> "), ("in", "< ")):
         shown = [json.loads(line[2:]) for line in result.stderr.splitlines() if line.startswith(arrow)]
         assert [r["msg"] for r in result.trace if r["dir"] == direction] == shown
+
+
+def test_max_time_ends_a_call_waiting_for_a_person_to_approve(claude_env, fake_anthropic, workdir, tmp_path):
+    marker = tmp_path / "never"
+    fake_anthropic.add(_bash(marker), text("not reached"))
+    trace = tmp_path / "trace.jsonl"
+    client = subprocess.Popen([sys.executable, str(CLAUDE_SCRIPT), "--json", "--ndjson-file", str(trace),
+                               "--interactive-approvals", "--max-time", "5", "run it"], env=claude_env, cwd=workdir,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:   # stdin stays open and nobody answers the question
+        client.wait(timeout=60)
+    finally:
+        client.kill()
+        out, err = client.communicate()
+    assert client.returncode == 4, err
+    envelope = validate_envelope(json_lines(out)[0], "claude-cli-client")
+    assert envelope["status"] == "timeout" and "--max-time 5s" in envelope["error"]
+    assert "Allow? [y/N]" in err and not marker.exists()

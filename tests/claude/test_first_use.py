@@ -5,7 +5,7 @@ import sys
 
 from tests.claude.conftest import started_argv
 from fixtures.fakes.sse_server import error, hang, text, tool
-from tests.helpers import CLAUDE_SCRIPT, assert_clean_exit_when_stdout_closes, validate_envelope
+from tests.helpers import CLAUDE_BIN, CLAUDE_SCRIPT, assert_clean_exit_when_stdout_closes, validate_envelope
 
 
 def test_prompt_that_is_not_utf8_is_a_bad_argument_at_once(claude):
@@ -64,9 +64,19 @@ def test_max_time_ends_a_call_that_claude_keeps_retrying(claude):
     assert len(claude.fake.requests) >= 2   # it was still retrying when stopped
 
 
+def test_max_time_covers_starting_claude(claude, tmp_path):
+    slow = tmp_path / "slow-claude"
+    slow.write_text(f"#!/bin/sh\nsleep 60\nexec '{CLAUDE_BIN}' \"$@\"\n")
+    slow.chmod(0o755)
+    result = claude("--json", "--max-time", "1", "--claude-bin", str(slow), "x")
+    assert result.returncode == 4, result.stderr
+    assert result.envelope["status"] == "timeout" and "--max-time 1s" in result.envelope["error"]
+    assert claude.fake.requests == []
+
+
 def test_max_time_keeps_the_text_so_far(claude):
     claude.fake.add(hang("words so far"))
-    result = claude("--json", "--max-time", "3", "x")
+    result = claude("--json", "--max-time", "10", "x")   # the limit covers claude's start: long enough under load
     assert result.returncode == 4 and result.envelope["text"] == "words so far"
 
 

@@ -145,3 +145,13 @@ def test_a_lost_job_of_the_other_client_is_exit_2(claude, private_job_store):
     (private_job_store / "00000000ab.json").write_text(json.dumps(lost))
     result = claude("--json", "--result", "00000000ab", trace=False)
     assert result.returncode == 2 and "ask codex-ws-client" in result.envelope["error"]
+
+
+def test_max_time_bounds_the_wait_of_result(claude, private_job_store):
+    claude.fake.add(hang("words so far"))
+    job_id = claude("--json", "--detach", "long work").envelope["job_id"]
+    waited = claude("--json", "--result", job_id, "--max-time", "1", trace=False)
+    assert waited.returncode == 4 and waited.envelope["status"] == "timeout", waited.stderr
+    assert "--max-time 1s" in waited.envelope["error"]
+    assert _record(private_job_store, job_id)["status"] in ("running", "stalled")   # the job goes on
+    assert claude("--json", "--cancel", job_id, "--timeout", "30", trace=False).returncode == 130

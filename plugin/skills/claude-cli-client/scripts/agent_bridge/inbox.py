@@ -45,12 +45,13 @@ class MessageSource(Protocol):
 class Inbox:
     """Messages from the peer and lines typed by the user, in arrival order."""
 
-    def __init__(self, read_on_waiting_thread: bool = False) -> None:
+    def __init__(self, read_on_waiting_thread: bool = False,
+                 before_wait: Optional[Callable[[], Optional[float]]] = None) -> None:
         """`read_on_waiting_thread`: read the peer on the thread that waits (see the module's text)
         where that can be done. Only for a caller that waits for everything it starts, as the
         command lines do: a peer whose output nobody reads for a while may give up (app-server
         closes such a connection), so a library caller, who may leave a turn unread while it works
-        on something else, keeps a reading thread."""
+        on something else, keeps a reading thread. `before_wait`: see below."""
         self.read_on_waiting_thread = read_on_waiting_thread
         # SimpleQueue: its put and get are single C calls.
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()   # items from background threads
@@ -64,7 +65,7 @@ class Inbox:
         self._idle_wanted = False
         # Called when `get` finds nothing waiting, before it blocks; it returns None, or the seconds
         # after which it wants to be called again if the wait lasts that long.
-        self.before_wait: Optional[Callable[[], Optional[float]]] = None
+        self.before_wait = before_wait
 
     def read_messages_from(self, source: MessageSource) -> None:
         """Messages arrive as ("message", value) from `source`, which has `read_available()` (one read

@@ -6,6 +6,8 @@ no caller is attached (another process has resumed the session), when a caller a
 SIGTERM, when claude exits, and when a caller leaves in the middle of a turn. If the keeper itself is
 killed, claude's input closes and claude exits.
 """
+from __future__ import annotations
+
 import glob
 import json
 import os
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from agent_bridge.child import CHUNK_BYTES, StderrTail, exited, kill_group, own_process_group, signal_group
 from agent_bridge.jobs import process_identity
@@ -28,13 +31,14 @@ TICK_SECONDS = 1.0          # how often an idle keeper looks at the clock and th
 
 
 class Keeper:
-    def __init__(self, setup):
+    def __init__(self, setup: Dict[str, Any]) -> None:
         self.key = setup["key"]
         self.keep_warm = setup["keep_warm"]
         self.folder = setup["folder"]
         self.keeper_id = secrets.token_hex(5)
         self.socket_path = os.path.join(self.folder, self.keeper_id + ".sock")
         env = {key: value for key, value in os.environ.items() if key not in NESTED_SESSION_VARIABLES}
+        self.claude: Any   # a subprocess.Popen with pipes for stdin, stdout and stderr
         self.claude = subprocess.Popen(setup["argv"], cwd=setup["cwd"], env=env, stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **own_process_group())
         self.stderr_tail = StderrTail(self.claude.stderr)
@@ -44,21 +48,21 @@ class Keeper:
                        "session_id": _resumed_session(setup["argv"]), "cwd": os.path.realpath(setup["cwd"]),
                        "started_at": time.time(), "idle_since": time.time(), "keep_warm": self.keep_warm,
                        "busy": False}
-        self.caller = None
+        self.caller: Any = None   # the socket of the call attached, if one is
         self.from_caller = bytearray()
         self.from_claude = bytearray()
         self.in_turn = False
         self.initialized = False
         self.cost_usd = 0.0
-        self.transcript_seen = None     # the transcript's size and time when last looked at
-        self.claude_written = None      # what claude had written by then
+        self.transcript_seen: Optional[Tuple[int, int]] = None   # the transcript's size and time when last looked at
+        self.claude_written: Optional[int] = None                # what claude had written by then
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
         self.selector.register(self.claude.stdout, selectors.EVENT_READ, self._claude_output)
         self.running = True
         self._write_record()
 
-    def _listen(self):
+    def _listen(self) -> socket.socket:
         address, folder = socket_address(self.socket_path)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -69,7 +73,7 @@ class Keeper:
         listener.listen(4)
         return listener
 
-    def run(self):
+    def run(self) -> None:
         while self.running:
             for selected, _ in self.selector.select(TICK_SECONDS):
                 selected.data()
@@ -78,10 +82,10 @@ class Keeper:
             if self.caller is None and self.running:
                 self._check_idle()
 
-    def stop(self):
+    def stop(self) -> None:
         self.running = False
 
-    def close(self):
+    def close(self) -> None:
         """Ends claude and everything it started, and removes the keeper's socket and record."""
         forget(self.folder, self.keeper_id)
         try:
@@ -100,7 +104,7 @@ class Keeper:
 
     # -- callers ---------------------------------------------------------------
 
-    def _accept(self):
+    def _accept(self) -> None:
         connection, _ = self.listener.accept()
         hello = _read_hello(connection)
         answer = {"type": "keeper_hello", "busy": self.caller is not None,
@@ -120,7 +124,7 @@ class Keeper:
         self.selector.register(connection, selectors.EVENT_READ, self._caller_input)
         self._write_record(busy=True, keep_warm=self.keep_warm)
 
-    def _caller_input(self):
+    def _caller_input(self) -> None:
         try:
             chunk = self.caller.recv(CHUNK_BYTES)
         except OSError:
@@ -134,7 +138,7 @@ class Keeper:
         for line in lines:
             self._from_caller(line)
 
-    def _from_caller(self, line):
+    def _from_caller(self, line: bytearray) -> None:
         message = _parse(line)
         if message == STOP_MESSAGE:
             self.stop()
@@ -147,7 +151,7 @@ class Keeper:
         except OSError:
             self.stop()
 
-    def _caller_left(self):
+    def _caller_left(self) -> None:
         self.selector.unregister(self.caller)
         self.caller.close()
         self.caller = None
@@ -159,7 +163,7 @@ class Keeper:
 
     # -- claude ----------------------------------------------------------------
 
-    def _claude_output(self):
+    def _claude_output(self) -> None:
         chunk = os.read(self.claude.stdout.fileno(), CHUNK_BYTES)
         if not chunk:
             self._claude_exited()
@@ -177,7 +181,7 @@ class Keeper:
             except OSError:
                 self._caller_left()
 
-    def _claude_exited(self):
+    def _claude_exited(self) -> None:
         """Tells the caller, if any, how claude ended (its exit code and its last stderr lines)."""
         if self.caller is not None:
             error = exited(self.claude, self.stderr_tail, "claude")
@@ -189,7 +193,7 @@ class Keeper:
                 pass
         self.stop()
 
-    def _note(self, line):
+    def _note(self, line: bytes) -> None:
         """Follows the turns: a control response (to initialize), and each turn's result. (Inside a JSON
         string a quote is escaped, so only a key and its value can match; newer claude puts "type" last.)"""
         if b'"type":"control_response"' in line and _parse(line).get("type") == "control_response":
@@ -203,7 +207,7 @@ class Keeper:
 
     # -- idle ------------------------------------------------------------------
 
-    def _check_idle(self):
+    def _check_idle(self) -> None:
         if time.time() - self.record["idle_since"] >= self.keep_warm:
             self.stop()
             return
@@ -212,7 +216,7 @@ class Keeper:
             self.stop()   # another process has resumed the session with claude itself
         self.transcript_seen, self.claude_written = transcript, written
 
-    def _claude_may_have_written(self, transcript, written):
+    def _claude_may_have_written(self, transcript: Optional[Tuple[int, int]], written: Optional[int]) -> bool:
         """Whether our claude wrote as many bytes as the transcript changed by since the last look: it may
         still be writing the end of its turn. (An idle claude writes a few bytes now and then.)"""
         if written is None or self.claude_written is None:
@@ -220,7 +224,7 @@ class Keeper:
         changed = abs((transcript or (0, 0))[0] - (self.transcript_seen or (0, 0))[0])
         return written - self.claude_written >= max(changed, 1)
 
-    def _claude_written(self):
+    def _claude_written(self) -> Optional[int]:
         """The bytes claude has written so far (Linux; None elsewhere)."""
         try:
             with open(f"/proc/{self.claude.pid}/io") as io:
@@ -228,7 +232,7 @@ class Keeper:
         except (OSError, StopIteration, ValueError):
             return None
 
-    def _transcript_state(self):
+    def _transcript_state(self) -> Optional[Tuple[int, int]]:
         """The size and modification time of the session's transcript, or None."""
         session_id = self.record["session_id"]
         if not session_id:
@@ -242,7 +246,7 @@ class Keeper:
             return status.st_size, status.st_mtime_ns
         return None
 
-    def _write_record(self, **changes):
+    def _write_record(self, **changes: Any) -> None:
         self.record.update(changes)
         handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
@@ -250,7 +254,7 @@ class Keeper:
         os.replace(temporary, os.path.join(self.folder, self.keeper_id + ".json"))
 
 
-def _read_hello(connection):
+def _read_hello(connection: socket.socket) -> Dict[str, Any]:
     """The caller's first line (what it needs of claude); {} if it sends none in time."""
     connection.settimeout(10)
     data = b""
@@ -267,7 +271,7 @@ def _read_hello(connection):
     return _parse(data.split(b"\n", 1)[0])
 
 
-def _parse(line):
+def _parse(line: Union[bytes, bytearray]) -> Dict[str, Any]:
     try:
         message = json.loads(line)
     except ValueError:
@@ -275,11 +279,11 @@ def _parse(line):
     return message if isinstance(message, dict) else {}
 
 
-def _resumed_session(argv):
+def _resumed_session(argv: List[str]) -> Optional[str]:
     return argv[argv.index("--resume") + 1] if "--resume" in argv else None
 
 
-def run_keeper(ready_fd):
+def run_keeper(ready_fd: int) -> int:
     """The keeper's process: reads its setup on stdin, starts claude, reports its socket on `ready_fd`
     (or the error that stopped it), and keeps claude until one of its ends."""
     setup = json.loads(sys.stdin.read())

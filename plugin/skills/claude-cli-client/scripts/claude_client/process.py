@@ -1,12 +1,16 @@
 """The claude CLI as a child process: find it, start it in its own process group, hand its
 output lines to an Inbox, write lines to it, and stop it with nothing left behind."""
+from __future__ import annotations
+
 import json
 import os
 import shutil
 import signal
 import subprocess
+from typing import Any, Dict, List, Optional
 
 from agent_bridge.child import LineReader, StderrTail, exited, kill_group, own_process_group, signal_group
+from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ConnectionFailed
 
 # Set inside a Claude Code session; a nested claude started with them may refuse to run.
@@ -23,7 +27,7 @@ CLAUDE_OPTIONS = {
     "disable_slash_commands": "--disable-slash-commands", "no_session_persistence": "--no-session-persistence"}
 
 
-def find_claude(name):
+def find_claude(name: str) -> str:
     """The executable's path; `shutil.which` also finds Windows .cmd shims."""
     path = shutil.which(name)
     if path is None:
@@ -32,10 +36,10 @@ def find_claude(name):
     return path
 
 
-def claude_arguments(options):
+def claude_arguments(options: Dict[str, Any]) -> List[str]:
     """claude's own options for a Session's keyword options: a value, a list (the option repeated),
     a dict (as JSON) or True (a flag); None and False leave the option out."""
-    argv = []
+    argv: List[str] = []
     for name, value in options.items():
         if name not in CLAUDE_OPTIONS:
             raise TypeError(f"unknown claude option {name!r}")
@@ -56,16 +60,16 @@ class ClaudeProcess:
     needs_initialize = True     # a new claude process; a warm one (warm.KeptProcess) may be initialized already
     cost_usd = 0.0              # what claude has reported spending in this process so far
 
-    def __init__(self, argv, cwd, tracer):
+    def __init__(self, argv: List[str], cwd: Optional[str], tracer: Any) -> None:
         self.argv = argv
         self.cwd = cwd
         self.tracer = tracer
-        self.process = None
-        self.stderr_tail = None
-        self.output = None      # a LineReader of claude's stdout
+        self.process: Any = None   # the subprocess.Popen, once started
+        self.stderr_tail: Any = None
+        self.output: Any = None      # a LineReader of claude's stdout
         self.closing = False
 
-    def start(self, inbox):
+    def start(self, inbox: Inbox) -> None:
         """Starts claude; its stdout lines arrive in `inbox` as messages."""
         env = {key: value for key, value in os.environ.items() if key not in NESTED_SESSION_VARIABLES}
         self.tracer.info(f"starting {' '.join(self.argv)}")
@@ -82,10 +86,10 @@ class ClaudeProcess:
         inbox.read_messages_from(self)
 
     @property
-    def pid(self):
+    def pid(self) -> int:
         return self.process.pid
 
-    def send(self, message):
+    def send(self, message: Dict[str, Any]) -> None:
         line = json.dumps(message, ensure_ascii=False)
         self.tracer.sent(line)
         try:
@@ -94,14 +98,14 @@ class ClaudeProcess:
         except (OSError, ValueError):
             raise self.exit_error() from None
 
-    def close_input(self):
+    def close_input(self) -> None:
         self.closing = True
         try:
             self.process.stdin.close()
         except OSError:
             pass
 
-    def stop(self):
+    def stop(self) -> None:
         """Ends claude and everything it started: TERM to its process group, then KILL."""
         if self.process is None:
             return
@@ -115,7 +119,7 @@ class ClaudeProcess:
                 self.process.wait()
         kill_group(self.process)   # children left in the group
 
-    def wait(self, timeout):
+    def wait(self, timeout: Optional[float]) -> bool:
         """Waits for claude to exit by itself; False if it is still running."""
         try:
             self.process.wait(timeout)
@@ -123,16 +127,16 @@ class ClaudeProcess:
         except subprocess.TimeoutExpired:
             return False
 
-    def exit_error(self):
+    def exit_error(self) -> Exception:
         return exited(self.process, self.stderr_tail, "claude")
 
-    def fileno(self):
+    def fileno(self) -> int:
         return self.output.fileno()
 
-    def has_more(self):
+    def has_more(self) -> bool:
         return False   # a pipe at its end is readable: select sees it
 
-    def read_available(self):
+    def read_available(self) -> List[str]:
         """The lines of claude's output one read completed (for the Inbox)."""
         try:
             lines = self.output.read_available()
@@ -142,7 +146,7 @@ class ClaudeProcess:
             raise self.exit_error() from None
         return [line.decode("utf-8", errors="replace") for line in lines]
 
-    def _on_stderr(self, line):
+    def _on_stderr(self, line: str) -> None:
         self.tracer.event("stderr", line=line)
         if self.tracer.verbosity >= 2:
             self.tracer.warn(f"claude stderr: {line}")

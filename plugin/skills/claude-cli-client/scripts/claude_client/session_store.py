@@ -4,18 +4,21 @@ claude only finds a session from its original directory; it stores each one as
 <config dir>/projects/<the directory, with / as ->/<session id>.jsonl, whose
 lines carry the "cwd".
 """
+from __future__ import annotations
+
 import glob
 import json
 import os
+from typing import Optional
 
 from agent_bridge.outcome import BadArguments, TurnFailed
 
 
-def claude_config_dir():
+def claude_config_dir() -> str:
     return os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
 
 
-def find_session_cwd(session_id):
+def find_session_cwd(session_id: str) -> str:
     """The directory session `session_id` was created in; TurnFailed if no such session exists."""
     if not session_id or any(c in session_id for c in "/\\*?[]"):
         raise BadArguments(f"{session_id!r} is not a session id", setting="session_id")
@@ -28,7 +31,7 @@ def find_session_cwd(session_id):
                      "it may belong to another user or machine, or never have been saved")
 
 
-def _cwd_recorded_in(path):
+def _cwd_recorded_in(path: str) -> Optional[str]:
     try:
         with open(path, encoding="utf-8") as handle:
             for line in handle:

@@ -1,64 +1,111 @@
 """One turn of a claude session, gathered from its stream-json lines into an Envelope."""
-import json
-import time
+from __future__ import annotations
 
-from agent_bridge.outcome import Envelope
-from agent_bridge.review import plain_review, review_from_output
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
+
+from agent_bridge.deadline import Deadline
+from agent_bridge.outcome import ClientError, Envelope, TimedOut
+from agent_bridge.review import ReviewRequest, plain_review, review_from_output
 from agent_bridge.shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
 from agent_bridge.turn_base import Turn
+from .control import Approval, Request, Routed, describe_tool
 
+if TYPE_CHECKING:
+    from .session import Session
 
-def describe_tool(tool, tool_input):
-    """'Bash: ls -la' for a shell command, else the tool and its input in short."""
-    if isinstance(tool_input, dict) and isinstance(tool_input.get("command"), str):
-        return f"{tool}: {tool_input['command']}"
-    return f"{tool}: {json.dumps(tool_input, ensure_ascii=False)[:200]}"
-
+OnText = Optional[Callable[[str], None]]
+OnMessage = Optional[Callable[[Dict[str, Any]], None]]
 
 # System lines that are not news for the caller: the session's start and "requesting" progress.
 QUIET_SYSTEM_SUBTYPES = ("init", "status")
 
 
+@dataclass
+class ResultLine:
+    """What the envelope takes from claude's `result` line, the turn's last."""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    process_cost_usd: float = 0.0     # a running total for claude's process
+
+    @classmethod
+    def read(cls, result: Dict[str, Any]) -> ResultLine:
+        usage = as_dict(result.get("usage"))
+
+        def tokens(name: str) -> int:
+            return max(0, as_int(usage.get(name)))
+        return cls(tokens("input_tokens"), tokens("output_tokens"), tokens("cache_read_input_tokens"),
+                   tokens("cache_creation_input_tokens"), max(0.0, float(as_number(result.get("total_cost_usd")))))
+
+
 class ClaudeTurn(Turn):
     """One turn of a session: what it produced, gathered from claude's stream-json lines."""
 
-    def __init__(self, session, on_text, on_message=None, review=None, review_note=None):
+    def __init__(self, session: Session, on_text: OnText, on_message: OnMessage = None,
+                 review: Optional[ReviewRequest] = None, review_note: Optional[str] = None,
+                 deadline: Deadline = Deadline(None)) -> None:
         self.session = session
         self.on_text = on_text
         self.on_message = on_message
         self.review = review             # the ReviewRequest of a review turn
         self.review_note = review_note   # what the client left out of the diff it sent, if anything
-        self.envelope = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
-        self.approvals = []
-        self.tool_uses = {}              # tool_use id -> {"tool", "request", "status"}, in order of use
-        self.declined_tool_uses = set()  # ids of the tool uses this client declined
-        self.streamed_messages = set()   # assistant message ids whose text arrived as deltas
-        self.current_message = None
+        self.deadline = deadline         # where the call this turn is part of ends (see `result`)
+        self._envelope = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
+        self.approvals: List[Dict[str, str]] = []
+        self.tool_uses: Dict[Optional[str], Dict[str, str]] = {}   # tool_use id -> tool, request, status
+        self.declined_tool_uses: Set[Optional[str]] = set()        # ids of the tool uses this client declined
+        self.streamed_messages: Set[Optional[str]] = set()         # assistant message ids whose text came as deltas
+        self.current_message: Optional[str] = None
         self.pieces = 0
         self.started_at = time.monotonic()
-        self.result_line = None
+        self.cost_before = session.process_cost_usd   # what claude's process had spent before this turn
+        self.result_line: Optional[ResultLine] = None
+        self.silence_ends_turn = True
 
     @property
-    def message_timeout(self):
-        return self.session.turn_timeout()
+    def envelope(self) -> Envelope:
+        return self._envelope
 
-    def interrupt(self):
-        self.session.control.request("interrupt")
+    @property
+    def message_timeout(self) -> Optional[float]:
+        return self.session.turn_timeout() if self.silence_ends_turn else None
+
+    def wait_through_silence(self) -> None:
+        """From now on a silence of claude's does not end the turn (a detached job's supervisor marks
+        the job stalled instead)."""
+        self.silence_ends_turn = False
+
+    def result(self, max_time: Optional[float] = None) -> Envelope:
+        """As Turn.result; the turn also ends at its deadline, if that comes first, as a timeout."""
+        if not self.deadline.cuts(max_time):
+            return super().result(max_time)
+        envelope = super().result(self.deadline.remaining())
+        if isinstance(envelope.failure, TimedOut) and envelope.failure.setting == "max_time":
+            envelope.fail(TimedOut(f"the turn reached its max_time of {self.deadline.seconds:g}s and was stopped",
+                                   setting="max_time"))
+        return envelope
+
+    def interrupt(self) -> None:
+        self.session.interrupt()
         self.session.tracer.info("interrupting the turn")
 
-    def _take_next(self, timeout=None, ask_on_silence=True):
-        message = self.session.next_message(self.session.turn_timeout() if timeout is None else timeout)
+    def _take_next(self, timeout: Optional[float] = None, ask_on_silence: bool = True) -> Dict[str, Any]:
+        message, routed = self.session.next_message(self.message_timeout if timeout is None else timeout)
         if self.on_message is not None:
             self.on_message(message)
-        self.apply(message)
+        self.apply(message, routed)
         return message
 
-    def _fail(self, error):
+    def _fail(self, error: ClientError) -> None:
         if not self.finished:
             self.session.abort()   # claude is not left in the middle of a turn nobody waits for
         super()._fail(error)
 
-    def apply(self, message):
+    def apply(self, message: Dict[str, Any], routed: Routed = None) -> None:
+        """Takes one line of claude's into the envelope; `routed`: what the session's routing gave for it."""
         kind = message.get("type")
         if kind == "stream_event":
             self._stream_event(as_dict(message.get("event")))
@@ -66,10 +113,12 @@ class ClaudeTurn(Turn):
             self._assistant(as_dict(message.get("message")))
         elif kind == "user":
             self._tool_results(as_dict(message.get("message")))
-        elif kind == "control_request":
-            self.session.answer_control_request(message, self)
+        elif isinstance(routed, Approval):
+            self._approval(routed)
+        elif isinstance(routed, Request) and routed.error is not None:
+            self.envelope.notifications.append({"method": "control/error",
+                                                "message": {"request": routed.subtype, "error": routed.error}})
         elif kind == "system":
-            self.session.note_system(message)
             self.envelope.ids["session_id"] = self.envelope.ids["thread_id"] = self.session.session_id
             if message.get("subtype") not in QUIET_SYSTEM_SUBTYPES:
                 self._notify(f"system/{as_text(message.get('subtype')) or 'unknown'}", message)
@@ -78,7 +127,12 @@ class ClaudeTurn(Turn):
         elif kind == "result":
             self._result(message)
 
-    def _stream_event(self, event):
+    def _approval(self, approval: Approval) -> None:
+        self.approvals.append(approval.entry)
+        if approval.declined:
+            self.declined_tool_uses.add(approval.tool_use_id)
+
+    def _stream_event(self, event: Dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "content_block_delta":   # first: nearly every line of a long answer is one
             delta = as_dict(event.get("delta"))
@@ -88,7 +142,7 @@ class ClaudeTurn(Turn):
         elif kind == "message_start":
             self.current_message = optional_text(as_dict(event.get("message")).get("id"))
 
-    def _assistant(self, message):
+    def _assistant(self, message: Dict[str, Any]) -> None:
         streamed = optional_text(message.get("id")) in self.streamed_messages
         for block in map(as_dict, as_list(message.get("content"))):
             if block.get("type") == "text" and not streamed:
@@ -99,7 +153,7 @@ class ClaudeTurn(Turn):
                     "request": describe_tool(as_text(block.get("name")), as_dict(block.get("input"))),
                     "status": "inProgress"}
 
-    def _tool_results(self, message):
+    def _tool_results(self, message: Dict[str, Any]) -> None:
         for block in map(as_dict, as_list(message.get("content"))):
             use = self.tool_uses.get(optional_text(block.get("tool_use_id")))
             if block.get("type") == "tool_result" and use is not None:
@@ -108,7 +162,7 @@ class ClaudeTurn(Turn):
                 else:
                     use["status"] = "failed" if block.get("is_error") else "completed"
 
-    def _show(self, text):
+    def _show(self, text: str) -> None:
         if not text:
             return
         if self.pieces and self.current_message not in self.streamed_messages:
@@ -118,13 +172,12 @@ class ClaudeTurn(Turn):
         if self.on_text:
             self.on_text(text)
 
-    def _notify(self, method, message):
+    def _notify(self, method: str, message: Any) -> None:
         detail = {key: value for key, value in as_dict(message).items() if key not in ("type", "session_id", "uuid")}
         self.envelope.notifications.append({"method": method, "message": detail})
 
-    def _result(self, result):
-        self.result_line = result
-        self.session.session_id = optional_text(result.get("session_id")) or self.session.session_id
+    def _result(self, result: Dict[str, Any]) -> None:
+        self.result_line = ResultLine.read(result)
         if isinstance(result.get("result"), str):
             self.envelope.set_final_text(result["result"])
         if "structured_output" in result:   # the answer to --json-schema, already parsed by claude
@@ -140,33 +193,28 @@ class ClaudeTurn(Turn):
         else:
             self.envelope.finish("completed")
             if self.review:
-                self._add_review(result.get("structured_output"))
+                self._add_review(self.review, result.get("structured_output"))
         self.envelope.ids["turn_id"] = optional_text(result.get("uuid"))
 
-    def _add_review(self, output):
-        review = review_from_output(self.review, output) if isinstance(output, dict) \
-            else plain_review(self.review, self.envelope.text)
+    def _add_review(self, request: ReviewRequest, output: Any) -> None:
+        review = review_from_output(request, output) if isinstance(output, dict) \
+            else plain_review(request, self.envelope.text)
         if self.review_note:
             review["note"] = self.review_note
         self.envelope.extra["review"] = review
 
-    def _close(self):
+    def _close(self) -> Envelope:
         envelope = self.envelope
         envelope.ids["session_id"] = envelope.ids["thread_id"] = self.session.session_id
-        result = as_dict(self.result_line)
-        usage = as_dict(result.get("usage"))
-        process_cost = max(0.0, float(as_number(result.get("total_cost_usd"))))
-        turn_cost = max(0.0, process_cost - self.session.process_cost_usd)
-        if self.result_line is not None:
-            self.session.process_cost_usd = process_cost
+        line = self.result_line or ResultLine()
         envelope.metrics = {
             "latency_ms": int((time.monotonic() - self.started_at) * 1000),
-            "input_tokens": max(0, as_int(usage.get("input_tokens"))),
-            "output_tokens": max(0, as_int(usage.get("output_tokens"))),
-            "cache_read_input_tokens": max(0, as_int(usage.get("cache_read_input_tokens"))),
-            "cache_creation_input_tokens": max(0, as_int(usage.get("cache_creation_input_tokens"))),
-            "cost_usd": round(turn_cost, 9),
-            "session_cost_usd": process_cost,
+            "input_tokens": line.input_tokens,
+            "output_tokens": line.output_tokens,
+            "cache_read_input_tokens": line.cache_read_input_tokens,
+            "cache_creation_input_tokens": line.cache_creation_input_tokens,
+            "cost_usd": round(max(0.0, line.process_cost_usd - self.cost_before), 9),
+            "session_cost_usd": line.process_cost_usd,
         }
         if self.approvals:
             envelope.extra["approvals"] = self.approvals

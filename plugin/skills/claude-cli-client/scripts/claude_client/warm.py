@@ -7,6 +7,8 @@ whether they match what its claude was started with; from then on the socket car
 stream-json lines both ways, so the caller answers claude's permission requests itself. The
 keeper's side is keeper.py.
 """
+from __future__ import annotations
+
 import hashlib
 import json
 import os
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from agent_bridge.child import LineReader
 from agent_bridge.jobs import is_alive, open_store
@@ -29,7 +32,7 @@ STOP_MESSAGE = {"type": "keeper_stop"}
 CLAUDE_EXITED = "keeper_claude_exited"     # the keeper's last line to its caller when claude has exited
 
 
-def warm_dir():
+def warm_dir() -> str:
     """The folder of the keepers' records and sockets, created private to the user."""
     directory = os.path.join(os.path.dirname(open_store()), "warm")
     os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -38,13 +41,13 @@ def warm_dir():
     return directory
 
 
-def options_key(argv, cwd):
+def options_key(argv: List[str], cwd: str) -> str:
     """What a kept claude must have been started with to take this call: its executable, options and
     directory (not --resume: the session is found by its id)."""
     return hashlib.sha256(json.dumps([argv, os.path.realpath(cwd)]).encode()).hexdigest()
 
 
-def socket_address(path):
+def socket_address(path: str) -> Tuple[str, Optional[int]]:
     """`path`, or the same through /proc/self/fd when it is too long for a unix socket address."""
     if len(os.fsencode(path)) <= SOCKET_PATH_LIMIT or not os.path.isdir("/proc/self/fd"):
         return path, None
@@ -52,7 +55,7 @@ def socket_address(path):
     return f"/proc/self/fd/{folder}/{os.path.basename(path)}", folder
 
 
-def connect(path):
+def connect(path: str) -> socket.socket:
     address, folder = socket_address(path)
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -66,7 +69,7 @@ def connect(path):
     return connection
 
 
-def kept_sessions():
+def kept_sessions() -> List[Dict[str, Any]]:
     """The records of the keepers that run, oldest first; those of keepers gone are removed."""
     directory = warm_dir()
     records = []
@@ -82,7 +85,7 @@ def kept_sessions():
     return sorted(records, key=lambda record: record.get("started_at", 0))
 
 
-def read_record(path):
+def read_record(path: str) -> Optional[Dict[str, Any]]:
     try:
         with open(path, encoding="utf-8") as file:
             record = json.load(file)
@@ -91,7 +94,7 @@ def read_record(path):
     return record if isinstance(record, dict) and "keeper_id" in record else None
 
 
-def forget(directory, keeper_id):
+def forget(directory: str, keeper_id: str) -> None:
     for suffix in (".json", ".sock"):
         try:
             os.remove(os.path.join(directory, keeper_id + suffix))
@@ -99,11 +102,12 @@ def forget(directory, keeper_id):
             pass
 
 
-def stop_keeper(record):
+def stop_keeper(record: Dict[str, Any]) -> None:
     """Ends a keeper (it ends its claude first) and returns once it has gone, so that a listing made
     right after no longer shows it. A keeper still there after KEEPER_STOP_SECONDS is killed: its claude
     then ends too, its input closed."""
-    pid, identity = record.get("keeper_pid"), record.get("keeper_identity", "")
+    pid: int = record.get("keeper_pid")  # type: ignore[assignment]  # is_alive is False for a missing pid
+    identity = record.get("keeper_identity", "")
     if not is_alive(pid, identity):
         return
     try:
@@ -120,7 +124,7 @@ def stop_keeper(record):
             pass
 
 
-def make_room():
+def make_room() -> None:
     """Stops the oldest idle keepers so that a new one keeps at most MAX_KEPT."""
     records = kept_sessions()
     idle = [record for record in records if not record.get("busy")]
@@ -128,12 +132,12 @@ def make_room():
         stop_keeper(record)
 
 
-def held_memory_bytes(record):
+def held_memory_bytes(record: Dict[str, Any]) -> int:
     """The resident memory of the keeper and its claude process."""
     return sum(_resident_bytes(record.get(name)) for name in ("keeper_pid", "claude_pid"))
 
 
-def _resident_bytes(pid):
+def _resident_bytes(pid: Any) -> int:
     try:
         with open(f"/proc/{pid}/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -141,7 +145,7 @@ def _resident_bytes(pid):
         return 0
 
 
-def attach(session_id, key, keep_warm, tracer):
+def attach(session_id: str, key: str, keep_warm: Optional[float], tracer: Any) -> Optional[KeptProcess]:
     """A KeptProcess on the warm claude of `session_id`, or None when none is kept or it was started
     with other options; TurnFailed when another call is using it."""
     record = next((record for record in reversed(kept_sessions()) if record.get("session_id") == session_id), None)
@@ -163,12 +167,12 @@ def attach(session_id, key, keep_warm, tracer):
     return process
 
 
-def start_keeper(argv, cwd, key, keep_warm, tracer):
+def start_keeper(argv: List[str], cwd: str, key: str, keep_warm: float, tracer: Any) -> KeptProcess:
     """Starts a keeper running claude with `argv` in `cwd`; returns a KeptProcess connected to it."""
     make_room()
     ready_read, ready_write = os.pipe()
     script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "claude_cli_client.py")
-    keeper = subprocess.Popen([sys.executable, script, "--keeper-fd", str(ready_write)], stdin=subprocess.PIPE,
+    keeper: Any = subprocess.Popen([sys.executable, script, "--keeper-fd", str(ready_write)], stdin=subprocess.PIPE,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(ready_write,),
                               start_new_session=True)
     os.close(ready_write)
@@ -189,21 +193,21 @@ def start_keeper(argv, cwd, key, keep_warm, tracer):
 class KeptProcess:
     """A warm claude process, reached through its keeper: what session.Session needs of ClaudeProcess."""
 
-    def __init__(self, connection, tracer):
+    def __init__(self, connection: socket.socket, tracer: Any) -> None:
         self.connection = connection
         self.tracer = tracer
         self.output = LineReader(connection, "claude")
         self.closing = False
-        self.claude_exited = None          # the PeerExited the keeper reported
+        self.claude_exited: Optional[PeerExited] = None   # what the keeper reported
         self.needs_initialize = True
         self.cost_usd = 0.0
-        self.pid = None
+        self.pid: Optional[int] = None
 
-    def hello(self, key, keep_warm):
+    def hello(self, key: str, keep_warm: Optional[float]) -> Dict[str, Any]:
         """Tells the keeper what this call needs; returns its answer (the first line it sends)."""
         self.connection.sendall(json.dumps({"type": "keeper_hello", "key": key, "keep_warm": keep_warm}).encode()
                                 + b"\n")
-        lines = []
+        lines: Sequence[Union[bytes, bytearray]] = []
         try:
             while not lines and select.select([self.connection], [], [], HELLO_TIMEOUT_SECONDS)[0]:
                 lines = self.output.read_available()
@@ -217,10 +221,10 @@ class KeptProcess:
         self.pid = hello.get("claude_pid")
         return hello
 
-    def start(self, inbox):
+    def start(self, inbox: Any) -> None:
         inbox.read_messages_from(self)
 
-    def send(self, message):
+    def send(self, message: Dict[str, Any]) -> None:
         line = json.dumps(message, ensure_ascii=False)
         self.tracer.sent(line)
         try:
@@ -228,12 +232,12 @@ class KeptProcess:
         except OSError:
             raise self.exit_error() from None
 
-    def close_input(self):
+    def close_input(self) -> None:
         """Lets go of the warm process; the keeper keeps it for the next call."""
         self.closing = True
         self.connection.close()
 
-    def stop(self):
+    def stop(self) -> None:
         """Ends the warm process (a turn that failed or timed out leaves nothing running)."""
         if not self.closing:
             try:
@@ -242,33 +246,33 @@ class KeptProcess:
                 pass
             self.close_input()
 
-    def wait(self, timeout):
+    def wait(self, timeout: Optional[float]) -> bool:
         return True
 
-    def exit_error(self):
+    def exit_error(self) -> Exception:
         return self.claude_exited or ConnectionFailed("the keeper of the warm claude process ended before the turn")
 
-    def fileno(self):
+    def fileno(self) -> Optional[int]:
         return self.output.fileno()
 
-    def has_more(self):
+    def has_more(self) -> bool:
         return False
 
-    def read_available(self):
+    def read_available(self) -> List[str]:
         try:
-            lines = self.output.read_available()
+            raw_lines = self.output.read_available()
         except (EOFError, OSError):
             if self.closing:
                 raise EOFError from None
             raise self.exit_error() from None
-        lines = [line.decode("utf-8", errors="replace") for line in lines]
+        lines = [line.decode("utf-8", errors="replace") for line in raw_lines]
         if lines and lines[-1].startswith(f'{{"type": "{CLAUDE_EXITED}"'):
             notice = json.loads(lines.pop())
             self.claude_exited = PeerExited(notice["message"], notice["returncode"], notice["stderr_tail"])
         return lines
 
 
-def idle_seconds(record, now=None):
+def idle_seconds(record: Dict[str, Any], now: Optional[float] = None) -> int:
     if record.get("busy"):
         return 0
     return max(0, int((now or time.time()) - record.get("idle_since", time.time())))

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import IO, Any, Callable, Deque, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Protocol, Sequence, Union
 
 from .outcome import ParseError, PeerExited
 
@@ -39,11 +39,17 @@ def kill_group(process: subprocess.Popen) -> None:
     signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
+class HasFileno(Protocol):
+    """A child's stdout, or a socket: what LineReader reads through its file descriptor."""
+
+    def fileno(self) -> int: ...
+
+
 class LineReader:
     """A child's output cut into lines, read in large chunks: one system call for all the lines a
     chunk holds."""
 
-    def __init__(self, stream: IO[bytes], peer: str) -> None:
+    def __init__(self, stream: HasFileno, peer: str) -> None:
         self.stream = stream            # the child's stdout, read through its file descriptor
         self.peer = peer
         self.partial = bytearray()      # the start of a line whose end is not read yet

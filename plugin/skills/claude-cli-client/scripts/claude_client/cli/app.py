@@ -2,11 +2,12 @@
 import argparse
 import json
 import os
+import shlex
 import sys
 
-from agent_bridge.cli.call_limit import CallLimit
 from agent_bridge.cli.driver import add_option_hint, catch_stop_signals, wait_for
-from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError
+from agent_bridge.deadline import Deadline
+from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError, TimedOut
 from agent_bridge.cli.progress import progress_for, turn_hooks
 from ..process import CLAUDE_OPTIONS
 from agent_bridge.cli.prompt_input import check_text_arguments, read_prompt, read_text_file
@@ -16,10 +17,9 @@ from agent_bridge.cli.repl import ask_person, run_repl
 from .activity import describe
 from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, UNCOMMITTED, review_head
 from agent_bridge.cli.review_options import add_review_options, review_request_from
-from ..control import Decision
+from ..control import Decision, deny_all, describe_tool
 from ..session import CLIENT_NAME, Session
 from agent_bridge.trace import Tracer
-from ..turn import describe_tool
 
 PERMISSION_MODES = ["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]
 # As `claude --help` lists them (2.1.197 to 2.1.337); claude itself only warns about another value and ignores it.
@@ -116,32 +116,31 @@ def main(argv=None):
     if args.keeper_fd is not None:
         from ..keeper import run_keeper
         return run_keeper(args.keeper_fd)
-    args.command_line = sys.argv[1:] if argv is None else list(argv)
+    command_line = sys.argv[1:] if argv is None else list(argv)
     catch_stop_signals()
     # --detach prints JSON whatever the output options (the ids are the point).
     renderer = renderer_for(CLIENT_NAME, args, always_json=args.detach)
     progress = progress_for(CLIENT_NAME, args, renderer, describe)
-    limit = CallLimit(args.max_time)
+    deadline = Deadline(args.max_time or None)   # --max-time: the whole call, starting claude included
     tracer = None
     session = None
     try:
-        limit.start()
-        _check_arguments(args)
+        review_request, json_schema = _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
         if args.jobs:
             from agent_bridge.cli.job_commands import show_jobs   # the job modules are kept off the start-up path
             return show_jobs(renderer, args.cwd, args.limit, args.json)
         if args.result or args.cancel:
-            return _answer_from_job_record(args, renderer)
+            return _answer_from_job_record(args, renderer, deadline)
         if args.sessions or args.stop_warm:
             from .warm_commands import show_sessions, stop_warm
             return show_sessions(args.json) if args.sessions else stop_warm(args.stop_warm, args.json)
         prompt = None
-        if args.review_request:
+        if review_request:
             # Checked before claude starts: a repository with nothing to review ends the call here.
             from agent_bridge.review_git import Changes
-            Changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)
-            args.json_schema = REVIEW_OUTPUT_SCHEMA   # claude starts with the schema the review needs
+            Changes(os.path.abspath(args.cwd or os.getcwd()), review_request)
+            json_schema = REVIEW_OUTPUT_SCHEMA   # claude starts with the schema the review needs
         elif args.supervise_fd is not None:
             prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
         elif not args.repl or args.prompt is not None or args.prompt_file is not None:
@@ -151,62 +150,84 @@ def main(argv=None):
             check_no_running_job(args.session_id)
         if args.detach and args.supervise_fd is None:
             from agent_bridge.cli.supervisor import start_supervisor
-            return start_supervisor(_script_path(), args.command_line, prompt)
+            return start_supervisor(_script_path(), command_line, prompt)
+
+        def ask_the_person(tool, tool_input):   # runs during a turn, when `session` is set
+            return _ask(session, renderer, progress, deadline, tool, tool_input)
         # The options claude takes as its own are named here as in the library.
+        claude_options = {name: getattr(args, name) for name in CLAUDE_OPTIONS}
         session = Session(args.claude_bin, cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
                           resume_timeout=args.resume_timeout, tracer=tracer, read_on_waiting_thread=True,
-                          keep_warm=args.keep_warm,
-                          **{name: getattr(args, name) for name in CLAUDE_OPTIONS})
+                          before_wait=renderer.flush_soon, keep_warm=args.keep_warm, deadline=deadline,
+                          decide=ask_the_person if args.interactive_approvals else deny_all, name_setting=option_words,
+                          **dict(claude_options, json_schema=json_schema))
+        call = _Call(args, review_request, deadline)
         if args.detach:
-            return _supervise(args, session, prompt, renderer, limit)
-        return _run(args, session, prompt, renderer, progress, limit)
+            return _supervise(call, session, prompt, renderer)
+        return _run(call, session, prompt, renderer, progress)
     except ClientError as error:
-        return _report(error, args, renderer, limit)
+        return _report(error, args, renderer)
     except KeyboardInterrupt:
-        return _report(Interrupted("interrupted by the user"), args, renderer, limit)
+        return _report(Interrupted("interrupted by the user"), args, renderer)
     finally:
-        limit.cancel()
         if session:
             session.close()
         if tracer:
             tracer.close()
 
 
-def _run(args, session, prompt, renderer, progress, limit):
-    session.inbox.before_wait = renderer.flush_soon
+class _Call:
+    """What the turns of one call share: the arguments, the review they ask for, the call's deadline."""
+
+    def __init__(self, args, review_request, deadline):
+        self.args = args
+        self.review_request = review_request
+        self.deadline = deadline
+
+    def start_turn(self, session, prompt, on_text, on_message=None):
+        """A turn of the call: the review it asks for, else the prompt."""
+        request = self.review_request
+        if request:
+            return session.review(request.kind == UNCOMMITTED, request.base, request.commit, request.instructions,
+                                  request.style, on_text=on_text, on_message=on_message, deadline=self.deadline)
+        return session.start(prompt, on_text=on_text, on_message=on_message, deadline=self.deadline)
+
+
+def _run(call, session, prompt, renderer, progress):
+    args = call.args
     if args.repl or args.interactive_approvals:
         session.inbox.read_lines_from(sys.stdin)
-    if args.interactive_approvals:
-        session.control.decide = lambda tool, tool_input: _ask(session, renderer, progress, tool, tool_input)
     shown_id = [None]
     on_text, on_message = turn_hooks(renderer, progress)
 
     def run_turn(text):
-        turn = _start_turn(session, args, text, on_text, on_message)
-        envelope = add_option_hint(limit.judge(wait_for(turn, progress=progress)), args)
+        turn = call.start_turn(session, text, on_text, on_message)
+        envelope = in_option_words(wait_for(turn, progress=progress), args)
         renderer.turn_done(envelope)
         if args.print_session_id and session.session_id and session.session_id != shown_id[0]:
             shown_id[0] = session.session_id
             print(f"SESSION_ID={session.session_id}", file=sys.stderr, flush=True)
         return envelope
 
-    exit_code = run_turn(prompt).exit_code if prompt is not None or args.review_request else 0
+    exit_code = run_turn(prompt).exit_code if prompt is not None or call.review_request else 0
     if not args.repl or exit_code not in (0, 1):
         return exit_code
-    return run_repl(_ReplSession(session, run_turn), session.next_input_line, "/session", "session_id",
-                    args.json) or exit_code
+    return run_repl(_ReplSession(session, run_turn), lambda: session.next_input_line(call.deadline), "/session",
+                    "session_id", args.json) or exit_code
 
 
 def _script_path():
     return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "claude_cli_client.py")
 
 
-def _supervise(args, session, prompt, renderer, limit):
+def _supervise(call, session, prompt, renderer):
     """The supervisor of --detach: starts the turn, prints the inProgress envelope once claude
     has named the session, lets the caller go, and stays with the turn as its job."""
     from agent_bridge.jobs import process_identity
+    from agent_bridge.cli.job_commands import envelope_from
     from agent_bridge.cli.supervisor import Job, let_go_of_caller, supervise
-    turn = _start_turn(session, args, prompt, renderer.delta)
+    args = call.args
+    turn = call.start_turn(session, prompt, renderer.delta)
     for _ in turn.events():
         if session.session_id:
             break
@@ -218,26 +239,28 @@ def _supervise(args, session, prompt, renderer, limit):
     started = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
     started.exit_code = 0
     started.extra["job_id"] = job.job_id
-    if args.review_request:
-        started.extra["review"] = review_head(args.review_request)
+    if call.review_request:
+        started.extra["review"] = review_head(call.review_request)
     renderer.turn_done(started)
     let_go_of_caller(args.supervise_fd, 0)
-    session.timeout = session.resume_timeout = None   # a long silence marks the job stalled; it does not end it
-    envelope = add_option_hint(limit.judge(supervise(turn, job, args.stall_after)), args)
-    envelope.extra["job_id"] = job.job_id
+    turn.wait_through_silence()   # a long silence marks the job stalled; it does not end it
+    ended = in_option_words(supervise(turn, job, args.stall_after), args)
+    envelope = envelope_from(dict(ended.to_dict(), job_id=job.job_id))   # the turn's, with its job's id
     renderer.turn_done(envelope)   # stdout has gone to the caller's end; this still writes --out
     job.finish(envelope.to_dict())
     return envelope.exit_code
 
 
-def _answer_from_job_record(args, renderer):
+def _answer_from_job_record(args, renderer, deadline):
     """--result [JOB_ID] and --cancel JOB_ID: the job's envelope, from its record."""
     from agent_bridge.cli.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, record_outcome,
                                            recorded_envelope, show_envelope, stop_leftover_peer, wait_for_job)
-    from agent_bridge.jobs import LOST
+    from agent_bridge.jobs import ACTIVE, LOST
     job_id = args.cancel or (args.result if isinstance(args.result, str) else newest_job_of(args.session_id))
-    timeout = args.timeout or None
+    timeout = deadline.bound(args.timeout or None)
     record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)
+    if record["status"] in ACTIVE and deadline.passed():
+        raise TimedOut(f"the wait for job {job_id} reached its max_time of {deadline.seconds:g}s", setting="max_time")
     check_lost_job_is_own(record, CLIENT_NAME)
     if record["status"] == LOST:
         stop_leftover_peer(record)
@@ -252,15 +275,6 @@ def _answer_from_job_record(args, renderer):
     return show_envelope(renderer, envelope)
 
 
-def _start_turn(session, args, prompt, on_text, on_message=None):
-    """A turn of the call: the review it asks for, else the prompt."""
-    request = args.review_request
-    if request:
-        return session.review(request.kind == UNCOMMITTED, request.base, request.commit, request.instructions,
-                              request.style, on_text=on_text, on_message=on_message)
-    return session.start(prompt, on_text=on_text, on_message=on_message)
-
-
 class _ReplSession:
     def __init__(self, session, run_turn):
         self.session = session
@@ -273,12 +287,20 @@ class _ReplSession:
         self.session.start_new()
 
 
-def _ask(session, renderer, progress, tool, tool_input):
-    answer = ask_person(f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] ", session.inbox,
-                        renderer, progress)
+def _ask(session, renderer, progress, deadline, tool, tool_input):
+    question = f"Claude asks to use {describe_tool(tool, tool_input)}\nAllow? [y/N] "
+    try:
+        answer = ask_person(question, session.inbox, renderer, progress, deadline.remaining())
+    except TimedOut:
+        raise TimedOut("nobody answered the permission prompt before max_time", setting="max_time") from None
     if answer is None:
         return Decision(False, "no_answer", "denied: nobody answered the permission prompt")
     return Decision(answer.strip().lower() in ("y", "yes"), "user", "denied by the user")
+
+
+def option_words(name, value):
+    """A library setting with its value as this command line's option: allowed_tools Bash -> --allowed-tools Bash."""
+    return f"--{name.replace('_', '-')} {shlex.quote(value)}"
 
 
 def _load_json_schema(value):
@@ -291,14 +313,25 @@ def _load_json_schema(value):
         raise ParseError(f"--json-schema is not valid JSON (nor a JSON file): {error}") from None
 
 
-def _report(error, args, renderer, limit):
+def _report(error, args, renderer):
     envelope = Envelope(session_id=args.session_id, thread_id=args.session_id, turn_id=None)
     envelope.fail(error)
-    renderer.turn_done(add_option_hint(limit.judge(envelope), args))
+    renderer.turn_done(in_option_words(envelope, args))
     return envelope.exit_code
 
 
+def in_option_words(envelope, args):
+    """The envelope as the command line says it: the library's max_time is the call's --max-time, and
+    the setting behind another error is named by its option."""
+    failure = envelope.failure
+    if isinstance(failure, TimedOut) and failure.setting == "max_time":
+        envelope.fail(TimedOut(f"the call reached --max-time {args.max_time:g}s and was stopped"))
+        return envelope
+    return add_option_hint(envelope, args)
+
+
 def _check_arguments(args):
+    """Refuses a command line that cannot run; returns its review request and JSON schema (both may be None)."""
     check_text_arguments(args)
     modes = (args.repl, args.detach, args.result, args.jobs, args.cancel, args.sessions, args.stop_warm)
     if sum(map(bool, modes)) > 1:
@@ -327,11 +360,11 @@ def _check_arguments(args):
         raise BadArguments(f"--cwd {args.cwd} is not a directory")
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
-    args.review_request = review_request_from(args)
-    if args.review_request and (args.repl or args.result or args.jobs or args.cancel or args.json_schema is not None
-                                or args.keep_warm):
+    review_request = review_request_from(args)
+    if review_request and (args.repl or args.result or args.jobs or args.cancel or args.json_schema is not None
+                           or args.keep_warm):
         raise BadArguments("a review is one turn with its own JSON schema: not with --repl, --result, --jobs, "
                            "--cancel, --json-schema or --keep-warm")
     check_output_options(args)
-    if args.json_schema is not None:
-        args.json_schema = _load_json_schema(args.json_schema)
+    json_schema = None if args.json_schema is None else _load_json_schema(args.json_schema)
+    return review_request, json_schema
