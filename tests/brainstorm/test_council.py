@@ -11,10 +11,13 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from fixtures.fakes import anthropic_api, responses_api
 from fixtures.fakes.sse_server import error, hang, text, tool
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
-from tests.helpers import wait_until
+from tests.codex.test_default_server import daemon_env  # noqa: F401 - a fixture used below
+from tests.helpers import CODEX_BIN, wait_until
 
 TOPIC = "Should the build cache live in the repository or beside it?"
 SEATS = ["codex:model=alpha", "codex:model=beta,effort=low", "claude:model=gamma", "claude:model=delta"]
@@ -344,3 +347,15 @@ def test_continue_of_a_council_done_adds_a_round_and_a_new_synthesis_keeping_the
     assert [len(asked) for asked in round_2] == [1, 1, 1] and all("revised" in asked[0] for asked in round_2)
     assert [(s["thread_id"], s["session_id"]) for s in council["seats"]] == [
         (s["thread_id"], s["session_id"]) for s in first["council"]["seats"]]
+
+
+@pytest.mark.xdist_group("default-port")   # what answers at the default port decides where the seats go
+def test_two_codex_seats_on_a_fresh_codex_home_start_the_daemon_once(daemon_env, project):  # noqa: F811
+    done = subprocess.run([sys.executable, str(BRAINSTORM_SCRIPT), "--json", "--codex-bin", str(CODEX_BIN),
+                           *seat_args(["codex:model=alpha", "codex:model=beta"]), TOPIC],
+                          cwd=project, env=daemon_env, capture_output=True, text=True, timeout=240,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("starting the codex app-server daemon for the first time") == 1, done.stderr
+    assert done.stderr.count("started the codex app-server daemon") == 1, done.stderr
+    assert len({seat["thread_id"] for seat in envelope_of(done.stdout)["council"]["seats"]}) == 2
