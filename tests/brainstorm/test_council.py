@@ -11,10 +11,13 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from fixtures.fakes import anthropic_api, responses_api
 from fixtures.fakes.sse_server import error, hang, text, tool
 from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
-from tests.helpers import wait_until
+from tests.codex.test_default_server import daemon_env  # noqa: F401 - a fixture used below
+from tests.helpers import CODEX_BIN, wait_until
 
 TOPIC = "Should the build cache live in the repository or beside it?"
 SEATS = ["codex:model=alpha", "codex:model=beta,effort=low", "claude:model=gamma", "claude:model=delta"]
@@ -97,7 +100,8 @@ def test_four_seats_answer_at_once_rank_each_other_and_the_best_ranked_chairs(br
         (3, 1.0, 3), (1, 1.667, 3), (4, 2.333, 3), (2, 3.0, 3)]
     for entry in review["answers"]:
         assert sorted(item["seat"] for item in entry["ranking"]) == [s for s in (1, 2, 3, 4) if s != entry["seat"]]
-    assert council["chair"]["seat"] == 3 and council["chair"]["chosen_by"] == "best mean rank"
+    assert (council["chair"]["seat"], council["chair"]["chosen_by"], council["chair"]["tied_with"]) == (
+        3, "best mean rank", [])
     assert council["chair"]["text"] == "synthesis by plover" and council["problems"] == []
 
     assert [seat["model"] for seat in council["seats"]] == MODELS and council["seats"][1]["effort"] == "low"
@@ -113,7 +117,9 @@ def test_four_seats_answer_at_once_rank_each_other_and_the_best_ranked_chairs(br
     headings = re.findall(r"^## (.*)$", markdown, re.M)
     assert headings == ["Topic", "Synthesis (seat 3, chair by best mean rank, after round 1)",
                         "Stage 1: the answers", "Stage 2, review round 1"]
-    assert "| 3 (chair) | `claude:model=gamma` | 1 (3 rankings) |" in markdown
+    # Mean ranks are written alike, two decimals each.
+    assert "| 3 (chair) | `claude:model=gamma` | 1.00 (3 rankings) |" in markdown
+    assert "| 1 | `codex:model=alpha` | 1.67 (3 rankings) |" in markdown
 
 
 def test_no_prompt_names_a_seat_and_each_seat_sees_the_others_under_its_own_labels(brainstorm):
@@ -140,7 +146,8 @@ def test_the_chair_given_sees_every_answer_and_the_mean_ranks(brainstorm):
     assert done.returncode == 0, done.stderr
     assert done.envelope["council"]["chair"]["seat"] == 2 and done.envelope["council"]["chair"]["chosen_by"] == "--chair"
     [prompt] = seats.asked("beta", "You chair the council")
-    for word, member, mean in (("kestrel", 1, "1.667"), ("heron", 2, "3"), ("plover", 3, "1"), ("avocet", 4, "2.333")):
+    for word, member, mean in (("kestrel", 1, "1.67"), ("heron", 2, "3.00"), ("plover", 3, "1.00"),
+                               ("avocet", 4, "2.33")):
         you = " (you)" if member == 2 else ""
         assert f"### Member {member}{you}: mean rank {mean}\n\nrevised {word}" in prompt
     assert "plover reasons well" in prompt
@@ -164,9 +171,33 @@ def test_a_seat_that_fails_and_a_ranking_that_cannot_be_read_leave_the_others_go
     assert [(row["seat"], row["mean_rank"], row["rankings"]) for row in council["aggregate"]] == [
         (1, 1.0, 1), (3, 1.0, 1), (2, 2.0, 2), (4, None, 0)]
     assert council["chair"]["seat"] == 1 and council["chair"]["text"] == "synthesis by kestrel"
+    assert (council["chair"]["chosen_by"], council["chair"]["tied_with"]) == ("best mean rank", [3])
+    assert ("## Synthesis (seat 1, chair by best mean rank, tied with seat 3: the lower number chairs, after round 1)"
+            in Path(done.envelope["transcript"]).read_text())
     assert [problem.split(":")[0] for problem in council["problems"]] == [
         "seat 4, round 0", "seat 2, round 1", "seat 4, round 1"]
     assert "ranking left out: no fenced JSON block" in council["problems"][1]
+
+
+def test_without_a_ranking_read_the_lowest_seat_chairs_and_the_plain_output_says_so(brainstorm):
+    seats = Seats(brainstorm)
+    for model in ("alpha", "gamma"):
+        seats.replies[(model, "review")] = lambda prompt: text("Both are fine.\n\nrevised")
+    done = subprocess.run([sys.executable, str(BRAINSTORM_SCRIPT), "--uri", brainstorm.uri,
+                           *seat_args(["codex:model=alpha", "claude:model=gamma"]), TOPIC],
+                          cwd=brainstorm.project, env=brainstorm.env, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "## Synthesis (seat 1, chair by lowest seat number: no ranking could be read)"
+    assert "synthesis by kestrel" in lines
+    assert [line for line in lines if line.startswith("seat ")] == ["seat 1: not ranked", "seat 2: not ranked"]
+    assert [line.split(":")[1] for line in lines if line.startswith("problem: ")] == [" seat 1, round 1",
+                                                                                        " seat 2, round 1"]
+    state = json.loads(Path(lines[-1].removeprefix("state: ")).read_text())
+    chair = state["council"]["chair"]
+    assert (chair["seat"], chair["chosen_by"], chair["tied_with"]) == (
+        1, "lowest seat number: no ranking could be read", [])
 
 
 def test_continue_after_ctrl_c_redoes_the_interrupted_stage_for_the_seats_it_lacks(brainstorm):
@@ -232,6 +263,7 @@ def test_max_turns_stops_before_a_stage_that_would_pass_it_and_continue_goes_on(
     seats = Seats(brainstorm)
     stopped = brainstorm(*seat_args(SEATS[:3]), "--max-turns", "5", TOPIC)
     assert stopped.returncode == 4 and "--max-turns 5" in stopped.envelope["error"]
+    assert stopped.envelope["error"].endswith(f"; --continue {stopped.envelope['state_file']} to go on")
     assert [r["round"] for r in stopped.envelope["council"]["rounds"]] == [0]
     assert sum(map(len, seats.prompts.values())) == 3
     done = brainstorm("--continue", stopped.envelope["state_file"], "--max-turns", "4")
@@ -261,7 +293,8 @@ def test_max_time_bounds_the_council_through_each_turn_and_keeps_the_answers_so_
     codex_seats = ["codex:model=alpha", "codex:model=beta", "codex:model=gamma"]
     stopped = brainstorm(*seat_args(codex_seats), "--max-time", "3", TOPIC)
     assert stopped.returncode == 4, stopped.stderr
-    assert "reached --max-time" in stopped.envelope["error"]
+    assert stopped.envelope["error"] == ("the council reached --max-time; the seats still answering were stopped; "
+                                         f"--continue {stopped.envelope['state_file']} to go on")
     [stage_1] = stopped.envelope["council"]["rounds"]   # no review round began
     assert [(e["text"], e["status"]) for e in stage_1["answers"]] == [
         ("opinion kestrel", "completed"), ("half an opinion", "timeout"), ("opinion plover", "completed")]
@@ -314,3 +347,15 @@ def test_continue_of_a_council_done_adds_a_round_and_a_new_synthesis_keeping_the
     assert [len(asked) for asked in round_2] == [1, 1, 1] and all("revised" in asked[0] for asked in round_2)
     assert [(s["thread_id"], s["session_id"]) for s in council["seats"]] == [
         (s["thread_id"], s["session_id"]) for s in first["council"]["seats"]]
+
+
+@pytest.mark.xdist_group("default-port")   # what answers at the default port decides where the seats go
+def test_two_codex_seats_on_a_fresh_codex_home_start_the_daemon_once(daemon_env, project):  # noqa: F811
+    done = subprocess.run([sys.executable, str(BRAINSTORM_SCRIPT), "--json", "--codex-bin", str(CODEX_BIN),
+                           *seat_args(["codex:model=alpha", "codex:model=beta"]), TOPIC],
+                          cwd=project, env=daemon_env, capture_output=True, text=True, timeout=240,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("starting the codex app-server daemon for the first time") == 1, done.stderr
+    assert done.stderr.count("started the codex app-server daemon") == 1, done.stderr
+    assert len({seat["thread_id"] for seat in envelope_of(done.stdout)["council"]["seats"]}) == 2

@@ -81,12 +81,14 @@ def test_the_aggregate_is_the_mean_rank_per_seat_best_first_ties_to_the_lower_se
         {"seat": 5, "mean_rank": None, "rankings": 0}]
 
 
-def test_the_chair_is_the_best_ranked_candidate_ties_to_the_lower_number():
+def test_the_chair_is_the_best_ranked_candidate_ties_to_the_lower_number_and_says_why():
     rankings = [[{"seat": 3, "rank": 1}, {"seat": 2, "rank": 2}], [{"seat": 2, "rank": 1}, {"seat": 3, "rank": 2}]]
     rows = aggregate(rankings, [1, 2, 3])
-    assert best_seat(rows, [1, 2, 3]) == 2
-    assert best_seat(rows, [1, 3]) == 3
-    assert best_seat(rows, [1]) == 1 and best_seat([], [4, 2]) == 2
+    # (seat, chosen_by, tied_with): seats 2 and 3 tie at 1.5, the lower number chairs and the tie is told.
+    assert best_seat(rows, [1, 2, 3]) == (2, "best mean rank", [3])
+    assert best_seat(rows, [1, 3]) == (3, "best mean rank", [])
+    assert best_seat(rows, [1]) == (1, "lowest seat number: no ranking could be read", [])
+    assert best_seat([], [4, 2]) == (2, "lowest seat number: no ranking could be read", [])
 
 
 def answered(seat, exit_code=0):

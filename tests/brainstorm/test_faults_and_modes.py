@@ -51,7 +51,8 @@ def test_max_time_bounds_the_whole_run(brainstorm):
     brainstorm.claude.add(text("claude round 1"), hang())
     done = brainstorm("--max-time", "8", TOPIC, timeout=60)
     assert done.returncode == 4, done.stderr
-    assert done.envelope["status"] == "timeout" and "--max-time" in done.envelope["error"]
+    assert done.envelope["status"] == "timeout"
+    assert done.envelope["error"] == f"the run reached --max-time; --continue {done.envelope['state_file']} to go on"
     assert done.envelope["rounds"][0]["codex"]["text"] == "codex round 1"
     assert done.envelope["rounds"][1]["claude"]["status"] == "timeout"
 

@@ -20,7 +20,7 @@ from .seats import Seat, SeatSpec
 
 STOP_GRACE_SECONDS = 10.0   # how long an interrupted seat may take to end its turn
 METRICS = ("input_tokens", "output_tokens", "cost_usd")
-OUT_OF_TIME = "the council reached --max-time; the seats still answering were stopped; --continue STATE to go on"
+OUT_OF_TIME = "the council reached --max-time; the seats still answering were stopped"
 
 
 # The status an exit code stands for in a council's record and its answers.
@@ -131,7 +131,7 @@ class Council:
 
     def _chair(self) -> None:
         self._check_limits(1)
-        chair, chosen_by = self._chair_seat()
+        chair, chosen_by, tied_with = self._chair_seat()
         self.progress(f"stage 3, the synthesis: asking seat {chair} (the chair)")
         reasons: Dict[int, List[str]] = {}
         for ranking in self._last_rankings():
@@ -144,7 +144,7 @@ class Council:
         if previous and previous["exit_code"] == EXIT_OK:
             self.council["earlier_chairs"].append(previous)
         self.council["chair"] = dict(self._entry(chair, answers[chair], None), chosen_by=chosen_by,
-                                     after_round=self._last_round())
+                                     tied_with=tied_with, after_round=self._last_round())
         self._save()
         if stopped:
             raise stopped
@@ -153,11 +153,12 @@ class Council:
         chair = self.council["chair"]
         return chair is None or chair["exit_code"] != EXIT_OK or chair["after_round"] < self._last_round()
 
-    def _chair_seat(self) -> Tuple[int, str]:
+    def _chair_seat(self) -> Tuple[int, str, List[int]]:
+        """(seat, chosen_by, tied_with): --chair, else the best ranked of the seats that answered last."""
         if self.council["chair_asked"]:
-            return self.council["chair_asked"], "--chair"
+            return self.council["chair_asked"], "--chair", []
         answered = [entry["seat"] for entry in self.council["rounds"][-1]["answers"] if entry["exit_code"] == EXIT_OK]
-        return council_ranking.best_seat(self.council["aggregate"], answered or sorted(self.seats)), "best mean rank"
+        return council_ranking.best_seat(self.council["aggregate"], answered or sorted(self.seats))
 
     # -- prompts -----------------------------------------------------------------
 
@@ -198,7 +199,7 @@ class Council:
             worker.start()
         try:
             self._wait(workers)
-            stopped = CouncilStopped(EXIT_TIMEOUT, OUT_OF_TIME) if self.deadline.passed() else None
+            stopped = self._out_of_time() if self.deadline.passed() else None
         except KeyboardInterrupt:
             stopped = CouncilStopped(EXIT_INTERRUPTED, "interrupted by the user")
         except CouncilStopped as stop:
@@ -221,7 +222,7 @@ class Council:
                 remaining = self.deadline.remaining()
                 worker.join(None if remaining is None else remaining + STOP_GRACE_SECONDS)
                 if worker.is_alive() and self.deadline.passed():
-                    raise CouncilStopped(EXIT_TIMEOUT, OUT_OF_TIME)
+                    raise self._out_of_time()
 
     def _ask(self, seat: int, prompt: str, answers: Dict[int, Dict[str, Any]]) -> None:
         try:
@@ -232,10 +233,16 @@ class Council:
 
     def _check_limits(self, turns: int) -> None:
         if self.deadline.passed():
-            raise CouncilStopped(EXIT_TIMEOUT, OUT_OF_TIME)
+            raise self._out_of_time()
         if self.max_turns is not None and self.turns + turns > self.max_turns:
             raise CouncilStopped(EXIT_TIMEOUT, f"the next stage would pass --max-turns {self.max_turns} "
-                                               f"({self.turns} asked, {turns} more); --continue STATE to go on")
+                                               f"({self.turns} asked, {turns} more); {self._to_go_on()}")
+
+    def _out_of_time(self) -> CouncilStopped:
+        return CouncilStopped(EXIT_TIMEOUT, f"{OUT_OF_TIME}; {self._to_go_on()}")
+
+    def _to_go_on(self) -> str:
+        return f"--continue {self.record['state_file']} to go on"
 
     # -- the record ----------------------------------------------------------------
 

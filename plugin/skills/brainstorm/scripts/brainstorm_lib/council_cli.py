@@ -12,6 +12,7 @@ from agent_bridge.deadline import Deadline
 from agent_bridge.outcome import EXIT_INTERRUPTED, BadArguments, ClientError
 
 from . import council_transcript, transcript
+from .council_ranking import chair_reason, mean_rank_text
 from .council import STATUS_OF_EXIT, Council, conversation_id, new_record, plan_continuation, specs_of
 from .lock import stop_left_running, take_lock
 from .seats import MAX_SEATS, MIN_SEATS, Reach, Seat, parse_seats
@@ -148,10 +149,12 @@ def _print(record: Dict[str, Any], json_mode: bool) -> None:
         print(json.dumps(record, ensure_ascii=False), flush=True)
         return
     council = record["council"]
-    if council["chair"] and council["chair"]["text"].strip():
-        print(f"## Synthesis (seat {council['chair']['seat']})\n\n{council['chair']['text'].strip()}\n", flush=True)
+    chair = council["chair"]
+    if chair and chair["text"].strip():
+        print(f"## Synthesis (seat {chair['seat']}, chair by {chair_reason(chair)})\n\n{chair['text'].strip()}\n",
+              flush=True)
     for row in council["aggregate"]:
-        mean = "not ranked" if row["mean_rank"] is None else f"mean rank {row['mean_rank']:g}"
+        mean = "not ranked" if row["mean_rank"] is None else f"mean rank {mean_rank_text(row['mean_rank'])}"
         print(f"seat {row['seat']}: {mean}", flush=True)
     for problem in council["problems"]:
         print(f"problem: {problem}", flush=True)

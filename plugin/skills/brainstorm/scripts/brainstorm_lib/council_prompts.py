@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence
 
+from .council_ranking import mean_rank_text
+
 ANSWER = """You are a member of a council of {size} AI coding agents. Each member answers the topic below on its
 own; in the next step the members review each other's answers without knowing who wrote which.
 
@@ -60,7 +62,7 @@ def chair_prompt(topic: str, size: int, chair: int, answers: Dict[int, str], agg
     means = {row["seat"]: row["mean_rank"] for row in aggregate}
     sections = []
     for seat in sorted(answers):
-        mean = "not ranked" if means.get(seat) is None else f"mean rank {means[seat]:g}"
+        mean = "not ranked" if means.get(seat) is None else f"mean rank {mean_rank_text(means[seat])}"
         heading = f"### Member {seat}{' (you)' if seat == chair else ''}: {mean}"
         said = "".join(f"\n- {reason}" for reason in reasons.get(seat, []) if reason)
         sections.append(f"{heading}\n\n{answers[seat].strip()}" + (f"\n\nThe others said:{said}" if said else ""))

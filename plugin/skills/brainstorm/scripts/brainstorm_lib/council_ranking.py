@@ -92,8 +92,30 @@ def _standing(row: dict) -> Tuple[bool, float, int]:
     return row["mean_rank"] is None, row["mean_rank"] or 0.0, row["seat"]
 
 
-def best_seat(aggregate_rows: Sequence[dict], candidates: Sequence[int]) -> int:
-    """The seat among `candidates` (one at least) with the best mean rank: ties to the lower number,
-    unranked seats last."""
+BEST_MEAN_RANK = "best mean rank"
+NO_RANKING = "lowest seat number: no ranking could be read"
+
+
+def best_seat(aggregate_rows: Sequence[dict], candidates: Sequence[int]) -> Tuple[int, str, List[int]]:
+    """(seat, why it chairs, the seats tied with it) among `candidates` (one at least): the best mean rank,
+    ties to the lower number; the lowest number when none of them was ranked."""
     ranked = {row["seat"]: row for row in aggregate_rows}
-    return min((ranked.get(seat, {"seat": seat, "mean_rank": None}) for seat in candidates), key=_standing)["seat"]
+    rows = sorted((ranked.get(seat, {"seat": seat, "mean_rank": None}) for seat in candidates), key=_standing)
+    best = rows[0]
+    if best["mean_rank"] is None:
+        return best["seat"], NO_RANKING, []
+    return best["seat"], BEST_MEAN_RANK, [row["seat"] for row in rows[1:] if row["mean_rank"] == best["mean_rank"]]
+
+
+def mean_rank_text(mean_rank: float) -> str:
+    """A mean rank as every output writes it: two decimals, so 2 reads 2.00 beside 1.67."""
+    return f"{mean_rank:.2f}"
+
+
+def chair_reason(chair: dict) -> str:
+    """Why the chair chairs, in words: its `chosen_by`, and the seats it was tied with."""
+    tied = chair.get("tied_with") or []
+    if not tied:
+        return chair["chosen_by"]
+    seats = ", ".join(map(str, tied))
+    return f"{chair['chosen_by']}, tied with seat{'s' if len(tied) > 1 else ''} {seats}: the lower number chairs"

@@ -8,6 +8,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from agent_bridge.outcome import BadArguments
+from .council_ranking import chair_reason, mean_rank_text
 from .transcript import paths_for, with_fences_closed
 
 
@@ -85,7 +86,7 @@ def _seats_table(council: Dict[str, Any]) -> List[str]:
     for seat in council["seats"]:
         row, totals = means.get(seat["seat"]), seat["totals"]
         mean = "-" if not row or row["mean_rank"] is None else \
-            f"{row['mean_rank']:g} ({row['rankings']} ranking{'' if row['rankings'] == 1 else 's'})"
+            f"{mean_rank_text(row['mean_rank'])} ({row['rankings']} ranking{'' if row['rankings'] == 1 else 's'})"
         ids = seat["thread_id"] or seat["session_id"]
         lines.append(f"| {seat['seat']}{' (chair)' if seat['seat'] == chair else ''} | `{seat['spec']}` | {mean} | "
                      f"{f'`{ids}`' if ids else '-'} | {totals['input_tokens']} / {totals['output_tokens']} | "
@@ -94,7 +95,7 @@ def _seats_table(council: Dict[str, Any]) -> List[str]:
 
 
 def _chair_section(chair: Dict[str, Any], heading: str) -> List[str]:
-    lines = [f"## {heading} (seat {chair['seat']}, chair by {chair['chosen_by']}, after round {chair['after_round']})",
+    lines = [f"## {heading} (seat {chair['seat']}, chair by {chair_reason(chair)}, after round {chair['after_round']})",
              ""]
     return lines + _answer_body(chair)
 

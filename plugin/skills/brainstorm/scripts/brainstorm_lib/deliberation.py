@@ -194,7 +194,8 @@ class Deliberation:
         failed = [(side, entry) for entries in record["rounds"][-1:] + [record["conclusions"] or {}]
                   for side, entry in sorted(entries.items()) if side in SIDES and not answered(entry)]
         if stopped_by is not None:
-            record.update(status=stopped_by.status, exit_code=stopped_by.exit_code, error=str(stopped_by))
+            go_on = f"; --continue {record['state_file']} to go on" if isinstance(stopped_by, TimedOut) else ""
+            record.update(status=stopped_by.status, exit_code=stopped_by.exit_code, error=f"{stopped_by}{go_on}")
         elif failed:
             record.update(status=failed[0][1]["status"], exit_code=failed[0][1]["exit_code"],
                           error="; ".join(f"{side}: {entry.get('error') or entry['status']}" for side, entry in failed))

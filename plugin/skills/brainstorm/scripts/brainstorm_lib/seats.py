@@ -22,8 +22,9 @@ MIN_SEATS, MAX_SEATS = 2, 6
 CLAUDE_TOOLS_APPROVED = {"commands": ("Bash",), "file-changes": ("Edit", "Write", "MultiEdit", "NotebookEdit"),
                          "permissions": ()}
 CLAUDE_TOOLS_APPROVED["all"] = CLAUDE_TOOLS_APPROVED["commands"] + CLAUDE_TOOLS_APPROVED["file-changes"]
-# With spawn, codex seats connect one at a time: the first starts the server, the others find it.
-CODEX_SPAWN_LOCK = threading.Lock()
+# With --spawn or without --uri, codex seats connect one at a time: the first starts the server (or
+# the daemon), the others find it, and its first-start notice is written once.
+CODEX_START_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,8 @@ class Seat:
     def _open_codex(self) -> Any:
         codex, reach = self.package, self.reach
         approve = set().union(*(codex.APPROVE_CHOICES[kind] for kind in reach.approve))
-        if reach.spawn:
-            with CODEX_SPAWN_LOCK:
+        if reach.spawn or reach.uri is None:
+            with CODEX_START_LOCK:
                 return self._codex_session(approve)
         return self._codex_session(approve)
 
