@@ -9,9 +9,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
+from tests.acp.conftest import fake_gemini, gemini_env  # noqa: F401 - fixtures used below
+from tests.acp.test_one_shot import wait_for_the_next_minute
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
 from tests.helpers import ROOT, SKILLS, json_lines, validate_envelope
@@ -20,7 +23,8 @@ from tests.install_helpers import run_install
 COMMAND_START = ("CLIENT", "BRAINSTORM", "printf", "python3", "scripts/", "codex ", "claude ")
 DOCS = [SKILLS / "codex-ws-client" / "SKILL.md", SKILLS / "codex-ws-client" / "references" / "usage.md",
         SKILLS / "claude-cli-client" / "SKILL.md", SKILLS / "claude-cli-client" / "references" / "usage.md",
-        SKILLS / "brainstorm" / "SKILL.md", SKILLS / "brainstorm" / "references" / "usage.md", ROOT / "README.md"]
+        SKILLS / "brainstorm" / "SKILL.md", SKILLS / "brainstorm" / "references" / "usage.md",
+        SKILLS / "acp-client" / "SKILL.md", SKILLS / "acp-client" / "references" / "usage.md", ROOT / "README.md"]
 SYNOPSIS = re.compile(r"\[options\]")
 
 
@@ -54,7 +58,7 @@ def _run(command, cwd, env):
     return done
 
 
-def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder):
+def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder, before=lambda command, ran: None):
     client = f"python3 .codex/skills/{skill}/scripts/{entry}"
     last_ids = {placeholder: None, "JOB_ID": None}
     ran = []
@@ -62,6 +66,7 @@ def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder):
         runnable = command.replace("CLIENT", client)
         for name, value in last_ids.items():
             runnable = runnable.replace(name, str(value))
+        before(command, ran)
         done = _run(runnable, project, env)
         envelopes = [e for e in json_lines(done.stdout) if "status" in e]
         for envelope in envelopes:
@@ -70,8 +75,8 @@ def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder):
         if envelopes:
             last_ids[placeholder] = envelopes[-1][id_field]
             last_ids["JOB_ID"] = envelopes[-1].get("job_id", last_ids["JOB_ID"])
-        ran.append(command)
-    return ran
+        ran.append((command, done))
+    return [command for command, _ in ran]
 
 
 def test_codex_skill_commands_run_as_written(project, claude_env, fake_model, tmp_path):  # noqa: F811
@@ -89,6 +94,17 @@ def test_claude_skill_commands_run_as_written(project, claude_env, fake_anthropi
     ran = _run_skill_doc(SKILLS / "claude-cli-client" / "SKILL.md", "claude-cli-client", "claude_cli_client.py",
                          project, claude_env, "session_id", "SESSION_ID")
     assert len(ran) >= 3 and fake_anthropic.requests
+
+
+def test_acp_skill_commands_run_as_written(project, gemini_env, fake_gemini):  # noqa: F811
+    def continue_in_a_later_minute(command, ran):
+        if "--session-id" in command:   # see wait_for_the_next_minute: gemini 0.61.0 loses a session otherwise
+            wait_for_the_next_minute(time.strftime("%Y-%m-%dT%H:%M", time.gmtime()))
+    env = dict(gemini_env, GEMINI_MODEL="gemini-2.5-flash")
+    ran = _run_skill_doc(SKILLS / "acp-client" / "SKILL.md", "acp-client", "acp_client.py", project, env,
+                         "session_id", "SESSION_ID", continue_in_a_later_minute)
+    assert ran == documented_commands(SKILLS / "acp-client" / "SKILL.md") and len(ran) >= 3
+    assert fake_gemini.requests
 
 
 def test_brainstorm_skill_commands_run_as_written(project, claude_env, fake_model, fake_anthropic,  # noqa: F811
@@ -115,7 +131,7 @@ def test_every_skill_front_matter_parses_as_yaml():
     """An agent picks a skill by its description: front matter a YAML parser rejects loads with none."""
     import yaml   # here, so that a virtualenv made before PyYAML was required fails only this test
     skill_docs = sorted(SKILLS.glob("*/SKILL.md"))
-    assert len(skill_docs) == 3
+    assert len(skill_docs) == 4
     for doc in skill_docs:
         front_matter = re.match(r"---\n(.*?)\n---\n", doc.read_text(encoding="utf-8"), re.S).group(1)
         metadata = yaml.safe_load(front_matter)
@@ -124,7 +140,7 @@ def test_every_skill_front_matter_parses_as_yaml():
 
 
 def test_usage_references_hold_only_the_synopsis():
-    for skill in ("codex-ws-client", "claude-cli-client", "brainstorm"):
+    for skill in ("codex-ws-client", "claude-cli-client", "brainstorm", "acp-client"):
         assert documented_commands(SKILLS / skill / "references" / "usage.md") == []
 
 

@@ -122,7 +122,7 @@ def test_ctrl_c_cancels_the_turn_and_keeps_its_text(gemini_env, fake_gemini, wor
 
 def test_continue_a_session_by_id(acp):
     first = acp("--json", "remember the word kiwi")
-    wait_for_the_next_minute(first)
+    wait_for_the_next_minute(first.trace[-1]["ts"][:16])
     acp.fake.add(text("the word was kiwi"))
     second = acp("--json", "--session-id", first.envelope["session_id"], "which word?")
     assert second.returncode == 0, second.stderr
@@ -132,13 +132,12 @@ def test_continue_a_session_by_id(acp):
     assert any(r["dir"] == "out" and r["msg"].get("method") == "session/load" for r in second.trace)
 
 
-def wait_for_the_next_minute(call):
+def wait_for_the_next_minute(minute):
     """gemini 0.61.0 names a session's file by the minute (UTC) the session started in, and a
     session/load in that same minute starts a new file of that name over it: the session is lost
     ("No previous sessions found"). So the test continues in a later minute, as a user's next call
-    mostly would."""
-    ended = call.trace[-1]["ts"][:16]
-    wait_until(lambda: time.strftime("%Y-%m-%dT%H:%M", time.gmtime()) != ended, timeout=70,
+    mostly would. `minute`: when the session was made, as YYYY-MM-DDTHH:MM (UTC)."""
+    wait_until(lambda: time.strftime("%Y-%m-%dT%H:%M", time.gmtime()) != minute, timeout=70,
                what="the next minute")
 
 
