@@ -230,6 +230,16 @@ def test_help_lists_every_option_the_readme_names():
         assert not missing, f"{skill} --help lacks {missing}"
 
 
+def test_acp_help_lists_every_option_its_readme_paragraph_names():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = readme.split("acp-client (Gemini CLI")[1].split("Reference:")[0]
+    script = SKILLS / "acp-client" / "scripts" / "acp_client.py"
+    help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
+                               env=dict(os.environ, COLUMNS="200")).stdout
+    named = set(re.findall(r"--[a-z][a-z0-9-]*", paragraph)) - {"--resume-timeout"}   # named as one it lacks
+    assert len(named) >= 8 and not {option for option in named if option not in help_text}
+
+
 def test_brainstorm_help_lists_every_option_its_readme_section_names():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Brainstorm")[1].split("\n## ")[0]
