@@ -1,5 +1,6 @@
 """One-shot turns through the real `gemini --acp`: the envelope, streaming, permissions, limits, faults."""
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import time
 from fixtures.fakes.gemini_api import last_function_response, user_texts
 from fixtures.fakes.sse_server import error, hang, text, tool
 from tests.acp.conftest import MODEL
-from tests.helpers import ACP_SCRIPT, assert_one_error_line, installed_version, json_lines, wait_until
+from tests.helpers import ACP_SCRIPT, ROOT, assert_one_error_line, installed_version, json_lines, wait_until
 
 
 def test_json_envelope(acp):
@@ -176,3 +177,22 @@ def test_doctor_without_a_login_is_exit_3(acp):
     result = acp("--doctor", env=env, trace=False)
     assert result.returncode == 3
     assert "login: PROBLEM: not logged in" in result.stdout
+
+
+def fake_agent_command():
+    """The fake ACP agent (fixtures/fakes/acp_agent.py) as --agent-command takes it."""
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'fixtures' / 'fakes' / 'acp_agent.py'))}"
+
+
+def test_any_acp_agent_through_agent_command(acp):
+    result = acp("--json", "--agent-command", fake_agent_command(), "hello")
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["text"] == "fake agent: hello" and result.envelope["agent_version"] == "0.0.1"
+
+
+def test_an_agent_without_session_load_cannot_continue_a_session_exit_1(acp):
+    result = acp("--json", "--agent-command", fake_agent_command(), "--session-id", "fake-session", "hello")
+    assert result.returncode == 1, result.stderr
+    assert result.envelope["status"] == "failed" and "cannot load a session" in result.envelope["error"]
+    assert not any(r["dir"] == "out" and r["msg"].get("method") in ("session/load", "session/prompt")
+                   for r in result.trace)
