@@ -1,4 +1,5 @@
-"""Command line: arguments, the one-shot and REPL flows, exit codes."""
+"""Command line: arguments, the one-shot, REPL and background-job flows, exit codes."""
+import argparse
 import os
 import shlex
 import sys
@@ -12,7 +13,7 @@ from agent_bridge.cli.repl import ask_person, run_repl
 from agent_bridge.cli.review_options import add_review_options, review_request_from
 from agent_bridge.deadline import Deadline
 from agent_bridge.inbox import Inbox
-from agent_bridge.outcome import BadArguments, ClientError, Envelope, Interrupted
+from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted
 from agent_bridge.trace import Tracer
 
 from ..permissions import APPROVE_CHOICES, PermissionPolicy
@@ -48,6 +49,17 @@ def build_parser():
                               "file-changes (edit, delete, move) or all; the rest is rejected")
     session.add_argument("--interactive-approvals", action="store_true",
                          help="ask on stderr/stdin before a tool call the agent asks permission for")
+    session.add_argument("--detach", action="store_true",
+                         help="start the turn as a background job, print session_id and job_id with status "
+                              "inProgress, and exit 0 (POSIX)")
+    session.add_argument("--result", nargs="?", const=True, metavar="JOB_ID",
+                         help="wait for a background job (or the newest of --session-id) and print its envelope")
+    session.add_argument("--jobs", action="store_true", help="this project's background jobs (of every client), "
+                                                            "newest first")
+    session.add_argument("--limit", type=int, default=10, metavar="N", help="with --jobs: how many (default 10)")
+    session.add_argument("--cancel", metavar="JOB_ID", help="cancel a background job's turn and print its envelope")
+    # Internal: the detached process that stays with the turn reports on this pipe that it has started.
+    session.add_argument("--supervise-fd", type=int, help=argparse.SUPPRESS)
 
     add_output_options(parser)
     add_review_options(parser)
@@ -58,6 +70,8 @@ def build_parser():
     timing.add_argument("--max-time", type=seconds, default=0.0, metavar="SECONDS",
                         help="limit on the whole call, the agent's start included: then the turn is cancelled, "
                              "exit 4 (default none)")
+    timing.add_argument("--stall-after", type=seconds, default=300.0, metavar="SECONDS",
+                        help="with --detach: mark the job stalled after this long without a message (default 300)")
 
     debug = parser.add_argument_group("diagnostics")
     debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw messages")
@@ -79,25 +93,43 @@ def main(argv=None):
         from .doctor import run_doctor
         return run_doctor(agent_command(args), args.agent_command is None, args.json)
     catch_stop_signals()
-    renderer = renderer_for(CLIENT_NAME, args)
+    renderer = renderer_for(CLIENT_NAME, args, always_json=args.detach)   # --detach prints JSON: the ids are the point
     progress = progress_for(CLIENT_NAME, args, renderer, describe)
     deadline = Deadline(args.max_time or None)
     tracer = None
     session = None
     try:
+        if args.jobs:
+            from agent_bridge.cli.job_commands import show_jobs   # the job modules are kept off the start-up path
+            return show_jobs(renderer, args.cwd, args.limit, args.json)
+        if args.result or args.cancel:
+            return _answer_from_job_record(args, renderer)
         review = review_request_from(args)
-        prompt = None if review or (args.repl and args.prompt is None and args.prompt_file is None) else \
-            read_prompt(args.prompt, args.prompt_file)
+        if args.supervise_fd is not None:
+            prompt = None if review else read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
+        else:
+            prompt = None if review or (args.repl and args.prompt is None and args.prompt_file is None) else \
+                read_prompt(args.prompt, args.prompt_file)
         if review:   # checked before the agent starts: a repository with nothing to review ends the call here
             from ..review import review_prompt
             review_prompt(review, os.path.abspath(args.cwd or os.getcwd()))
+        if args.session_id and args.supervise_fd is None:
+            from agent_bridge.cli.job_commands import check_no_running_job
+            check_no_running_job(args.session_id)
+        if args.detach and args.supervise_fd is None:
+            from agent_bridge.cli.supervisor import start_supervisor
+            return start_supervisor(_script_path(), sys.argv[1:] if argv is None else list(argv), prompt)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
         inbox = Inbox(read_on_waiting_thread=True)
         if args.repl or args.interactive_approvals:
             inbox.read_lines_from(sys.stdin)
-        session = Session(agent_command(args), cwd=args.cwd, session_id=args.session_id, timeout=args.timeout,
+        # A detached turn's long silence marks its job stalled; it does not end it.
+        session = Session(agent_command(args), cwd=args.cwd, session_id=args.session_id,
+                          timeout=None if args.detach else args.timeout,
                           policy=_policy(args, inbox, renderer, progress), tracer=tracer, inbox=inbox,
                           deadline=deadline)
+        if args.detach:
+            return _supervise(args, session, prompt, review, renderer, deadline)
         return _run(args, session, prompt, review, renderer, progress, deadline)
     except ClientError as error:
         return _report(error, args, renderer)
@@ -150,6 +182,64 @@ def _wait(turn, progress, deadline):
     finally:
         if progress is not None:
             progress.stop()
+
+
+def _script_path():
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "acp_client.py")
+
+
+def _supervise(args, session, prompt, review, renderer, deadline):
+    """The supervisor of --detach: starts the turn, prints the inProgress envelope with the job's id,
+    lets the caller go, and stays with the turn as its job."""
+    import threading
+    from agent_bridge.cli.supervisor import Job, let_go_of_caller
+    from agent_bridge.jobs import process_identity
+    from agent_bridge.review import review_head
+    policy = {"approve": sorted(args.approve), "max_time": args.max_time or None,
+              "stall_after": args.stall_after or None}
+    job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, session_id=session.session_id,
+              thread_id=session.session_id, turn_id=None, peer_pid=session.process.pid,
+              peer_identity=process_identity(session.process.pid))
+    turn = session.review(review, on_message=job.saw) if review else session.start(prompt, on_message=job.saw)
+    started = Envelope(session_id=session.session_id, thread_id=session.session_id, turn_id=None)
+    started.exit_code = 0
+    started.extra["job_id"] = job.job_id
+    if review:
+        started.extra["review"] = review_head(review)
+    renderer.turn_done(started)
+    let_go_of_caller(args.supervise_fd, 0)
+    watcher = threading.Thread(target=job.watch, args=(args.stall_after,), daemon=True)
+    watcher.start()
+    try:
+        envelope = add_option_hint(_wait(turn, None, deadline), args)
+    finally:
+        job.stop_watching()
+        watcher.join()
+    envelope.extra["job_id"] = job.job_id
+    renderer.turn_done(envelope)   # stdout has gone to the caller's end; this still writes --out
+    job.finish(envelope.to_dict())
+    return envelope.exit_code
+
+
+def _answer_from_job_record(args, renderer):
+    """--result [JOB_ID] and --cancel JOB_ID: the job's envelope, from its record."""
+    from agent_bridge.cli.job_commands import (cancel_job, check_lost_job_is_own, newest_job_of, record_outcome,
+                                               recorded_envelope, show_envelope, stop_leftover_peer, wait_for_job)
+    from agent_bridge.jobs import LOST
+    job_id = args.cancel or (args.result if isinstance(args.result, str) else newest_job_of(args.session_id))
+    timeout = args.timeout or None
+    record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)
+    check_lost_job_is_own(record, CLIENT_NAME)
+    if record["status"] != LOST:
+        return show_envelope(renderer, recorded_envelope(record))
+    stop_leftover_peer(record)
+    envelope = Envelope(session_id=record["session_id"], thread_id=record["session_id"], turn_id=None)
+    envelope.fail(ConnectionFailed(
+        f"the supervisor of job {job_id} (pid {record['supervisor_pid']}) died before the turn ended, so the agent "
+        f"was stopped; continue with --session-id {record['session_id']}"))
+    envelope.extra["job_id"] = job_id
+    record_outcome(job_id, envelope.to_dict())   # --jobs then shows how the job ended
+    return show_envelope(renderer, envelope)
 
 
 def _next_line(session):
@@ -213,6 +303,21 @@ def check_arguments(args):
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
     if args.repl and args.prompt_file == "-":
         raise BadArguments("--repl reads prompts from stdin: --prompt-file - cannot")
-    if args.repl and review_request_from(args):
-        raise BadArguments("a review is one turn: not with --repl")
+    modes = (args.repl, args.detach, args.result, args.jobs, args.cancel)
+    if sum(map(bool, modes)) > 1:
+        raise BadArguments("--repl, --detach, --result, --jobs and --cancel are separate modes: pick one")
+    if any(modes[2:]) and (args.prompt is not None or args.prompt_file is not None):
+        raise BadArguments("--result, --jobs and --cancel take no prompt")
+    if args.result is True and not args.session_id:
+        raise BadArguments("--result needs a JOB_ID, or --session-id for the newest job of that session")
+    if isinstance(args.result, str) and args.session_id:
+        raise BadArguments("--result takes a JOB_ID or --session-id, not both")
+    if args.limit < 1:
+        raise BadArguments("--limit must be 1 or more")
+    if args.detach and os.name != "posix":
+        raise BadArguments("--detach needs a POSIX system (Linux, macOS): bound the call with --max-time instead")
+    if args.detach and args.interactive_approvals:
+        raise BadArguments("--detach runs unattended: --interactive-approvals needs a person at the terminal")
+    if review_request_from(args) and (args.repl or any(modes[2:])):
+        raise BadArguments("a review is one turn: not with --repl, --result, --jobs or --cancel")
     check_output_options(args)
