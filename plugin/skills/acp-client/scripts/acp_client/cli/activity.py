@@ -11,7 +11,8 @@ def describe(message):
     """The activity `message` shows ("tool execute: pytest"), or None when it says nothing new."""
     params = as_dict(message.get("params"))
     if message.get("method") == "session/request_permission":
-        return "waiting for approval: " + _tool(as_dict(params.get("toolCall")))
+        # Answered as it arrives (a person asked meanwhile sees no progress line): the tool runs next.
+        return _tool(as_dict(params.get("toolCall")))
     if message.get("method") != "session/update":
         return None
     update = as_dict(params.get("update"))
