@@ -46,10 +46,12 @@ class AcpTurn(Turn):
         self.file_changes: Dict[str, Dict[str, Any]] = {}  # path -> entry
         self.plan: Optional[List[Dict[str, Any]]] = None
         self.stop_reason: Optional[str] = None
+        self.cancelled = False                            # whether this client sent session/cancel
         self.usage: Dict[str, Any] = {}
         self.started_at = time.monotonic()
 
     def interrupt(self) -> None:
+        self.cancelled = True
         self.connection.notify("session/cancel", {"sessionId": self.session_id})
         self.connection.tracer.info("cancelling the turn")
 
@@ -140,8 +142,14 @@ class AcpTurn(Turn):
         self.stop_reason = optional_text(result.get("stopReason"))
         self.usage = as_dict(as_dict(as_dict(result.get("_meta")).get("quota")).get("token_count"))
         status = STOP_STATUS.get(self.stop_reason or "", "failed")
-        error = f"{self.connection.agent} ended the turn with stop reason {self.stop_reason!r}" \
-            if status == "failed" else None
+        error = None
+        if status == "interrupted" and not self.cancelled:   # the agent's own doing, e.g. a rejection that aborts
+            status = "failed"
+            rejected = any(approval.get("decision") == "decline" for approval in self.approvals)
+            error = f"{self.connection.agent} cancelled the turn itself" + (
+                " after a permission was rejected" if rejected else "")
+        elif status == "failed":
+            error = f"{self.connection.agent} ended the turn with stop reason {self.stop_reason!r}"
         self.envelope.finish(status, error)
         if self.review and status == "completed":
             self.envelope.extra["review"] = review_of_answer(self.review, self.envelope.text, self.review_note)
