@@ -196,3 +196,19 @@ def test_an_agent_without_session_load_cannot_continue_a_session_exit_1(acp):
     assert result.envelope["status"] == "failed" and "cannot load a session" in result.envelope["error"]
     assert not any(r["dir"] == "out" and r["msg"].get("method") in ("session/load", "session/prompt")
                    for r in result.trace)
+
+
+def test_an_agent_that_dies_mid_turn_is_exit_3_with_the_text_so_far(gemini_env, fake_gemini, workdir, tmp_path):
+    fake_gemini.add(hang("partial answer"))
+    trace = tmp_path / "trace.jsonl"
+    client = subprocess.Popen([sys.executable, str(ACP_SCRIPT), "--json", "--model", MODEL, "--ndjson-file",
+                               str(trace), "question"], env=gemini_env, cwd=workdir, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: trace.exists() and "partial answer" in trace.read_text(), what="the partial answer")
+    gemini = next(r["pid"] for r in json_lines(trace.read_text()) if r.get("event") == "start")
+    os.killpg(gemini, signal.SIGKILL)
+    stdout, stderr = client.communicate(timeout=60)
+    assert client.returncode == 3, stderr
+    envelope = json_lines(stdout)[-1]
+    assert envelope["status"] == "connection_failed" and envelope["text"] == "partial answer"
+    assert "gemini exited" in envelope["error"]
