@@ -105,11 +105,7 @@ def main(argv=None):
         if args.result or args.cancel:
             return _answer_from_job_record(args, renderer)
         review = review_request_from(args)
-        if args.supervise_fd is not None:
-            prompt = None if review else read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
-        else:
-            prompt = None if review or (args.repl and args.prompt is None and args.prompt_file is None) else \
-                read_prompt(args.prompt, args.prompt_file)
+        prompt = _prompt(args, review)
         if review:   # checked before the agent starts: a repository with nothing to review ends the call here
             from ..review import review_prompt
             review_prompt(review, os.path.abspath(args.cwd or os.getcwd()))
@@ -121,6 +117,7 @@ def main(argv=None):
             return start_supervisor(_script_path(), sys.argv[1:] if argv is None else list(argv), prompt)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
         inbox = Inbox(read_on_waiting_thread=True)
+        inbox.before_wait = renderer.flush_soon
         if args.repl or args.interactive_approvals:
             inbox.read_lines_from(sys.stdin)
         # A detached turn's long silence marks its job stalled; it does not end it.
@@ -148,8 +145,18 @@ def agent_command(args):
     return gemini_command(args.model)
 
 
+def _prompt(args, review):
+    """The prompt of the call; None for a review, or a REPL that reads its prompts as it goes."""
+    if review:
+        return None
+    if args.supervise_fd is not None:
+        return read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
+    if args.repl and args.prompt is None and args.prompt_file is None:
+        return None
+    return read_prompt(args.prompt, args.prompt_file)
+
+
 def _run(args, session, prompt, review, renderer, progress, deadline):
-    session.inbox.before_wait = renderer.flush_soon
     on_text, on_message = turn_hooks(renderer, progress)
 
     def run_turn(text):
