@@ -115,11 +115,12 @@ class Connection:
                 raise TimedOut(f"{self.agent} sent nothing for {timeout:g}s while answering {method}",
                                setting="timeout") from None
 
-    def drain(self) -> None:
-        """Routes and lets go of what has arrived already, without waiting."""
-        while True:
+    def settle(self, quiet: float, deadline: Deadline) -> None:
+        """Routes and lets go of what arrives until the agent has sent nothing for `quiet` seconds,
+        or `deadline` passes."""
+        while not deadline.passed():
             try:
-                self.receive(0)
+                self.receive(deadline.bound(quiet))
             except TimedOut:
                 return
 

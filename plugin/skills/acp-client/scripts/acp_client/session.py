@@ -32,6 +32,11 @@ CLIENT_VERSION = "1.1.0"   # released with scripts/install.py's VERSION
 PROTOCOL_VERSION = 1
 # What the client offers the agent: nothing beyond the protocol itself.
 CLIENT_CAPABILITIES = {"fs": {"readTextFile": False, "writeTextFile": False}, "terminal": False}
+# A loaded session's history is replayed as session/update notifications. ACP has the agent answer
+# session/load once the replay is over; gemini (0.61.0) answers at its start and replays on, so the
+# replay is let go until the agent has been quiet this long (at most REPLAY_LIMIT_SECONDS).
+REPLAY_QUIET_SECONDS = 0.5
+REPLAY_LIMIT_SECONDS = 30.0
 
 
 def gemini_command(model: Optional[str] = None, gemini_bin: str = "gemini") -> List[str]:
@@ -149,5 +154,6 @@ class Session:
                              f"session {session_id} cannot be continued: start a new one", setting="session_id")
         self.connection.call("session/load", {"sessionId": session_id, "cwd": self.cwd, "mcpServers": []},
                              self.timeout, deadline)
-        self.connection.drain()
+        limit = deadline if deadline.cuts(REPLAY_LIMIT_SECONDS) else Deadline(REPLAY_LIMIT_SECONDS)
+        self.connection.settle(REPLAY_QUIET_SECONDS, limit)
         return session_id
