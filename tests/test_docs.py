@@ -58,7 +58,7 @@ def _run(command, cwd, env):
     return done
 
 
-def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder, before=lambda command, ran: None):
+def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder, before=lambda command: None):
     client = f"python3 .codex/skills/{skill}/scripts/{entry}"
     last_ids = {placeholder: None, "JOB_ID": None}
     ran = []
@@ -66,7 +66,7 @@ def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder, befor
         runnable = command.replace("CLIENT", client)
         for name, value in last_ids.items():
             runnable = runnable.replace(name, str(value))
-        before(command, ran)
+        before(command)
         done = _run(runnable, project, env)
         envelopes = [e for e in json_lines(done.stdout) if "status" in e]
         for envelope in envelopes:
@@ -75,8 +75,8 @@ def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder, befor
         if envelopes:
             last_ids[placeholder] = envelopes[-1][id_field]
             last_ids["JOB_ID"] = envelopes[-1].get("job_id", last_ids["JOB_ID"])
-        ran.append((command, done))
-    return [command for command, _ in ran]
+        ran.append(command)
+    return ran
 
 
 def test_codex_skill_commands_run_as_written(project, claude_env, fake_model, tmp_path):  # noqa: F811
@@ -97,7 +97,7 @@ def test_claude_skill_commands_run_as_written(project, claude_env, fake_anthropi
 
 
 def test_acp_skill_commands_run_as_written(project, gemini_env, fake_gemini):  # noqa: F811
-    def continue_in_a_later_minute(command, ran):
+    def continue_in_a_later_minute(command):
         if "--session-id" in command:   # see wait_for_the_next_minute: gemini 0.61.0 loses a session otherwise
             wait_for_the_next_minute(time.strftime("%Y-%m-%dT%H:%M", time.gmtime()))
     env = dict(gemini_env, GEMINI_MODEL="gemini-2.5-flash")
