@@ -44,6 +44,7 @@ SKILLS = {
     "codex-ws-client": ["SKILL.md", "scripts/codex_ws_client.py", "scripts/codex_client/__init__.py"],
     "claude-cli-client": ["SKILL.md", "scripts/claude_cli_client.py", "scripts/claude_client/__init__.py"],
     "brainstorm": ["SKILL.md", "scripts/brainstorm.py", "scripts/brainstorm_lib/__init__.py"],
+    "acp-client": ["SKILL.md", "scripts/acp_client.py", "scripts/acp_client/__init__.py"],
 }
 # brainstorm runs the two clients from their folders beside it, so installing it installs them too.
 NEEDS = {"brainstorm": ["codex-ws-client", "claude-cli-client"]}

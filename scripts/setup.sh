@@ -18,13 +18,17 @@ npm_install() {
 if [ "${TEST_PEERS:-pinned}" = latest ]; then
   # The newest releases, asked for again on every run.
   mkdir -p tests/peers-latest
-  npm_install tests/peers-latest --no-save @openai/codex@latest @anthropic-ai/claude-code@latest
+  npm_install tests/peers-latest --no-save @openai/codex@latest @anthropic-ai/claude-code@latest \
+    @google/gemini-cli@latest @zed-industries/codex-acp@latest
   tests/peers-latest/node_modules/.bin/codex --version
   tests/peers-latest/node_modules/.bin/claude --version
+  tests/peers-latest/node_modules/.bin/gemini --version
 else
   peers=tests/peers
   if ! "$peers/node_modules/.bin/codex" --version 2>/dev/null | grep -q "0.169.0" ||
-     ! "$peers/node_modules/.bin/claude" --version 2>/dev/null | grep -q "2.1.197"; then
+     ! "$peers/node_modules/.bin/claude" --version 2>/dev/null | grep -q "2.1.197" ||
+     ! "$peers/node_modules/.bin/gemini" --version 2>/dev/null | grep -q "0.61.0" ||
+     ! grep -qs '"version": "0.16.0"' "$peers/node_modules/@zed-industries/codex-acp/package.json"; then
     npm_install "$peers"
   fi
 fi

@@ -2,7 +2,7 @@
 # Runs the whole test suite on a fresh machine: scripts/setup.sh (a private virtualenv with
 # the dev dependencies, the real peers from npm), then pytest.
 #   scripts/test.sh                  the pinned peers (tests/peers/package.json)
-#   scripts/test.sh --peers latest   the newest codex and claude releases (tests/peers-latest/)
+#   scripts/test.sh --peers latest   the newest codex, claude and gemini releases (tests/peers-latest/)
 # Other arguments go to pytest, e.g. scripts/test.sh -k repl -x
 set -euo pipefail
 cd "$(dirname "$0")/.."

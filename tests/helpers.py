@@ -7,8 +7,8 @@ import time
 
 import jsonschema
 
-from fixtures.peers import (CLAUDE_BIN, CLAUDE_SCRIPT, CODEX_BIN, CODEX_SCRIPT, PEERS_BIN,  # noqa: F401
-                            PEERS_DIR, ROOT, SKILLS, wait_until)
+from fixtures.peers import (ACP_SCRIPT, CLAUDE_BIN, CLAUDE_SCRIPT, CODEX_BIN, CODEX_SCRIPT,  # noqa: F401
+                            GEMINI_BIN, PEERS_BIN, PEERS_DIR, ROOT, SKILLS, wait_until)
 
 
 def installed_version(package):

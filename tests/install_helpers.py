@@ -19,7 +19,8 @@ INSTALL_PS1 = ROOT / "scripts" / "install.ps1"
 MANIFEST = ".install-manifest.json"
 ENTRIES = {"codex-ws-client": ("codex_ws_client.py", "codex_client"),
            "claude-cli-client": ("claude_cli_client.py", "claude_client"),
-           "brainstorm": ("brainstorm.py", "brainstorm_lib")}
+           "brainstorm": ("brainstorm.py", "brainstorm_lib"),
+           "acp-client": ("acp_client.py", "acp_client")}
 # Variables of the developer's shell that would change where or how the installer works.
 SCRUBBED = ("CODEX_HOME", "PYTHONPATH", "PYTHONHOME", "PYTHON", "GIT_DIR", "GIT_WORK_TREE")
 

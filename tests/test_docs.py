@@ -9,9 +9,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
+from tests.acp.conftest import fake_gemini, gemini_env  # noqa: F401 - fixtures used below
+from tests.acp.test_one_shot import wait_for_the_next_minute
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
 from tests.helpers import ROOT, SKILLS, json_lines, validate_envelope
@@ -20,7 +23,8 @@ from tests.install_helpers import run_install
 COMMAND_START = ("CLIENT", "BRAINSTORM", "printf", "python3", "scripts/", "codex ", "claude ")
 DOCS = [SKILLS / "codex-ws-client" / "SKILL.md", SKILLS / "codex-ws-client" / "references" / "usage.md",
         SKILLS / "claude-cli-client" / "SKILL.md", SKILLS / "claude-cli-client" / "references" / "usage.md",
-        SKILLS / "brainstorm" / "SKILL.md", SKILLS / "brainstorm" / "references" / "usage.md", ROOT / "README.md"]
+        SKILLS / "brainstorm" / "SKILL.md", SKILLS / "brainstorm" / "references" / "usage.md",
+        SKILLS / "acp-client" / "SKILL.md", SKILLS / "acp-client" / "references" / "usage.md", ROOT / "README.md"]
 SYNOPSIS = re.compile(r"\[options\]")
 
 
@@ -54,7 +58,7 @@ def _run(command, cwd, env):
     return done
 
 
-def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder):
+def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder, before=lambda command: None):
     client = f"python3 .codex/skills/{skill}/scripts/{entry}"
     last_ids = {placeholder: None, "JOB_ID": None}
     ran = []
@@ -62,6 +66,7 @@ def _run_skill_doc(doc, skill, entry, project, env, id_field, placeholder):
         runnable = command.replace("CLIENT", client)
         for name, value in last_ids.items():
             runnable = runnable.replace(name, str(value))
+        before(command)
         done = _run(runnable, project, env)
         envelopes = [e for e in json_lines(done.stdout) if "status" in e]
         for envelope in envelopes:
@@ -91,6 +96,17 @@ def test_claude_skill_commands_run_as_written(project, claude_env, fake_anthropi
     assert len(ran) >= 3 and fake_anthropic.requests
 
 
+def test_acp_skill_commands_run_as_written(project, gemini_env, fake_gemini):  # noqa: F811
+    def continue_in_a_later_minute(command):
+        if "--session-id" in command:   # see wait_for_the_next_minute: gemini 0.61.0 loses a session otherwise
+            wait_for_the_next_minute(time.strftime("%Y-%m-%dT%H:%M", time.gmtime()))
+    env = dict(gemini_env, GEMINI_MODEL="gemini-2.5-flash")
+    ran = _run_skill_doc(SKILLS / "acp-client" / "SKILL.md", "acp-client", "acp_client.py", project, env,
+                         "session_id", "SESSION_ID", continue_in_a_later_minute)
+    assert ran == documented_commands(SKILLS / "acp-client" / "SKILL.md") and len(ran) >= 3
+    assert fake_gemini.requests
+
+
 def test_brainstorm_skill_commands_run_as_written(project, claude_env, fake_model, fake_anthropic,  # noqa: F811
                                                   tmp_path):
     (project / "mine.md").write_text("My side: keep it simple.")
@@ -115,7 +131,7 @@ def test_every_skill_front_matter_parses_as_yaml():
     """An agent picks a skill by its description: front matter a YAML parser rejects loads with none."""
     import yaml   # here, so that a virtualenv made before PyYAML was required fails only this test
     skill_docs = sorted(SKILLS.glob("*/SKILL.md"))
-    assert len(skill_docs) == 3
+    assert len(skill_docs) == 4
     for doc in skill_docs:
         front_matter = re.match(r"---\n(.*?)\n---\n", doc.read_text(encoding="utf-8"), re.S).group(1)
         metadata = yaml.safe_load(front_matter)
@@ -124,7 +140,7 @@ def test_every_skill_front_matter_parses_as_yaml():
 
 
 def test_usage_references_hold_only_the_synopsis():
-    for skill in ("codex-ws-client", "claude-cli-client", "brainstorm"):
+    for skill in ("codex-ws-client", "claude-cli-client", "brainstorm", "acp-client"):
         assert documented_commands(SKILLS / skill / "references" / "usage.md") == []
 
 
@@ -212,6 +228,16 @@ def test_help_lists_every_option_the_readme_names():
                                    capture_output=True, text=True, env=dict(os.environ, COLUMNS="200")).stdout
         missing = {option for option in shared | own if option not in help_text}
         assert not missing, f"{skill} --help lacks {missing}"
+
+
+def test_acp_help_lists_every_option_its_readme_paragraph_names():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = readme.split("acp-client (Gemini CLI")[1].split("Reference:")[0]
+    script = SKILLS / "acp-client" / "scripts" / "acp_client.py"
+    help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
+                               env=dict(os.environ, COLUMNS="200")).stdout
+    named = set(re.findall(r"--[a-z][a-z0-9-]*", paragraph)) - {"--resume-timeout"}   # named as one it lacks
+    assert len(named) >= 8 and not {option for option in named if option not in help_text}
 
 
 def test_brainstorm_help_lists_every_option_its_readme_section_names():

@@ -21,7 +21,7 @@ from tests.install_helpers import (
     INSTALL_PS1, INSTALL_SH, MANIFEST, SkillsClient, bare_venv, clean_python_env, files_of, install_command,
     git, make_source, manifest_of, one_line_error, run_install, snapshot, unwritable, write)
 
-ALL = ["codex-ws-client", "claude-cli-client", "brainstorm"]
+ALL = ["codex-ws-client", "claude-cli-client", "brainstorm", "acp-client"]
 TARGET_DIRS = {"codex": ".codex/skills", "agents": ".agents/skills", "claude": ".claude/skills"}
 
 
@@ -68,7 +68,8 @@ def test_default_installs_every_skill_into_the_current_directory_codex_folder(be
     lines = result.stdout.splitlines()
     assert [line.split()[:2] for line in lines] == [["installed", "codex-ws-client"],
                                                     ["installed", "claude-cli-client"],
-                                                    ["installed", "brainstorm"]]
+                                                    ["installed", "brainstorm"],
+                                                    ["installed", "acp-client"]]
     for skill in ALL:
         skill_dir = installed(bench.project, "codex", skill)
         assert str(skill_dir) in result.stdout
@@ -97,7 +98,7 @@ def test_installing_brainstorm_installs_the_two_clients_it_runs(bench):
     assert result.returncode == 0, result.stderr
     assert [line.split()[1] for line in result.stdout.splitlines()] == ["codex-ws-client", "claude-cli-client",
                                                                        "brainstorm"]
-    for skill in ALL:
+    for skill in ("codex-ws-client", "claude-cli-client", "brainstorm"):
         assert_installed(installed(bench.project, "codex", skill), bench.expected[skill])
     removed = bench.install("--uninstall", "brainstorm")   # an uninstall removes only what is named
     assert removed.returncode == 0, removed.stderr
@@ -204,7 +205,7 @@ def test_uninstall_of_a_fresh_install_leaves_the_project_as_it_was(bench):
     assert bench.install("--target", "codex,agents,claude").returncode == 0
     result = bench.install("--uninstall", "--target", "codex,agents,claude")
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 9
+    assert len(result.stdout.splitlines()) == 3 * len(ALL)
     assert snapshot(bench.project) == {}
 
 
@@ -466,7 +467,7 @@ def test_an_install_waits_for_the_lock_and_then_runs(bench):
     os.close(holder)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
-    assert len(stdout.splitlines()) == 3
+    assert len(stdout.splitlines()) == len(ALL)
     assert_installed(installed(bench.project, "codex", "codex-ws-client"), bench.expected["codex-ws-client"])
 
 
@@ -510,7 +511,7 @@ def test_dry_run_says_what_would_change_and_changes_nothing(bench):
     result = bench.install("--dry-run", "--target", "codex,claude")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 6 and all(line.startswith("would install ") for line in lines)
+    assert len(lines) == 2 * len(ALL) and all(line.startswith("would install ") for line in lines)
     assert "; websocket-client 1.8.0 in scripts/_vendor)" in lines[0]
     assert snapshot(bench.project) == {}
 
@@ -518,9 +519,9 @@ def test_dry_run_says_what_would_change_and_changes_nothing(bench):
     write(installed(bench.project, "codex", "codex-ws-client") / "notes.md", "mine")
     before = snapshot(bench.project)
     update = bench.install("--dry-run")
-    assert [line.split()[:2] for line in update.stdout.splitlines()] == [["would", "update"]] * 3
+    assert [line.split()[:2] for line in update.stdout.splitlines()] == [["would", "update"]] * len(ALL)
     remove = bench.install("--dry-run", "--uninstall")
-    assert [line.split()[:2] for line in remove.stdout.splitlines()] == [["would", "remove"]] * 3
+    assert [line.split()[:2] for line in remove.stdout.splitlines()] == [["would", "remove"]] * len(ALL)
     write(bench.source / "claude-cli-client" / "SKILL.md", "not a skill")
     assert "name: claude-cli-client" in one_line_error(bench.install("--dry-run"))
     assert snapshot(bench.project) == before
@@ -528,7 +529,7 @@ def test_dry_run_says_what_would_change_and_changes_nothing(bench):
 
 def test_list_shows_what_is_installed_where_with_versions(bench):
     result = bench.install("--list")
-    assert result.stdout == (f"none of codex-ws-client, claude-cli-client, brainstorm is installed in {bench.project} "
+    assert result.stdout == (f"none of {', '.join(ALL)} is installed in {bench.project} "
                              "(.codex/skills, .agents/skills, .claude/skills)\n")
     assert bench.install("--target", "codex,claude", "claude-cli-client").returncode == 0
     write(bench.project / ".agents" / "skills" / "codex-ws-client" / "SKILL.md", "copied by hand")
@@ -565,7 +566,7 @@ def test_a_project_install_in_git_keeps_the_skills_out_of_git_status_and_uninsta
 
     result = bench.install("--target", "codex,claude")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == (f"added 6 skill folder(s) to {exclude}, so that git status skips "
+    assert result.stdout.splitlines()[-1] == (f"added {2 * len(ALL)} skill folder(s) to {exclude}, so that git status skips "
                                               "them (this clone only; tracked files are unaffected)")
     write(installed(bench.project, "codex", "codex-ws-client") / "scripts" / "__pycache__" / "x.pyc", "as a run writes")
     assert untracked(bench.project, bench.home) == ["?? app.py"]
@@ -588,7 +589,7 @@ def test_a_project_install_in_git_keeps_the_skills_out_of_git_status_and_uninsta
     assert "/.claude/skills/codex-ws-client/" not in exclude.read_text().splitlines()
     result = bench.install("--uninstall", "--target", "codex,claude")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == f"removed the lines of 5 skill folder(s) from {exclude}"
+    assert result.stdout.splitlines()[-1] == f"removed the lines of {2 * len(ALL) - 1} skill folder(s) from {exclude}"
     assert exclude.read_bytes() == before + b"*.log\n"
     assert untracked(bench.project, bench.home) == ["?? app.py"]
 
@@ -639,7 +640,7 @@ def test_a_project_outside_git_gets_no_git_files(bench):
     assert outside.returncode != 0  # else this test proves nothing
     result = bench.install()
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 3
+    assert len(result.stdout.splitlines()) == len(ALL)
     assert not any(".git" in rel for rel in snapshot(bench.project))
 
 
@@ -652,7 +653,7 @@ def test_without_git_on_path_the_install_leaves_the_exclude_file_alone(bench, tm
         os.symlink(shutil.which(tool), no_git / tool)
     result = bench.install(env={"PATH": str(no_git)})
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 3 and result.stderr == ""
+    assert len(result.stdout.splitlines()) == len(ALL) and result.stderr == ""
     assert snapshot(bench.project / ".git") == before
 
 
@@ -661,13 +662,13 @@ def test_dry_run_in_git_says_it_would_change_the_exclude_file_and_changes_nothin
     exclude = exclude_file(bench.project, bench.home)
     before = snapshot(bench.project)
     result = bench.install("--dry-run")
-    assert result.stdout.splitlines()[-1].startswith(f"would add 3 skill folder(s) to {exclude}, ")
+    assert result.stdout.splitlines()[-1].startswith(f"would add {len(ALL)} skill folder(s) to {exclude}, ")
     assert snapshot(bench.project) == before
 
     assert bench.install().returncode == 0
     before = snapshot(bench.project)
     result = bench.install("--dry-run", "--uninstall")
-    assert result.stdout.splitlines()[-1] == f"would remove the lines of 3 skill folder(s) from {exclude}"
+    assert result.stdout.splitlines()[-1] == f"would remove the lines of {len(ALL)} skill folder(s) from {exclude}"
     assert snapshot(bench.project) == before
 
 

@@ -1,4 +1,4 @@
-"""The package both clients share, agent_bridge, must stay identical: one canonical copy, one mirror.
+"""The package the clients share, agent_bridge, must stay identical: one canonical copy, two mirrors.
 Identical copies under one name are what let a program import both clients and get one
 ClientError and one Envelope."""
 import re
@@ -11,17 +11,19 @@ import pytest
 from tests.helpers import ROOT, SKILLS
 
 CANONICAL = SKILLS / "codex-ws-client" / "scripts" / "agent_bridge"
-MIRROR = SKILLS / "claude-cli-client" / "scripts" / "agent_bridge"
+MIRRORS = [SKILLS / skill / "scripts" / "agent_bridge" for skill in ("claude-cli-client", "acp-client")]
 SHARED = sorted(str(path.relative_to(CANONICAL)) for path in CANONICAL.glob("**/*.py"))
 
 
-def test_both_skills_carry_the_same_modules():
-    assert SHARED == sorted(str(path.relative_to(MIRROR)) for path in MIRROR.glob("**/*.py")) and "outcome.py" in SHARED
+@pytest.mark.parametrize("mirror", MIRRORS, ids=lambda mirror: mirror.parent.parent.name)
+def test_every_skill_carries_the_same_modules(mirror):
+    assert SHARED == sorted(str(path.relative_to(mirror)) for path in mirror.glob("**/*.py")) and "outcome.py" in SHARED
 
 
+@pytest.mark.parametrize("mirror", MIRRORS, ids=lambda mirror: mirror.parent.parent.name)
 @pytest.mark.parametrize("module", SHARED)
-def test_shared_module_is_identical_in_both_skills(module):
-    assert (MIRROR / module).read_bytes() == (CANONICAL / module).read_bytes(), \
+def test_shared_module_is_identical_in_every_skill(module, mirror):
+    assert (mirror / module).read_bytes() == (CANONICAL / module).read_bytes(), \
         f"{module} differs: edit the codex-ws-client copy and run scripts/sync-shared.sh"
 
 
@@ -30,7 +32,8 @@ def test_shared_modules_import_only_each_other():
         for line in (CANONICAL / module).read_text().splitlines():
             if line.startswith("from ."):
                 assert _imported_file(module, line.split()[1]) in SHARED, f"{module}: {line}"
-            assert not line.startswith(("from codex_client", "from claude_client")), f"{module}: {line}"
+            assert not line.startswith(("from codex_client", "from claude_client", "from acp_client")), \
+                f"{module}: {line}"
 
 
 def _imported_file(module, relative):

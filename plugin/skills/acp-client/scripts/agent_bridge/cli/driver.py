@@ -1,0 +1,57 @@
+"""The shape both command lines share around the library: signals, waiting for a turn, hints.
+
+Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
+codex-ws-client, and a test proves the claude copy is identical.
+"""
+import signal
+
+from ..outcome import Interrupted
+
+
+def catch_stop_signals():
+    """SIGTERM, and SIGINT also in a background job (`cmd &` starts Python with it ignored),
+    raise KeyboardInterrupt: the call then stops the way Ctrl-C stops it."""
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def wait_for(turn, interrupt_turn=True, progress=None):
+    """The turn's envelope. Ctrl-C (or --max-time) interrupts the turn, a second one stops
+    waiting at once; with `interrupt_turn` False it only stops the wait, the turn going on.
+    `progress` (a Progress, or None) is shown meanwhile, and cleared before this returns."""
+    if progress is None:
+        return _wait(turn, interrupt_turn)
+    progress.start(turn)
+    try:
+        return _wait(turn, interrupt_turn)
+    finally:
+        progress.stop()
+
+
+def _wait(turn, interrupt_turn):
+    try:
+        return turn.result()
+    except KeyboardInterrupt:
+        pass
+    if not interrupt_turn:
+        return turn.abandon(Interrupted("stopped waiting; the turn is still running"))
+    try:
+        return turn.stop()
+    except KeyboardInterrupt:
+        return turn.abandon(Interrupted("interrupted by the user"))
+
+
+def add_option_hint(envelope, args):
+    """Names the command-line option behind the error that ended the call (e.g. --timeout): one the
+    call has a value for (given, or its default), or the one it lacks that is the way out."""
+    failure = envelope.failure
+    setting = getattr(failure, "setting", None)
+    if setting and getattr(args, setting, None) not in (None, False, []):
+        envelope.error += f" (--{setting.replace('_', '-')})"
+    elif getattr(failure, "way_out", None):
+        envelope.error += f" (--{failure.way_out.replace('_', '-')})"
+    return envelope
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt

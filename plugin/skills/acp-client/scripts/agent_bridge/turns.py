@@ -1,0 +1,78 @@
+"""The turn both clients hand out: its events, its envelope, interrupting or stopping it.
+
+Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
+codex-ws-client, and a test proves the claude copy is identical. A client's turn
+supplies `envelope`, `interrupt()`, `on_message` (None, or called with each message it
+reads, before applying it), `message_timeout` (the longest silence of the peer it waits
+through, None: no limit) and `_take_next(timeout=None, ask_on_silence=True)`, which
+reads the next message from the peer, applies it and returns it (None when nothing the
+caller needs to see arrived).
+"""
+import time
+
+from .deadline import Deadline
+from .outcome import ClientError, Interrupted, TimedOut
+
+INTERRUPT_GRACE_SECONDS = 5.0
+# A turn stopped at its max_time: how long the peer is given to end it before it is left. Short,
+# as the limit was the caller's; the text so far is kept either way.
+GRACE_AT_MAX_TIME_SECONDS = 1.0
+
+
+class Turn:
+    @property
+    def finished(self):
+        return self.envelope.exit_code is not None
+
+    def events(self):
+        """Yields each message of the turn as it arrives, already applied to the envelope."""
+        while not self.finished:
+            message = self._take_next()
+            if message is not None:
+                yield message
+            message = None   # a multi-megabyte message is let go before the next one is read
+
+    def watch(self, callback):
+        """Makes `callback` see each message of the turn too (after any watcher it had already)."""
+        earlier = self.on_message
+        self.on_message = callback if earlier is None else lambda message: (earlier(message), callback(message))
+
+    def result(self, max_time=None):
+        """Waits for the turn to end and returns its Envelope; an error that ends the wait is in it.
+        With `max_time` (seconds), a turn still running then is interrupted and its envelope says
+        timeout (exit code 4), with the text so far."""
+        deadline = Deadline(max_time)
+        try:
+            while not self.finished:
+                if deadline.passed():
+                    return self.stop(GRACE_AT_MAX_TIME_SECONDS, TimedOut(
+                        f"the turn reached its max_time of {max_time:g}s and was stopped", setting="max_time"))
+                try:
+                    self._take_next(deadline.bound(self.message_timeout),
+                                    ask_on_silence=not deadline.cuts(self.message_timeout))
+                except TimedOut:
+                    if not deadline.passed():
+                        raise
+        except ClientError as error:
+            self._fail(error)
+        return self._close()
+
+    def stop(self, grace=INTERRUPT_GRACE_SECONDS, reason=None):
+        """Interrupts the turn, gives the peer `grace` seconds to end it, and returns the envelope
+        (interrupted, or `reason` (a ClientError), with the text so far)."""
+        deadline = time.monotonic() + grace
+        try:
+            self.interrupt()
+            while not self.finished:
+                self._take_next(max(0.01, deadline - time.monotonic()), ask_on_silence=False)
+        except ClientError:
+            pass   # the peer did not end the turn in time: it is left (codex) or stopped (claude)
+        return self.abandon(reason or Interrupted("interrupted by the user"))
+
+    def abandon(self, error):
+        """Stops waiting for the turn; the envelope says why."""
+        self._fail(error)
+        return self._close()
+
+    def _fail(self, error):
+        self.envelope.fail(error)
