@@ -899,7 +899,7 @@ def test_an_install_ships_bytecode_used_even_where_python_writes_none(bench, ven
                               "--help"], capture_output=True, text=True, timeout=60,
                              env=dict(env, PYTHONDONTWRITEBYTECODE="1"))
     assert verbose.returncode == 0, verbose.stderr
-    cli_bytecode = package / "__pycache__" / f"cli.{cache_tag}.pyc"
+    cli_bytecode = package / "cli" / "__pycache__" / f"app.{cache_tag}.pyc"
     assert f"code object from '{cli_bytecode}'" in verbose.stderr
 
 

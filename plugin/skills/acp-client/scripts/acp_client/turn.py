@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from agent_bridge.outcome import ClientError, Envelope, TimedOut
 from agent_bridge.review import ReviewRequest
 from agent_bridge.shapes import as_dict, as_int, as_list, as_text, optional_text
-from agent_bridge.turns import Turn
+from agent_bridge.turn_base import Turn
 
 from .connection import AgentError, Connection, Received
 from .review import review_of_answer

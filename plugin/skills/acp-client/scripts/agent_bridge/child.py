@@ -1,10 +1,14 @@
 """A peer run as a child process: in a process group of its own, its stderr kept as a tail,
 its output read in lines with a size limit, and stopped with nothing left behind."""
+from __future__ import annotations
+
 import collections
 import os
 import signal
 import subprocess
+import sys
 import threading
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Protocol, Sequence, Union
 
 from .outcome import ParseError, PeerExited
 
@@ -13,14 +17,14 @@ CHUNK_BYTES = 1 << 16          # asked of the pipe per read: what a full pipe ho
 STDERR_TAIL_LINES = 20
 
 
-def own_process_group():
+def own_process_group() -> Dict[str, Any]:
     """Popen arguments that put the child in a process group of its own."""
-    if os.name == "posix":
-        return {"start_new_session": True}
-    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
 
 
-def signal_group(process, sig):
+def signal_group(process: subprocess.Popen, sig: int) -> None:
     """Sends `sig` to the child's whole process group (on Windows, ends the child)."""
     try:
         if os.name == "posix":
@@ -31,25 +35,31 @@ def signal_group(process, sig):
         pass
 
 
-def kill_group(process):
+def kill_group(process: subprocess.Popen) -> None:
     signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+class HasFileno(Protocol):
+    """A child's stdout, or a socket: what LineReader reads through its file descriptor."""
+
+    def fileno(self) -> int: ...
 
 
 class LineReader:
     """A child's output cut into lines, read in large chunks: one system call for all the lines a
     chunk holds."""
 
-    def __init__(self, stream, peer):
+    def __init__(self, stream: HasFileno, peer: str) -> None:
         self.stream = stream            # the child's stdout, read through its file descriptor
         self.peer = peer
         self.partial = bytearray()      # the start of a line whose end is not read yet
         self.ended = False
 
-    def fileno(self):
+    def fileno(self) -> Optional[int]:
         """What select can wait on (None on Windows, where select takes only sockets)."""
         return self.stream.fileno() if os.name == "posix" else None
 
-    def read_available(self):
+    def read_available(self) -> Sequence[Union[bytes, bytearray]]:
         """One read of the output, blocking until it returns: the lines it completed, as bytes
         without their line ends (maybe none). EOFError after the last line, also one without a
         line end."""
@@ -77,17 +87,17 @@ class LineReader:
 class StderrTail:
     """The last lines the child wrote on stderr, read on a thread of their own; `on_line` sees each."""
 
-    def __init__(self, stream, on_line=None):
-        self.lines = collections.deque(maxlen=STDERR_TAIL_LINES)
+    def __init__(self, stream: Iterable[bytes], on_line: Optional[Callable[[str], object]] = None) -> None:
+        self.lines: Deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self.done = threading.Event()
         threading.Thread(target=self._read, args=(stream, on_line), daemon=True).start()
 
-    def last(self):
+    def last(self) -> List[str]:
         """The tail's non-empty lines, once the child has closed stderr (or after 2 s)."""
         self.done.wait(2)
         return [line for line in self.lines if line.strip()]
 
-    def _read(self, stream, on_line):
+    def _read(self, stream: Iterable[bytes], on_line: Optional[Callable[[str], object]]) -> None:
         for raw in stream:
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             self.lines.append(line)
@@ -96,7 +106,7 @@ class StderrTail:
         self.done.set()
 
 
-def exited(process, stderr_tail, peer):
+def exited(process: subprocess.Popen, stderr_tail: StderrTail, peer: str) -> PeerExited:
     """The PeerExited error for a child that has ended: its exit code and the end of its stderr."""
     code = process.wait()
     tail = stderr_tail.last()

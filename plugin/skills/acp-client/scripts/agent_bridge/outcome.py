@@ -3,6 +3,12 @@
 Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
 codex-ws-client, and a test proves the claude copy is identical.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, TypedDict, cast
+
+if TYPE_CHECKING:
+    from .review import Review
 
 EXIT_OK = 0
 EXIT_TURN_FAILED = 1
@@ -12,27 +18,41 @@ EXIT_TIMEOUT = 4
 EXIT_PROTOCOL = 5
 EXIT_INTERRUPTED = 130
 
-# A finished turn's status, as the peer reports it, and the exit code it earns.
-# Anything else (inProgress, an unknown word) is not success.
-TURN_STATUS_EXIT = {
+# The envelope's shape: raised when a field changes its meaning or goes (CHANGELOG.md says how).
+SCHEMA_VERSION = 1
+
+# How a call ended, as the envelope's status says it, and its exit code: the one table of both.
+EXIT_CODE_OF_STATUS = {
     "completed": EXIT_OK,
     "failed": EXIT_TURN_FAILED,
+    "bad_arguments": EXIT_BAD_ARGUMENTS,
+    "connection_failed": EXIT_CONNECTION,
+    "timeout": EXIT_TIMEOUT,
+    "inProgress": EXIT_TIMEOUT,   # the wait ended, not the turn (a job just started says 0 itself)
+    "parse_error": EXIT_PROTOCOL,
     "interrupted": EXIT_INTERRUPTED,
 }
+# The statuses a peer reports for a finished turn; a turn that ends with any other word failed.
+TURN_STATUSES = ("completed", "failed", "interrupted")
 
 
 class ClientError(Exception):
-    """An error that ends the call; `status` and `exit_code` go in the envelope. `setting` names
-    the library option whose value is behind it (e.g. "timeout"); `way_out` the option that the
-    call lacks and would get past it (e.g. "token_file"), for a caller that wants to point at it."""
+    """An error that ends the call; its `status` (and the exit code that status earns) go in the
+    envelope. `setting` names the library parameter whose value is behind it (e.g. "timeout");
+    `way_out` the parameter that the call lacks and would get past it (e.g. "token_file"), for a
+    caller that wants to point at it. Both are library names: a command line maps them to its
+    options."""
 
     status = "failed"
-    exit_code = EXIT_TURN_FAILED
 
-    def __init__(self, message="", setting=None, way_out=None):
+    def __init__(self, message: str = "", setting: Optional[str] = None, way_out: Optional[str] = None) -> None:
         super().__init__(message)
         self.setting = setting
         self.way_out = way_out
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODE_OF_STATUS[self.status]
 
 
 class TurnFailed(ClientError):
@@ -41,18 +61,16 @@ class TurnFailed(ClientError):
 
 class BadArguments(ClientError):
     status = "bad_arguments"
-    exit_code = EXIT_BAD_ARGUMENTS
 
 
 class ConnectionFailed(ClientError):
     status = "connection_failed"
-    exit_code = EXIT_CONNECTION
 
 
 class PeerExited(ConnectionFailed):
     """The peer's process ended: its exit status and the last lines it wrote on stderr."""
 
-    def __init__(self, message, returncode=None, stderr_tail=()):
+    def __init__(self, message: str, returncode: Optional[int] = None, stderr_tail: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.returncode = returncode
         self.stderr_tail = list(stderr_tail)
@@ -60,7 +78,6 @@ class PeerExited(ConnectionFailed):
 
 class TimedOut(ClientError):
     status = "timeout"
-    exit_code = EXIT_TIMEOUT
 
 
 class StillRunning(TimedOut):
@@ -70,12 +87,27 @@ class StillRunning(TimedOut):
 
 class ParseError(ClientError):
     status = "parse_error"
-    exit_code = EXIT_PROTOCOL
 
 
 class Interrupted(ClientError):
     status = "interrupted"
-    exit_code = EXIT_INTERRUPTED
+
+
+class EnvelopeDict(TypedDict, total=False):
+    """The envelope as `--json` prints it and `Session.ask` returns it (envelope.schema.json of each
+    client has every field). `schema_version` comes first; a client adds fields of its own."""
+    schema_version: int
+    thread_id: Optional[str]
+    turn_id: Optional[str]
+    session_id: Optional[str]
+    status: str
+    exit_code: Optional[int]
+    text: str
+    error: str
+    notifications: List[Any]
+    metrics: Dict[str, Any]
+    review: Review
+    job_id: str
 
 
 PIECES_PER_JOIN = 10000   # streamed pieces of text kept apart before they are joined into one string
@@ -88,68 +120,69 @@ class Envelope:
     multi-megabyte answer is not copied on every delta.
     """
 
-    def __init__(self, **ids):
-        self.ids = dict(ids)            # thread_id, turn_id, session_id, ...
+    def __init__(self, **ids: Optional[str]) -> None:
+        self.ids: Dict[str, Optional[str]] = dict(ids)   # thread_id, turn_id, session_id, ...
         self.status = "inProgress"
-        self.exit_code = None
-        self.error = None
-        self.failure = None             # the ClientError that ended the call, if one did
-        self.notifications = []
-        self.metrics = {}
-        self.extra = {}                 # client-specific fields
-        self._pieces = []
+        self.exit_code: Optional[int] = None
+        self.error: Optional[str] = None
+        self.failure: Optional[ClientError] = None       # the error that ended the call, if one did
+        self.notifications: List[Any] = []
+        self.metrics: Dict[str, Any] = {}
+        self.extra: Dict[str, Any] = {}                  # client-specific fields
+        self._pieces: List[str] = []
         self._joined_up_to = 0          # pieces before this index are not joined again
-        self._final_text = None
+        self._final_text: Optional[str] = None
 
     @property
-    def text(self):
+    def text(self) -> str:
         if self._final_text is not None:
             return self._final_text
         return "".join(self._pieces)
 
-    def add_text(self, piece):
+    def add_text(self, piece: str) -> None:
         self._pieces.append(piece)
         if len(self._pieces) - self._joined_up_to > PIECES_PER_JOIN:
             # Thousands of deltas of a few characters take half as much again as their text.
             self._pieces[self._joined_up_to:] = ["".join(self._pieces[self._joined_up_to:])]
             self._joined_up_to += 1
 
-    def text_mark(self):
+    def text_mark(self) -> int:
         """Where the next piece of text goes, for `replace_text_from` (no join reaches back past it)."""
         self._joined_up_to = len(self._pieces)
         return self._joined_up_to
 
-    def replace_text_from(self, mark, text):
+    def replace_text_from(self, mark: int, text: str) -> None:
         """Puts `text` in place of the pieces added since `mark`: one string instead of thousands."""
         self._pieces[mark:] = [text]
 
-    def set_final_text(self, text):
+    def set_final_text(self, text: str) -> None:
         """The peer's authoritative text for the turn (it wins over the deltas, which are dropped)."""
         self._final_text = text
         self._pieces = []
         self._joined_up_to = 0
 
-    def finish(self, status, error=None):
+    def finish(self, status: str, error: Optional[str] = None) -> None:
         """Record how the peer says the turn ended; only `completed` is success."""
-        if status not in TURN_STATUS_EXIT:
+        if status not in TURN_STATUSES:
             error = error or f"turn ended with an unexpected status {status!r}"
             status = "failed"
         self.status = status
-        self.exit_code = TURN_STATUS_EXIT[status]
+        self.exit_code = EXIT_CODE_OF_STATUS[status]
         if error:
             self.error = error
         elif self.exit_code != EXIT_OK:
             self.error = f"turn ended with status {status}"
 
-    def fail(self, error):
+    def fail(self, error: ClientError) -> None:
         """Record an error that ends the call, keeping the text so far."""
         self.status = error.status
         self.exit_code = error.exit_code
         self.error = str(error)
         self.failure = error
 
-    def to_dict(self):
-        result = {key: value for key, value in self.ids.items()}
+    def to_dict(self) -> EnvelopeDict:
+        result: Dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        result.update(self.ids)
         result.update(status=self.status, exit_code=self.exit_code, text=self.text)
         if self.error:
             result["error"] = self.error
@@ -158,4 +191,4 @@ class Envelope:
         if self.metrics:
             result["metrics"] = self.metrics
         result.update(self.extra)
-        return result
+        return cast(EnvelopeDict, result)

@@ -7,7 +7,10 @@ code location; an overall verdict), so a caller can compare both agents' finding
 Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
 codex-ws-client, and a test proves the claude copy is identical.
 """
+from __future__ import annotations
+
 import re
+from typing import Any, List, Optional, TypedDict
 
 from .outcome import BadArguments
 from .shapes import as_dict, as_list, as_number, as_text, optional_int, optional_text
@@ -60,21 +63,59 @@ _FINDING_LINE = re.compile(r"^- (?:\[[ x]\] )?(?P<title>.*) \u2014 (?P<file>.+):
 _PRIORITY_TAG = re.compile(r"^\[P([0-3])\]")
 
 
+class ReviewTarget(TypedDict, total=False):
+    type: str             # uncommittedChanges, baseBranch, commit or custom
+    branch: str
+    sha: str
+    instructions: str
+
+
+class LineRange(TypedDict):
+    start: int
+    end: int
+
+
+class Finding(TypedDict):
+    title: str
+    body: str
+    priority: Optional[int]       # 0 (blocks release) to 3 (low)
+    confidence: Optional[float]   # 0 to 1
+    file: Optional[str]           # an absolute path
+    lines: Optional[LineRange]
+
+
+class Overall(TypedDict):
+    correctness: Optional[str]    # "patch is correct" or "patch is incorrect"
+    explanation: Optional[str]
+    confidence: Optional[float]
+
+
+class Review(TypedDict, total=False):
+    """The envelope's `review`: `target` and `style` always; then `findings` with `overall` (an
+    answer in the review form) or `text` (one that is not); `note` when the client left files out."""
+    target: ReviewTarget
+    style: str
+    findings: List[Finding]
+    overall: Overall
+    text: str
+    note: str
+
+
 class ReviewRequest:
     """What to review: exactly one of the uncommitted changes, the changes since a base branch, or a
     commit; or, with none of them, `instructions` alone (a custom review). With a target,
     `instructions` are added to the review's instructions. `style` is default or adversarial."""
 
-    def __init__(self, uncommitted=False, base=None, commit=None, instructions=None, style=DEFAULT_STYLE):
+    def __init__(self, uncommitted: bool = False, base: Optional[str] = None, commit: Optional[str] = None,
+                 instructions: Optional[str] = None, style: str = DEFAULT_STYLE) -> None:
         chosen = [name for name, value in (("uncommitted", uncommitted), ("base", base), ("commit", commit)) if value]
         if len(chosen) > 1:
             raise BadArguments(f"one review target at a time, not {' and '.join(chosen)}")
         if not chosen and not instructions:
-            raise BadArguments("a review needs a target (uncommitted, base or commit) or instructions",
-                               setting="review")
+            raise BadArguments("a review needs a target (uncommitted, base or commit) or instructions")
         if style not in STYLES:
-            raise BadArguments(f"review style {style!r} is not one of {', '.join(STYLES)}", setting="review_style")
-        for value, setting in ((base, "review_base"), (commit, "review_commit")):
+            raise BadArguments(f"review style {style!r} is not one of {', '.join(STYLES)}", setting="style")
+        for value, setting in ((base, "base"), (commit, "commit")):
             if value is not None and (not value.strip() or value.startswith("-")):
                 raise BadArguments(f"{value!r} is not a branch or commit name", setting=setting)
         self.kind = UNCOMMITTED if uncommitted else BASE_BRANCH if base else COMMIT if commit else CUSTOM
@@ -83,9 +124,9 @@ class ReviewRequest:
         self.instructions = instructions
         self.style = style
 
-    def target(self):
+    def target(self) -> ReviewTarget:
         """The target as the envelope's `review.target` (and codex's review/start) name it."""
-        target = {"type": self.kind}
+        target: ReviewTarget = {"type": self.kind}
         if self.base:
             target["branch"] = self.base
         if self.commit:
@@ -94,7 +135,7 @@ class ReviewRequest:
             target["instructions"] = self.instructions
         return target
 
-    def description(self):
+    def description(self) -> str:
         """What is under review, in words for the model."""
         if self.kind == UNCOMMITTED:
             return "the current code changes (staged, unstaged, and untracked files)"
@@ -105,7 +146,7 @@ class ReviewRequest:
             return f"the code changes introduced by commit {self.commit} (what `git show {self.commit}` shows)"
         return "what the instructions below name"
 
-    def instructions_text(self):
+    def instructions_text(self) -> str:
         """The review's instructions beyond the target: the style's, then the caller's."""
         parts = [ADVERSARIAL_INSTRUCTIONS] if self.style == ADVERSARIAL_STYLE else []
         if self.instructions:
@@ -113,10 +154,10 @@ class ReviewRequest:
         return "\n\n".join(parts)
 
 
-def review_from_output(request, output):
+def review_from_output(request: ReviewRequest, output: Any) -> Review:
     """The envelope's `review` from codex's review-output JSON (also what claude is asked to answer)."""
     output = as_dict(output)
-    findings = []
+    findings: List[Finding] = []
     for finding in map(as_dict, as_list(output.get("findings"))):
         location = as_dict(finding.get("code_location"))
         lines = as_dict(location.get("line_range"))
@@ -124,20 +165,20 @@ def review_from_output(request, output):
                                  finding.get("priority"), finding.get("confidence_score"),
                                  optional_text(location.get("absolute_file_path")),
                                  optional_int(lines.get("start")), optional_int(lines.get("end"))))
-    overall = {"correctness": optional_text(output.get("overall_correctness")),
-               "explanation": optional_text(output.get("overall_explanation")),
-               "confidence": _confidence(output.get("overall_confidence_score"))}
-    return dict(review_head(request), findings=findings, overall=overall)
+    overall: Overall = {"correctness": optional_text(output.get("overall_correctness")),
+                        "explanation": optional_text(output.get("overall_explanation")),
+                        "confidence": _confidence(output.get("overall_confidence_score"))}
+    return {**review_head(request), "findings": findings, "overall": overall}
 
 
-def review_from_text(request, text):
+def review_from_text(request: ReviewRequest, text: str) -> Review:
     """The envelope's `review` from the text codex renders its review output as; text that is not
     in that form (the model did not answer with review output) is kept as `text`."""
     lines = text.split("\n")
     header = next((number for number, line in enumerate(lines) if line.strip() in _FINDINGS_HEADERS), None)
     if header is None:
         return plain_review(request, text)
-    findings = []
+    findings: List[Finding] = []
     for line in lines[header + 1:]:
         match = _FINDING_LINE.match(line)
         if match:
@@ -148,22 +189,24 @@ def review_from_text(request, text):
     for finding in findings:
         finding["body"] = finding["body"].strip("\n")
     # codex's text carries neither the confidences nor the overall verdict: only the explanation.
-    overall = {"correctness": None, "explanation": "\n".join(lines[:header]).strip() or None, "confidence": None}
-    return dict(review_head(request), findings=findings, overall=overall)
+    overall: Overall = {"correctness": None, "explanation": "\n".join(lines[:header]).strip() or None,
+                        "confidence": None}
+    return {**review_head(request), "findings": findings, "overall": overall}
 
 
-def plain_review(request, text):
+def plain_review(request: ReviewRequest, text: str) -> Review:
     """The envelope's `review` of an answer that is not review output: no findings, the text."""
-    return dict(review_head(request), findings=[], text=text)
+    return {**review_head(request), "findings": [], "text": text}
 
 
-def format_review(review):
+def format_review(review: Review) -> str:
     """The review as a person reads it: the verdict, then one block per finding."""
     if "text" in review:
         blocks = [review["text"]]
     else:
-        overall = review.get("overall") or {}
-        verdict = ": ".join(part for part in (overall.get("correctness"), overall.get("explanation")) if part)
+        overall = review.get("overall")
+        verdict = ": ".join(part for part in (overall.get("correctness"), overall.get("explanation")) if part) \
+            if overall else ""
         blocks = [verdict] if verdict else []
         blocks += [_format_finding(finding) for finding in review["findings"]] or ["No findings."]
     if review.get("note"):
@@ -171,32 +214,34 @@ def format_review(review):
     return "\n\n".join(blocks) + "\n"
 
 
-def _format_finding(finding):
+def _format_finding(finding: Finding) -> str:
     priority = "" if finding["priority"] is None or _PRIORITY_TAG.match(finding["title"]) \
         else f"[P{finding['priority']}] "
     where = finding["file"] or "(no file)"
-    if finding["lines"]:
-        where += f":{finding['lines']['start']}-{finding['lines']['end']}"
+    lines = finding["lines"]
+    if lines:
+        where += f":{lines['start']}-{lines['end']}"
     body = "".join(f"\n  {line}" for line in finding["body"].split("\n")) if finding["body"] else ""
     return f"{priority}{finding['title']}\n  {where}{body}"
 
 
-def review_head(request):
+def review_head(request: ReviewRequest) -> Review:
     """What is under review and how: the `review` of a detached review's inProgress envelope, which the
     findings complete once it ends."""
     return {"target": request.target(), "style": request.style}
 
 
-def _finding(title, body, priority, confidence, file, start, end):
-    priority = optional_int(priority)
+def _finding(title: str, body: str, priority: Any, confidence: Any, file: Optional[str], start: Optional[int],
+             end: Optional[int]) -> Finding:
+    number = optional_int(priority)
     tag = _PRIORITY_TAG.match(title)
-    if priority is None and tag:
-        priority = int(tag.group(1))
-    return {"title": title, "body": body, "priority": priority if priority in (0, 1, 2, 3) else None,
+    if number is None and tag:
+        number = int(tag.group(1))
+    return {"title": title, "body": body, "priority": number if number in (0, 1, 2, 3) else None,
             "confidence": _confidence(confidence), "file": file,
             "lines": {"start": start, "end": end if end is not None else start} if start is not None else None}
 
 
-def _confidence(value):
+def _confidence(value: Any) -> Optional[float]:
     number = as_number(value)
     return number if number == value and 0 <= number <= 1 else None

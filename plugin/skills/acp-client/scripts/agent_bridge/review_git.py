@@ -5,12 +5,15 @@ a peer that cannot read them itself, written out as one diff.
 Shared by codex-ws-client and claude-cli-client: the canonical copy lives in
 codex-ws-client, and a test proves the claude copy is identical.
 """
+from __future__ import annotations
+
 import os
 import re
 import subprocess
+from typing import List, Optional, Sequence, Tuple
 
 from .outcome import BadArguments
-from .review import BASE_BRANCH, COMMIT, CUSTOM, UNCOMMITTED
+from .review import BASE_BRANCH, COMMIT, CUSTOM, UNCOMMITTED, ReviewRequest
 
 GIT_TIMEOUT_SECONDS = 60
 MAX_DIFF_CHARACTERS = 200_000     # about 50,000 tokens: room for the review in any model's context
@@ -22,34 +25,35 @@ class Changes:
     there is something to review (a commit target is then resolved to its full SHA in `request`).
     A custom review names its own subject: nothing is checked."""
 
-    def __init__(self, cwd, request):
+    def __init__(self, cwd: str, request: ReviewRequest) -> None:
         self.request = request
         self.root = cwd          # the repository's top directory: git's diffs name files from there
-        self.merge_base = None   # of HEAD and the base branch
+        self.merge_base = ""     # of HEAD and the base branch, for a review against one
         if request.kind != CUSTOM:
             self.root = _git(cwd, "rev-parse", "--show-toplevel", problem=f"{cwd} is not in a git repository",
                              setting="cwd").strip()
             self._check()
 
-    def _check(self):
+    def _check(self) -> None:
         request = self.request
         if request.kind == UNCOMMITTED:
             if not self._git("status", "--porcelain", "--untracked-files=all").strip():
-                raise BadArguments(f"nothing to review: no uncommitted changes in {self.root}", setting="review")
+                raise BadArguments(f"nothing to review: no uncommitted changes in {self.root}", setting="uncommitted")
         elif request.kind == COMMIT:
             # The full SHA from now on: a later HEAD~1 (a detached job's, a continued thread's) may be another commit.
             request.commit = self._git("rev-parse", "--verify", "--quiet", f"{request.commit}^{{commit}}",
                                        problem=f"no commit {request.commit!r} in {self.root}",
-                                       setting="review_commit").strip()
+                                       setting="commit").strip()
         elif request.kind == BASE_BRANCH:
+            assert request.base is not None   # as a review against a branch has
             self._git("rev-parse", "--verify", "--quiet", f"{request.base}^{{commit}}",
-                      problem=f"no branch {request.base!r} in {self.root}", setting="review_base")
-            self.merge_base = self._git("merge-base", "HEAD", request.base, setting="review_base",
+                      problem=f"no branch {request.base!r} in {self.root}", setting="base")
+            self.merge_base = self._git("merge-base", "HEAD", request.base, setting="base",
                                         problem=f"HEAD and {request.base!r} have no common ancestor").strip()
             if not self._git("diff", self.merge_base).strip():
-                raise BadArguments(f"nothing to review: no changes against {request.base!r}", setting="review_base")
+                raise BadArguments(f"nothing to review: no changes against {request.base!r}", setting="base")
 
-    def diff(self, limit=MAX_DIFF_CHARACTERS):
+    def diff(self, limit: int = MAX_DIFF_CHARACTERS) -> Tuple[str, Optional[str]]:
         """(the changes as diff text, a note when files were left out to keep it within `limit`
         characters, else None). Whole files are kept, in git's order, as long as they fit, so a
         large generated or vendored file does not push the small real changes out."""
@@ -57,6 +61,7 @@ class Changes:
         if kind == CUSTOM:
             return "", None
         if kind == COMMIT:
+            assert self.request.commit is not None   # as a commit review has
             diff = self._git("show", "--format=commit %H%nAuthor: %an%n%n%B", self.request.commit)
         elif kind == BASE_BRANCH:
             diff = self._git("diff", self.merge_base)   # as codex reviews it: uncommitted changes included
@@ -66,7 +71,7 @@ class Changes:
             return diff, None
         return _within(diff, limit)
 
-    def _uncommitted_diff(self):
+    def _uncommitted_diff(self) -> str:
         """Staged and unstaged changes against HEAD (before the first commit: the index, then the
         work tree), then each untracked file as a diff that adds it."""
         has_commits = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=self.root,
@@ -78,13 +83,16 @@ class Changes:
                   for path in untracked if path]
         return "".join(parts)
 
-    def _git(self, *args, **options):
-        return _git(self.root, *args, **options)
+    def _git(self, *args: str, problem: Optional[str] = None, setting: Optional[str] = None,
+             ok_codes: Sequence[int] = (0,)) -> str:
+        return _git(self.root, *args, problem=problem, setting=setting, ok_codes=ok_codes)
 
 
-def _within(diff, limit):
+def _within(diff: str, limit: int) -> Tuple[str, str]:
     """The files of `diff` that fit in `limit` characters, and a note naming those left out."""
-    kept, left_out, size = [], [], 0
+    kept: List[str] = []
+    left_out: List[str] = []
+    size = 0
     for path, piece in _files_of(diff):
         if size + len(piece) <= limit:
             kept.append(piece)
@@ -99,7 +107,7 @@ def _within(diff, limit):
                            f"not reviewed: {names}")
 
 
-def _files_of(diff):
+def _files_of(diff: str) -> List[Tuple[str, str]]:
     """(path, text) of each file's part of a diff; what comes before the first file (a commit's
     message) goes with the first."""
     parts = re.split(r"(?m)^(?=diff --git )", diff)
@@ -110,12 +118,13 @@ def _files_of(diff):
     return [(_path_of(part), part) for part in files]
 
 
-def _path_of(part):
+def _path_of(part: str) -> str:
     match = re.search(r"^diff --git a/(.*?) b/", part, re.MULTILINE)
     return match.group(1) if match else "?"
 
 
-def _git(cwd, *args, problem=None, setting=None, ok_codes=(0,)):
+def _git(cwd: str, *args: str, problem: Optional[str] = None, setting: Optional[str] = None,
+         ok_codes: Sequence[int] = (0,)) -> str:
     try:
         # Plain output whatever colours the user's git configuration asks for, and file names as they
         # are (not octal-quoted), so that the reviewer can name the real path.

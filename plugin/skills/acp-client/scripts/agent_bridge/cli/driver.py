@@ -41,16 +41,28 @@ def _wait(turn, interrupt_turn):
         return turn.abandon(Interrupted("interrupted by the user"))
 
 
+# The library parameters whose option has another name (the review's, which share one group).
+OPTION_OF_SETTING = {"uncommitted": "review", "base": "review_base", "commit": "review_commit",
+                     "style": "review_style"}
+
+
 def add_option_hint(envelope, args):
     """Names the command-line option behind the error that ended the call (e.g. --timeout): one the
-    call has a value for (given, or its default), or the one it lacks that is the way out."""
+    call has a value for (given, or its default), or the one it lacks that is the way out. The
+    error names a library parameter; the option is the one of that name, or of OPTION_OF_SETTING."""
     failure = envelope.failure
-    setting = getattr(failure, "setting", None)
-    if setting and getattr(args, setting, None) not in (None, False, []):
-        envelope.error += f" (--{setting.replace('_', '-')})"
-    elif getattr(failure, "way_out", None):
-        envelope.error += f" (--{failure.way_out.replace('_', '-')})"
+    given = _option(getattr(failure, "setting", None))
+    way_out = _option(getattr(failure, "way_out", None))
+    if given and getattr(args, given, None) not in (None, False, []):
+        envelope.error += f" (--{given.replace('_', '-')})"
+    elif way_out:
+        envelope.error += f" (--{way_out.replace('_', '-')})"
     return envelope
+
+
+def _option(setting):
+    """The name (argparse's dest) of the option that sets a library parameter, or None."""
+    return OPTION_OF_SETTING.get(setting, setting)
 
 
 def _raise_keyboard_interrupt(signum, frame):

@@ -41,20 +41,20 @@ def wait_for_job(job_id, timeout):
     """The job's record once it has ended or is lost, or as it is after `timeout` seconds (None: no limit)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     pause = POLL_SECONDS[0]
-    record = read_record(job_id)
+    record = _read_record(job_id)
     while record["status"] in ACTIVE:
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             break
         time.sleep(pause if left is None else min(pause, left))
         pause = min(pause * 2, POLL_SECONDS[1])
-        record = read_record(job_id)
+        record = _read_record(job_id)
     return record
 
 
 def cancel_job(job_id, timeout):
     """Asks the job's supervisor to interrupt the turn; the record once it has ended (or after `timeout`)."""
-    record = read_record(job_id)
+    record = _read_record(job_id)
     if record["status"] in ACTIVE:
         os.kill(record["supervisor_pid"], signal.SIGTERM)
         record = wait_for_job(job_id, timeout)
@@ -71,7 +71,7 @@ def check_lost_job_is_own(record, client):
 def record_outcome(job_id, envelope):
     """Writes what --result or --cancel found of a lost job's turn (an envelope dict) into its record,
     so that --jobs shows how the job ended."""
-    record = read_record(job_id)
+    record = _read_record(job_id)
     if record["status"] == LOST:
         record.update(status=ended_status(envelope["status"]), updated_at=time_text(), envelope=envelope)
         write_record(record)
@@ -128,6 +128,7 @@ def show_envelope(renderer, envelope):
 def envelope_from(fields):
     """An Envelope that prints `fields` (an envelope as --json printed it) again."""
     fields = dict(fields)
+    fields.pop("schema_version", None)   # printed again as this client's
     envelope = Envelope(**{key: fields.pop(key) for key in list(fields) if key in ID_FIELDS})
     envelope.status = fields.pop("status", "failed")
     envelope.exit_code = fields.pop("exit_code", 1)
@@ -137,6 +138,14 @@ def envelope_from(fields):
     envelope.metrics = fields.pop("metrics", {})
     envelope.extra = fields
     return envelope
+
+
+def _read_record(job_id):
+    """The job's record; an error (not a job id, no such job) points at --jobs."""
+    try:
+        return read_record(job_id)
+    except BadArguments as error:
+        raise BadArguments(f"{error} (see --jobs)") from None
 
 
 def _summary(record):

@@ -45,11 +45,12 @@ def _print_id(stdout, id_field, value, json_mode):
     stdout.flush()
 
 
-def ask_person(question, inbox, renderer, progress=None):
+def ask_person(question, inbox, renderer, progress=None, timeout=None):
     """The line the person types to answer `question` on stderr (None once input has ended). The
-    answer text received so far is shown first, and the progress line is kept off meanwhile."""
+    answer text received so far is shown first, and the progress line is kept off meanwhile.
+    TimedOut after `timeout` seconds (None: no limit)."""
     renderer.flush()
     with progress.held() if progress else contextlib.nullcontext():
         print(question, end="", file=sys.stderr, flush=True)
-        _, answer = inbox.get(None, ("line",))   # the peer's messages wait meanwhile
+        _, answer = inbox.get(timeout, ("line",))   # the peer's messages wait meanwhile
     return answer
