@@ -27,7 +27,7 @@ QUICK_READS_BEFORE_GATHERING = 3
 class Inbox:
     """Messages from the peer and lines typed by the user, in arrival order."""
 
-    def __init__(self, read_on_waiting_thread=False):
+    def __init__(self, read_on_waiting_thread=False, before_wait=None):
         """`read_on_waiting_thread`: read the peer on the thread that waits (see the module's text)
         where that can be done. Only for a caller that waits for everything it starts, as the
         command lines do: a peer whose output nobody reads for a while may give up (app-server
@@ -46,7 +46,7 @@ class Inbox:
         self._idle_wanted = False
         # Called when `get` finds nothing waiting, before it blocks; it returns None, or the seconds
         # after which it wants to be called again if the wait lasts that long.
-        self.before_wait = None
+        self.before_wait = before_wait
 
     def read_messages_from(self, source):
         """Messages arrive as ("message", value) from `source`, which has `read_available()` (one read
