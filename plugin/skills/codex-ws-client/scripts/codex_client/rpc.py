@@ -125,10 +125,6 @@ class RpcConnection:
         self.transport.send(raw)
 
 
-def is_server_request(message: Message) -> bool:
-    return "method" in message and "id" in message
-
-
 def _rpc_error(method: str, error: Any) -> RpcError:
     error = error if isinstance(error, dict) else {"message": str(error)}
     return RpcError(method, error.get("code"), error.get("message") or "no message")

@@ -116,7 +116,6 @@ def build_parser():
     debug = parser.add_argument_group("diagnostics")
     debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw JSON-RPC")
     debug.add_argument("--ndjson-file", metavar="FILE", help="append every message sent and received")
-    parser.set_defaults(job_id=None)
     return parser
 
 
