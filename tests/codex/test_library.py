@@ -234,3 +234,47 @@ def test_an_approval_that_comes_while_a_silence_is_checked_is_answered_and_recor
     assert marker.exists()
     assert [(a["kind"], a["decision"], a["decided_by"]) for a in envelope.extra["approvals"]] == [
         ("command", "accept", "policy")]
+
+
+class _AnswerWithheld:
+    """The client's transport, with the server's answer to one method never handed over: a server
+    that does not answer, which the real one cannot be made to be."""
+
+    def __init__(self, transport, method):
+        self.transport, self.method = transport, method
+        self.sent = []
+        self.withheld_id = None
+
+    def send(self, text):
+        message = json.loads(text)
+        self.sent.append(message.get("method"))
+        if message.get("method") == self.method:
+            self.withheld_id = message["id"]
+        self.transport.send(text)
+
+    def read_available(self):
+        return [text for text in self.transport.read_available()
+                if not (isinstance(text, str) and '"method"' not in text and json.loads(text).get("id") == self.withheld_id)]
+
+    def __getattr__(self, name):
+        return getattr(self.transport, name)
+
+
+def test_ask_max_time_bounds_opening_the_thread_too(codex_server, monkeypatch):
+    # Issue 25: Session.ask(max_time) bounded only the turn; a thread/start left unanswered waited
+    # for the message timeout (here 120 s, past the test's own limit).
+    import codex_client.client as client_module
+    from codex_client import Session, TimedOut
+    opened = []
+
+    def open_withholding(*args, **kwargs):
+        opened.append(_AnswerWithheld(open_transport(*args, **kwargs), "thread/start"))
+        return opened[-1]
+
+    open_transport = client_module.open_transport
+    monkeypatch.setattr(client_module, "open_transport", open_withholding)
+    with Session(codex_server.uri, timeout=120) as codex:
+        with pytest.raises(TimedOut) as caught:
+            codex.ask("never starts", max_time=1)
+    assert caught.value.setting == "max_time" and "thread/start" in str(caught.value)
+    assert opened[0].sent == ["initialize", "initialized", "thread/start"]   # no turn/start after it
