@@ -278,3 +278,14 @@ def test_ask_max_time_bounds_opening_the_thread_too(codex_server, monkeypatch):
             codex.ask("never starts", max_time=1)
     assert caught.value.setting == "max_time" and "thread/start" in str(caught.value)
     assert opened[0].sent == ["initialize", "initialized", "thread/start"]   # no turn/start after it
+
+
+def test_ask_max_time_stops_the_turn_and_names_the_limit_given(codex_server):
+    # The turn began with less than max_time left (the thread was opened first): the error names the
+    # limit the caller gave, not what was left of it.
+    from codex_client import Session
+    codex_server.fake.add(hang("so far"))
+    with Session(codex_server.uri) as codex:
+        envelope = codex.ask("never finishes", max_time=2)
+    assert envelope["status"] == "timeout" and envelope["exit_code"] == 4 and envelope["text"] == "so far"
+    assert "max_time of 2s" in envelope["error"], envelope["error"]

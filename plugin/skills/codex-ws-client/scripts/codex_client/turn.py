@@ -80,7 +80,12 @@ class TurnHandle(Turn):
             return super().result(max_time)
         if self.leave_running:
             return self._watch_until(self.deadline)
-        return super().result(self.deadline.remaining())
+        envelope = super().result(self.deadline.remaining())
+        if isinstance(envelope.failure, TimedOut) and envelope.failure.setting == "max_time":
+            # Said of the whole limit, not of the part of it left when the turn began.
+            envelope.fail(TimedOut(f"the call reached its max_time of {self.deadline.seconds:g}s; the turn was "
+                                   "stopped", setting="max_time"))
+        return envelope
 
     def _watch_until(self, deadline: Deadline) -> Envelope:
         try:
