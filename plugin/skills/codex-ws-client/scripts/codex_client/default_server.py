@@ -3,7 +3,8 @@
 In order: a server answering at ws://127.0.0.1:8765 (one started by hand, or by --spawn); the
 per-user daemon's control socket ($CODEX_HOME/app-server-control/app-server-control.sock);
 else the daemon, started with `codex app-server daemon start`. The daemon keeps running, so
-later calls reuse it; `--stop-daemon` stops it and the helper process it leaves behind.
+later calls reuse it; `stop_daemon()` (the command line's `--stop-daemon`) stops it and the helper
+process it leaves behind.
 """
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ def connect_default(connect: Callable[[str], Any], codex_bin: str, tracer: Any,
         tracer.warn("starting the codex app-server daemon for the first time on this CODEX_HOME: "
                     + FIRST_START_COST.format(packages=packages))
     uri = "unix://" + start_daemon(codex_bin, deadline.bound(DAEMON_START_SECONDS) if deadline else DAEMON_START_SECONDS)
-    tracer.warn(f"started the codex app-server daemon at {uri} for this and later calls; "
-                f"stop it with: python3 {client_script()} --stop-daemon")
+    tracer.warn(f"started the codex app-server daemon at {uri} for this and later calls; it keeps running "
+                "until stop_daemon()")
     wait = deadline.bound(SOCKET_WAIT_SECONDS) if deadline else SOCKET_WAIT_SECONDS
     return _connect_when_listening(connect, uri, wait), {"uri": uri, "via": STARTED_DAEMON}
 
@@ -169,10 +170,6 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
     except (OSError, IndexError):
         return False
-
-
-def client_script() -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
 
 
 def _last_json_line(text: str) -> Dict[str, Any]:

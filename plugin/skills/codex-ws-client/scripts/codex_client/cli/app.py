@@ -223,6 +223,10 @@ def _script_path():
     return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "codex_ws_client.py")
 
 
+def stop_daemon_hint():
+    return f"stop the daemon with: python3 {_script_path()} --stop-daemon"
+
+
 def _detach(handle, prompt, args, call, renderer, found):
     """Prints the inProgress envelope; as the supervisor (POSIX), then stays with the turn as its job."""
     envelope = handle.detach()
@@ -306,7 +310,10 @@ def _connect(args, call, tracer, renderer, progress, deadline):
         inbox=inbox, on_server_request=_approval_policy(args, inbox, renderer, progress))
     if session.spawned:
         return session, {"spawned": session.spawned}
-    if session.connection:   # no --uri: the server Session found or started
+    if session.connection:   # no --uri: the server Session found or started (default_server is loaded then)
+        from ..default_server import STARTED_DAEMON
+        if session.connection["via"] == STARTED_DAEMON:
+            tracer.warn(stop_daemon_hint())
         return session, {"connection": session.connection}
     return session, {}
 
