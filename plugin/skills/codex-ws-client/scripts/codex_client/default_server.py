@@ -1,4 +1,4 @@
-"""Which app-server a call without --uri (and without $CODEX_APP_SERVER_URI) talks to.
+"""Which app-server a Session given no URI (a command line without --uri or $CODEX_APP_SERVER_URI) talks to.
 
 In order: a server answering at ws://127.0.0.1:8765 (one started by hand, or by --spawn); the
 per-user daemon's control socket ($CODEX_HOME/app-server-control/app-server-control.sock);

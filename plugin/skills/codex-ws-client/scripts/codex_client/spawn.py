@@ -1,4 +1,5 @@
-"""--spawn: start `codex app-server` in the background when nothing answers at --uri.
+"""Session(spawn=True) (the command line's --spawn): start `codex app-server` in the background when
+nothing answers at the URI.
 
 The server outlives this call, so later calls reuse it. It is only ever bound to
 loopback or a Unix socket.
