@@ -225,7 +225,9 @@ def test_an_approval_that_comes_while_a_silence_is_checked_is_answered_and_recor
         return next(replies)
 
     codex_server.fake.default = after_the_silence_is_checked
-    client = CodexClient(transport, on_server_request=ApprovalPolicy(approve={"command"}), timeout=3)
+    # The silence that starts the check: long enough that the command approved after it (a login shell
+    # on a loaded machine) does not make another.
+    client = CodexClient(transport, on_server_request=ApprovalPolicy(approve={"command"}), timeout=8)
     with client:
         client.initialize()
         client.start_thread()

@@ -54,7 +54,8 @@ def connect_default(connect: Callable[[str], Any], codex_bin: str, tracer: Any,
     if can_start and not os.path.isdir(packages):
         tracer.warn("starting the codex app-server daemon for the first time on this CODEX_HOME: "
                     + FIRST_START_COST.format(packages=packages))
-    uri = "unix://" + start_daemon(codex_bin, deadline.bound(DAEMON_START_SECONDS) if deadline else DAEMON_START_SECONDS)
+    uri = "unix://" + start_daemon(codex_bin, deadline.bound(DAEMON_START_SECONDS) if deadline
+                                   else DAEMON_START_SECONDS)
     tracer.warn(f"started the codex app-server daemon at {uri} for this and later calls; it keeps running "
                 "until stop_daemon()")
     wait = deadline.bound(SOCKET_WAIT_SECONDS) if deadline else SOCKET_WAIT_SECONDS

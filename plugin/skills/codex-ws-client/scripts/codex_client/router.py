@@ -6,8 +6,9 @@ answered at once, in one place: the connection's `answer` (the client's approval
 was decided goes to the turn the request names, as an event. A notification goes to the turn it
 names (kept from the moment it arrives, so events that come before turn/start has answered are
 not lost); one that names only a thread goes to that thread's turn being followed, else to
-`note` (messages of no turn); a server request of no turn is answered all the same. Whichever thread waits reads the connection for all of them, one
-at a time; when the connection ends, every waiter gets its error at once.
+`note` (messages of no turn); a server request of no turn is answered all the same.
+Whichever thread waits reads the connection for all of them, one at a time; when the
+connection ends, every waiter gets its error at once.
 """
 from __future__ import annotations
 

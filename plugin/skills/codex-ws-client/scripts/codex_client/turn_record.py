@@ -20,8 +20,9 @@ class TurnRecord:
             self.envelope.extra["server"] = server
         self.expect_json = expect_json
         self.keep_deltas = keep_deltas   # off: streamed text is shown, not kept (the final text still is)
-        self.streamed: Dict[Optional[str], int] = {}          # agent message item id -> characters of its text received so far
-        self.message_start: Optional[Tuple[Optional[str], Any]] = None   # (item id, text mark) of the agent message streaming last
+        self.streamed: Dict[Optional[str], int] = {}   # agent message item id -> characters of its text so far
+        # (item id, text mark) of the agent message streaming last
+        self.message_start: Optional[Tuple[Optional[str], Any]] = None
         self.commands: List[Dict[str, Any]] = []
         self.file_changes: List[Dict[str, Any]] = []
         self.approvals: List[Dict[str, Any]] = []

@@ -40,8 +40,8 @@ class WebSocketTransport:
         self.stream: Any = None          # its underlying socket, read by `read_available`
         self.read_ahead = bytearray()   # bytes read from the socket, not yet cut into frames
         self.long_frame: Optional[LongFrame] = None          # a LongFrame being read
-        self.fragments: Optional[Tuple[int, bytearray]] = None           # (opcode, payload so far) of a message sent in fragments
-        self.broken: Optional[ClientError] = None              # what ended the stream, raised by the read after its last messages
+        self.fragments: Optional[Tuple[int, bytearray]] = None   # (opcode, payload so far) of a fragmented message
+        self.broken: Optional[ClientError] = None   # what ended the stream, raised by the read after its last messages
 
     def connect(self) -> None:
         url = self.uri
