@@ -1,4 +1,5 @@
 """The skill's scripts/ folder is an importable library; the CLI is built on it."""
+import json
 import sys
 import threading
 import time
@@ -8,6 +9,7 @@ import pytest
 
 from fixtures.fakes import responses_api
 from fixtures.fakes.sse_server import hang, text, tool
+from fixtures.peers import wait_until
 from tests.helpers import CODEX_BIN, SKILLS
 
 sys.path.insert(0, str(SKILLS / "codex-ws-client" / "scripts"))
@@ -154,3 +156,137 @@ def test_a_turn_left_unread_while_the_caller_works_elsewhere_still_completes(cod
         envelope = turn.result()
     assert envelope.status == "completed", envelope.error
     assert len(envelope.text) == 100_000 * 99
+
+
+def test_an_error_answer_to_interrupt_reaches_the_turn_that_sent_it(codex_server):
+    # Issue 25: an error answer to a request nobody waited for was dropped. Here the turn has ended
+    # on the server before the caller reads it: turn/interrupt is refused, and the envelope says so.
+    codex_server.fake.add(text("done before the interrupt"))
+    with CodexClient.connect(codex_server.uri) as client:
+        thread_id = client.start_thread()
+        handle = client.start_turn("quick")
+        wait_until(lambda: client.request("thread/read", {"threadId": thread_id})["thread"]["status"]["type"] == "idle",
+                   what="the turn to end on the server")
+        handle.interrupt()
+        envelope = handle.result()
+    assert envelope.status == "completed" and envelope.text == "done before the interrupt"
+    refusals = [n["message"] for n in envelope.notifications if n["method"] == "turn/interrupt"]
+    assert len(refusals) == 1 and "no active turn" in refusals[0]
+
+
+class _ThreadReadAnswerAfterNextServerRequest:
+    """The client's transport, with the answer to thread/read handed over only after the next server
+    request, as if the two had crossed on the wire: the real server's timing cannot be steered into
+    that window, and what is tested is what the client does with it."""
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.thread_read_sent = threading.Event()
+        self.thread_read_id = None
+        self.held = []
+
+    def send(self, text):
+        message = json.loads(text)
+        if message.get("method") == "thread/read":
+            self.thread_read_id = message["id"]
+            self.thread_read_sent.set()
+        self.transport.send(text)
+
+    def read_available(self):
+        texts = []
+        for text in self.transport.read_available():
+            message = json.loads(text) if isinstance(text, str) else {}
+            if "method" not in message and message.get("id") == self.thread_read_id:
+                self.held.append(text)
+                continue
+            texts.append(text)
+            if "method" in message and "id" in message:
+                texts += self.held
+                self.held = []
+        return texts
+
+    def __getattr__(self, name):
+        return getattr(self.transport, name)
+
+
+def test_an_approval_that_comes_while_a_silence_is_checked_is_answered_and_recorded(codex_server, tmp_path):
+    # Issue 25: after a silence of --timeout, the turn asks thread/read whether it ended. An approval
+    # that came meanwhile waited, unanswered, for the turn, which then gave up as timed out.
+    from codex_client import ApprovalPolicy
+    from codex_client.transport import open_transport
+    marker = tmp_path / "approved-during-thread-read"
+    transport = _ThreadReadAnswerAfterNextServerRequest(open_transport(codex_server.uri))
+    replies = iter([tool("exec_command", {"cmd": f"touch {marker}", "sandbox_permissions": "require_escalated",
+                                          "justification": "t"}), text("ran it")])
+
+    def after_the_silence_is_checked(body):
+        if not transport.thread_read_sent.is_set():   # the first request: silent until thread/read
+            transport.thread_read_sent.wait(60)
+        return next(replies)
+
+    codex_server.fake.default = after_the_silence_is_checked
+    # The silence that starts the check: long enough that the command approved after it (a login shell
+    # on a loaded machine) does not make another.
+    client = CodexClient(transport, on_server_request=ApprovalPolicy(approve={"command"}), timeout=8)
+    with client:
+        client.initialize()
+        client.start_thread()
+        envelope = client.run("go")
+    assert envelope.status == "completed", envelope.error
+    assert marker.exists()
+    assert [(a["kind"], a["decision"], a["decided_by"]) for a in envelope.extra["approvals"]] == [
+        ("command", "accept", "policy")]
+
+
+class _AnswerWithheld:
+    """The client's transport, with the server's answer to one method never handed over: a server
+    that does not answer, which the real one cannot be made to be."""
+
+    def __init__(self, transport, method):
+        self.transport, self.method = transport, method
+        self.sent = []
+        self.withheld_id = None
+
+    def send(self, text):
+        message = json.loads(text)
+        self.sent.append(message.get("method"))
+        if message.get("method") == self.method:
+            self.withheld_id = message["id"]
+        self.transport.send(text)
+
+    def read_available(self):
+        return [text for text in self.transport.read_available()
+                if not (isinstance(text, str) and '"method"' not in text and json.loads(text).get("id") == self.withheld_id)]
+
+    def __getattr__(self, name):
+        return getattr(self.transport, name)
+
+
+def test_ask_max_time_bounds_opening_the_thread_too(codex_server, monkeypatch):
+    # Issue 25: Session.ask(max_time) bounded only the turn; a thread/start left unanswered waited
+    # for the message timeout (here 120 s, past the test's own limit).
+    import codex_client.client as client_module
+    from codex_client import Session
+    opened = []
+
+    def open_withholding(*args, **kwargs):
+        opened.append(_AnswerWithheld(open_transport(*args, **kwargs), "thread/start"))
+        return opened[-1]
+
+    open_transport = client_module.open_transport
+    monkeypatch.setattr(client_module, "open_transport", open_withholding)
+    with Session(codex_server.uri, timeout=120) as codex:
+        envelope = codex.ask("never starts", max_time=1)
+    assert (envelope["status"], envelope["exit_code"]) == ("timeout", 4) and "thread/start" in envelope["error"]
+    assert opened[0].sent == ["initialize", "initialized", "thread/start"]   # no turn/start after it
+
+
+def test_ask_max_time_stops_the_turn_and_names_the_limit_given(codex_server):
+    # The turn began with less than max_time left (the thread was opened first): the error names the
+    # limit the caller gave, not what was left of it.
+    from codex_client import Session
+    codex_server.fake.add(hang("so far"))
+    with Session(codex_server.uri) as codex:
+        envelope = codex.ask("never finishes", max_time=2)
+    assert envelope["status"] == "timeout" and envelope["exit_code"] == 4 and envelope["text"] == "so far"
+    assert "max_time of 2s" in envelope["error"], envelope["error"]

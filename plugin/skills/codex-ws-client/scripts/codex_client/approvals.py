@@ -5,6 +5,9 @@ permission request is declined. `approve` names kinds to accept without asking;
 `ask` (a function that asks a person) decides the rest. Questions Codex asks the user
 (`item/tool/requestUserInput`) are answered by `ask_question`, or left unanswered.
 """
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from agent_bridge.shapes import as_dict, as_list, as_text
 
@@ -31,12 +34,12 @@ NO_ANSWER = "no_answer"
 class Answer:
     """A result for a server request, and who decided it (for the envelope's `approvals`)."""
 
-    def __init__(self, result, decided_by="callback"):
+    def __init__(self, result: Any, decided_by: str = "callback") -> None:
         self.result = result
         self.decided_by = decided_by
 
 
-def describe(method, params, item=None):
+def describe(method: str, params: Dict[str, Any], item: Optional[Dict[str, Any]] = None) -> str:
     """A one-line description of what the server asks to do; `item` is the turn item it is about."""
     kind = APPROVAL_KINDS.get(method)
     if kind == FILE_CHANGE and item and isinstance(item.get("changes"), list) and item["changes"]:
@@ -52,19 +55,20 @@ def describe(method, params, item=None):
     return as_text(params.get("reason")) or json_summary(params.get("permissions"))
 
 
-def json_summary(value):
+def json_summary(value: Any) -> str:
     return str(value) if value else "additional permissions"
 
 
-def decision_of(method, result):
+def decision_of(method: str, result: Any) -> Any:
     """The decision a result carries, in the v2 words: accept, acceptForSession, decline, cancel."""
     if APPROVAL_KINDS.get(method) == PERMISSIONS:
         return "accept" if (result or {}).get("permissions") else "decline"
     decision = (result or {}).get("decision")
     if isinstance(decision, dict):   # e.g. {"denied": {"rejection": ...}}
         decision = next(iter(decision), None)
-    return {"approved": "accept", "approved_for_session": "acceptForSession",
-            "denied": "decline", "abort": "cancel"}.get(decision, decision or "decline")
+    words: Dict[Any, Any] = {"approved": "accept", "approved_for_session": "acceptForSession",
+                             "denied": "decline", "abort": "cancel"}
+    return words.get(decision, decision or "decline")
 
 
 class ApprovalPolicy:
@@ -72,13 +76,15 @@ class ApprovalPolicy:
     item the request is about (or None); it returns an Answer, or None for a request that is
     not an approval."""
 
-    def __init__(self, approve=(), for_session=False, ask=None, ask_question=None):
+    def __init__(self, approve: Iterable[str] = (), for_session: bool = False,
+                 ask: Optional[Callable[[str, str], Optional[bool]]] = None,
+                 ask_question: Optional[Callable[[Dict[str, Any]], Optional[str]]] = None) -> None:
         self.approve = set(approve)      # kinds accepted without asking
         self.for_session = for_session
         self.ask = ask                   # ask(kind, description) -> True, False, or None for no answer
         self.ask_question = ask_question  # ask_question(question dict) -> answer text, or None
 
-    def __call__(self, method, params, item=None):
+    def __call__(self, method: str, params: Dict[str, Any], item: Optional[Dict[str, Any]] = None) -> Optional[Answer]:
         if method == QUESTIONS:
             return self._answer_questions(params)
         kind = APPROVAL_KINDS.get(method)
@@ -93,8 +99,8 @@ class ApprovalPolicy:
             return Answer(_decline(method, kind), NO_ANSWER)
         return Answer(self._accept(method, kind, params) if accepted else _decline(method, kind), "user")
 
-    def _answer_questions(self, params):
-        answers = {}
+    def _answer_questions(self, params: Dict[str, Any]) -> Answer:
+        answers: Dict[str, Any] = {}
         for question in map(as_dict, as_list(params.get("questions"))):
             reply = self.ask_question(question) if self.ask_question else None
             if reply:
@@ -102,7 +108,7 @@ class ApprovalPolicy:
         decided_by = "policy" if self.ask_question is None else "user" if answers else NO_ANSWER
         return Answer({"answers": answers}, decided_by)
 
-    def _accept(self, method, kind, params):
+    def _accept(self, method: str, kind: str, params: Dict[str, Any]) -> Dict[str, Any]:
         if kind == PERMISSIONS:
             return {"permissions": as_dict(params.get("permissions")),
                     "scope": "session" if self.for_session else "turn"}
@@ -113,7 +119,7 @@ class ApprovalPolicy:
         return {"decision": "acceptForSession" if self.for_session and session_offered else "accept"}
 
 
-def _decline(method, kind):
+def _decline(method: str, kind: str) -> Dict[str, Any]:
     if kind == PERMISSIONS:
         return {"permissions": {}}
     if method in LEGACY:   # a bare "denied" is not a ReviewDecision of the pinned server
@@ -121,7 +127,7 @@ def _decline(method, kind):
     return {"decision": "decline"}
 
 
-def question_entries(params, result, decided_by):
+def question_entries(params: Dict[str, Any], result: Any, decided_by: str) -> List[Dict[str, Any]]:
     """The envelope's record of each question asked: what, the options, and the answer (None: unanswered)."""
     answers = as_dict(as_dict(result).get("answers"))
     entries = []

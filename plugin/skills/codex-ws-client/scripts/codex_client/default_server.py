@@ -1,16 +1,22 @@
-"""Which app-server a call without --uri (and without $CODEX_APP_SERVER_URI) talks to.
+"""Which app-server a Session given no URI (a command line without --uri or $CODEX_APP_SERVER_URI) talks to.
 
 In order: a server answering at ws://127.0.0.1:8765 (one started by hand, or by --spawn); the
 per-user daemon's control socket ($CODEX_HOME/app-server-control/app-server-control.sock);
 else the daemon, started with `codex app-server daemon start`. The daemon keeps running, so
-later calls reuse it; `--stop-daemon` stops it and the helper process it leaves behind.
+later calls reuse it; `stop_daemon()` (the command line's `--stop-daemon`) stops it and the helper
+process it leaves behind.
 """
+from __future__ import annotations
+
 import json
 import os
 import shutil
 import signal
 import subprocess
 import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from agent_bridge.deadline import Deadline
 
 from .client import DEFAULT_URI
 from agent_bridge.outcome import ConnectionFailed, TimedOut
@@ -27,12 +33,14 @@ FIRST_START_COST = "about 400 MB copied into {packages}, 10-15 s"
 WRITABLE_HOME = "set CODEX_HOME to a folder you can write to (or fix this one)"
 
 
-def daemon_uri():
+def daemon_uri() -> str:
     return "unix://" + default_control_socket()
 
 
-def connect_default(connect, codex_bin, tracer):
-    """connect(uri) opens a client. Returns (client, {"uri", "via"}) for the server used."""
+def connect_default(connect: Callable[[str], Any], codex_bin: str, tracer: Any,
+                    deadline: Optional[Deadline] = None) -> Tuple[Any, Dict[str, str]]:
+    """connect(uri) opens a client. Returns (client, {"uri", "via"}) for the server used. `deadline` (a
+    Deadline, or None) bounds starting the daemon."""
     for uri, via in ((DEFAULT_URI, LISTENING), (daemon_uri(), DAEMON)):
         try:
             client = connect(uri)
@@ -46,22 +54,24 @@ def connect_default(connect, codex_bin, tracer):
     if can_start and not os.path.isdir(packages):
         tracer.warn("starting the codex app-server daemon for the first time on this CODEX_HOME: "
                     + FIRST_START_COST.format(packages=packages))
-    uri = "unix://" + start_daemon(codex_bin)
-    tracer.warn(f"started the codex app-server daemon at {uri} for this and later calls; "
-                f"stop it with: python3 {client_script()} --stop-daemon")
-    return _connect_when_listening(connect, uri), {"uri": uri, "via": STARTED_DAEMON}
+    uri = "unix://" + start_daemon(codex_bin, deadline.bound(DAEMON_START_SECONDS) if deadline
+                                   else DAEMON_START_SECONDS)
+    tracer.warn(f"started the codex app-server daemon at {uri} for this and later calls; it keeps running "
+                "until stop_daemon()")
+    wait = deadline.bound(SOCKET_WAIT_SECONDS) if deadline else SOCKET_WAIT_SECONDS
+    return _connect_when_listening(connect, uri, wait), {"uri": uri, "via": STARTED_DAEMON}
 
 
-def start_daemon(codex_bin):
+def start_daemon(codex_bin: str, seconds: Optional[float] = DAEMON_START_SECONDS) -> str:
     """Runs `codex app-server daemon start` (a no-op when it runs already); returns its socket path."""
     try:
         done = subprocess.run([codex_bin, "app-server", "daemon", "start"], stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=DAEMON_START_SECONDS)
+                              capture_output=True, text=True, timeout=seconds)
     except OSError as error:
         raise cannot_run_codex(codex_bin, error, "start the codex app-server daemon") from None
     except subprocess.TimeoutExpired:
         raise TimedOut(f"`{codex_bin} app-server daemon start` did not finish "
-                       f"within {DAEMON_START_SECONDS}s") from None
+                       f"within {seconds:g}s") from None
     status = _last_json_line(done.stdout)
     if done.returncode != 0 or not status.get("socketPath"):
         way_out = f"; {WRITABLE_HOME}" if codex_home_problem() else ""
@@ -70,7 +80,7 @@ def start_daemon(codex_bin):
     return status["socketPath"]
 
 
-def codex_error(stderr):
+def codex_error(stderr: str) -> str:
     """codex's own account of why it failed: its `Error:` line with the causes under it, without the
     backtrace that follows (else the last line it wrote)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -86,7 +96,7 @@ def codex_error(stderr):
     return ": ".join(account)[len("Error: "):]
 
 
-def codex_home_problem():
+def codex_home_problem() -> Optional[str]:
     """Why the daemon could not keep its state under $CODEX_HOME, or None: the nearest existing folder
     on the way there must be a folder this user can write to."""
     home = codex_home()
@@ -100,7 +110,7 @@ def codex_home_problem():
     return None
 
 
-def stop_daemon(codex_bin):
+def stop_daemon(codex_bin: str) -> Dict[str, Any]:
     """Stops the daemon of $CODEX_HOME with `codex app-server daemon stop` (which lets running turns end),
     then the processes of it still running (its pid-update-loop outlives a stop). Without codex on PATH
     the daemon's own copy of codex stops it. Returns what it did."""
@@ -122,12 +132,12 @@ def stop_daemon(codex_bin):
     return {"ok": True, "codex_home": codex_home(), "daemon": status, "ended": leftovers}
 
 
-def managed_codex():
+def managed_codex() -> str:
     """The copy of codex the daemon runs, installed by its first start."""
     return os.path.join(codex_home(), "packages", "app-server-daemon", "current", "bin", "codex")
 
 
-def daemon_processes():
+def daemon_processes() -> List[int]:
     """The processes running the daemon's own copy of codex (under $CODEX_HOME/packages/); Linux only."""
     packages = os.path.join(os.path.realpath(codex_home()), "packages") + os.sep
     pids = []
@@ -140,7 +150,7 @@ def daemon_processes():
     return pids
 
 
-def _end(pids):
+def _end(pids: List[int]) -> None:
     """SIGTERM, then SIGKILL for what has not ended after LEFTOVER_GRACE_SECONDS."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         pids = [pid for pid in pids if _running(pid)]
@@ -154,7 +164,7 @@ def _end(pids):
             time.sleep(0.05)
 
 
-def _running(pid):
+def _running(pid: int) -> bool:
     """True while `pid` runs (a zombie, dead but not yet reaped, does not count)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
@@ -163,11 +173,7 @@ def _running(pid):
         return False
 
 
-def client_script():
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "codex_ws_client.py")
-
-
-def _last_json_line(text):
+def _last_json_line(text: str) -> Dict[str, Any]:
     for line in reversed(text.splitlines()):
         try:
             value = json.loads(line)
@@ -178,13 +184,14 @@ def _last_json_line(text):
     return {}
 
 
-def _connect_when_listening(connect, uri):
-    deadline = time.monotonic() + SOCKET_WAIT_SECONDS
+def _connect_when_listening(connect: Callable[[str], Any], uri: str, seconds: Optional[float]) -> Any:
+    started = time.monotonic()
+    deadline = started + (SOCKET_WAIT_SECONDS if seconds is None else seconds)
     while True:
         try:
             return connect(uri)
         except NothingListening:
             if time.monotonic() > deadline:
                 raise TimedOut(f"the codex app-server daemon did not listen on {uri} "
-                               f"within {SOCKET_WAIT_SECONDS}s") from None
+                               f"within {deadline - started:g}s") from None
             time.sleep(0.05)

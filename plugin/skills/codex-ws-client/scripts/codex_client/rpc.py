@@ -4,13 +4,17 @@ app-server speaks JSON-RPC 2.0 without the "jsonrpc" field. A message with a
 method and an id is a server request and must be answered; a method alone is a
 notification; an id alone is a response to one of ours.
 """
+from __future__ import annotations
+
 import itertools
 import json
 import time
+from typing import Any, Callable, List, Optional
 
+from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ParseError, TurnFailed
 from agent_bridge.shapes import parse_json_object
-from .router import Router
+from .router import Decided, Message, Router
 
 OVERLOADED = -32001
 OVERLOAD_RETRIES = 4
@@ -21,7 +25,7 @@ LONG_MESSAGE = 1 << 20          # characters: the main thread is let finish with
 class RpcError(TurnFailed):
     """The server answered one of our requests with a JSON-RPC error."""
 
-    def __init__(self, method, code, message):
+    def __init__(self, method: str, code: Any, message: str) -> None:
         super().__init__(f"{method} failed: {message} (JSON-RPC error {code})")
         self.method = method
         self.code = code
@@ -29,27 +33,25 @@ class RpcError(TurnFailed):
 
 
 class RpcConnection:
-    def __init__(self, transport, inbox, tracer):
+    def __init__(self, transport: Any, inbox: Inbox, tracer: Any,
+                 answer: Callable[[Message, Optional[Message]], Decided], note: Callable[[Message], None]) -> None:
+        """`answer` and `note`: see Router."""
         self.transport = transport
         self.tracer = tracer
         self.ids = itertools.count(1)
-        self.callbacks = {}          # id of a request not waited for -> callback(result, error)
-        self.waiting = set()         # ids of requests whose caller waits for the answer
-        self.answered = set()        # ids of server requests answered, as JSON text
-        self.router = Router(inbox, self._take_callback)
+        self.router = Router(inbox, answer, note, _rpc_error, tracer)
         self.inbox = inbox
         self.handed_long_message = False
         inbox.read_messages_from(self)
 
-    def request(self, method, params, timeout, on_message):
+    def request(self, method: str, params: Any, timeout: Optional[float]) -> Any:
         """Sends a request and returns its result; raises RpcError for an error answer.
 
-        Every other message that arrives meanwhile goes to `on_message(message)`.
         An overloaded server (-32001) is asked again, a few times, after a growing pause.
         """
         for attempt in range(OVERLOAD_RETRIES + 1):
             try:
-                return self._request_once(method, params, timeout, on_message)
+                return self._request_once(method, params, timeout)
             except RpcError as error:
                 if error.code != OVERLOADED or attempt == OVERLOAD_RETRIES:
                     raise
@@ -58,71 +60,43 @@ class RpcConnection:
                 self.tracer.info(f"{method}: server overloaded, retry {attempt + 1} of {OVERLOAD_RETRIES} "
                                  f"in {pause:.2f}s")
                 time.sleep(pause)
+        raise AssertionError("unreachable")
 
-    def _request_once(self, method, params, timeout, on_message):
+    def _request_once(self, method: str, params: Any, timeout: Optional[float]) -> Any:
         request_id = next(self.ids)
-        self.waiting.add(request_id)
-        try:
-            self._send({"id": request_id, "method": method, "params": params})
-            while True:
-                kind, message = self.router.next(timeout, request_id=request_id)
-                if kind == "response":
-                    if "error" in message:
-                        raise _rpc_error(method, message["error"])
-                    return message.get("result")
-                on_message(message)
-        finally:
-            self.waiting.discard(request_id)
-
-    def send_request(self, method, params, on_answer=None):
-        """Sends a request without waiting; `on_answer(result, error)` runs when its answer arrives."""
-        request_id = next(self.ids)
-        self.callbacks[request_id] = (method, on_answer)
+        self.router.expect(request_id, method)
         self._send({"id": request_id, "method": method, "params": params})
-        return request_id
+        message = self.router.response(request_id, timeout)
+        if "error" in message:
+            raise _rpc_error(method, message["error"])
+        return message.get("result")
 
-    def _take_callback(self, response):
-        """Handles a response to a request not waited for; False if a caller waits for it."""
-        key = response["id"] if isinstance(response["id"], (int, str)) else None
-        if key in self.waiting:
-            return False
-        method, on_answer = self.callbacks.pop(key, (None, None))
-        if method is None:
-            self.tracer.info(f"ignored a response to unknown request id {response['id']!r}")
-        elif on_answer:
-            error = _rpc_error(method, response["error"]) if "error" in response else None
-            on_answer(response.get("result"), error)
-        return True
+    def send_request(self, method: str, params: Any, turn_id: Optional[str]) -> None:
+        """Sends a request without waiting for its answer; an error answer goes to the turn `turn_id`."""
+        request_id = next(self.ids)
+        self.router.expect(request_id, method, waited=False, turn_id=turn_id)
+        self._send({"id": request_id, "method": method, "params": params})
 
-    def notify(self, method, params=None):
-        message = {"method": method}
+    def notify(self, method: str, params: Any = None) -> None:
+        message: Message = {"method": method}
         if params is not None:
             message["params"] = params
         self._send(message)
 
-    def first_time(self, request):
-        """False for a server request whose id was already answered (a duplicate is answered once)."""
-        key = json.dumps(request["id"])
-        if key in self.answered:
-            self.tracer.info(f"ignored a repeated server request id {request['id']!r}")
-            return False
-        self.answered.add(key)
-        return True
-
-    def respond(self, request_id, result):
+    def respond(self, request_id: Any, result: Any) -> None:
         """Answers a server request; the id is echoed exactly as received (number or string)."""
         self._send({"id": request_id, "result": result})
 
-    def respond_error(self, request_id, code, message):
+    def respond_error(self, request_id: Any, code: int, message: str) -> None:
         self._send({"id": request_id, "error": {"code": code, "message": message}})
 
-    def fileno(self):
+    def fileno(self) -> Optional[int]:
         return self.transport.fileno()
 
-    def has_more(self):
+    def has_more(self) -> bool:
         return self.transport.has_more()
 
-    def read_available(self):
+    def read_available(self) -> List[Any]:
         """The messages of the transport's next read, parsed (for the Inbox). Parsed where they are
         read, each text is let go once parsed; a reading thread that has handed over a long
         message waits until the main thread is done with it before reading on, so a message of
@@ -132,7 +106,7 @@ class RpcConnection:
             self.inbox.wait_until_idle()
         texts = self.transport.read_available()   # its errors end the reading: the stream itself is broken
         self.handed_long_message = False
-        messages = []
+        messages: List[Any] = []
         for index, text in enumerate(texts):
             texts[index] = None
             if isinstance(text, ParseError):
@@ -145,16 +119,12 @@ class RpcConnection:
                 messages.append(error)   # raised by the router in its turn; the messages after it are still read
         return messages
 
-    def _send(self, message):
+    def _send(self, message: Message) -> None:
         raw = json.dumps(message, ensure_ascii=False)
         self.tracer.sent(raw)
         self.transport.send(raw)
 
 
-def is_server_request(message):
-    return "method" in message and "id" in message
-
-
-def _rpc_error(method, error):
+def _rpc_error(method: str, error: Any) -> RpcError:
     error = error if isinstance(error, dict) else {"message": str(error)}
     return RpcError(method, error.get("code"), error.get("message") or "no message")

@@ -1,5 +1,8 @@
 """The stdio transport: a private `codex app-server` whose pipes carry one JSON-RPC message a line."""
+from __future__ import annotations
+
 import subprocess
+from typing import Any, List, Optional, Union
 
 from agent_bridge.child import LineReader, StderrTail, exited, kill_group, own_process_group
 from agent_bridge.outcome import ConnectionFailed, ParseError
@@ -9,14 +12,14 @@ from .transport import cannot_run_codex, reason_of
 class StdioTransport:
     """A private `codex app-server --listen stdio://` for this call only: JSON lines on its pipes."""
 
-    def __init__(self, codex_bin):
+    def __init__(self, codex_bin: str) -> None:
         self.codex_bin = codex_bin
-        self.process = None
-        self.stderr_tail = None
-        self.output = None      # a LineReader of the server's stdout
+        self.process: Any = None
+        self.stderr_tail: Any = None
+        self.output: Any = None      # a LineReader of the server's stdout
         self.uri = "stdio://"
 
-    def connect(self):
+    def connect(self) -> None:
         try:
             self.process = subprocess.Popen(
                 [self.codex_bin, "app-server", "--listen", "stdio://"],
@@ -26,7 +29,7 @@ class StdioTransport:
         self.stderr_tail = StderrTail(self.process.stderr)
         self.output = LineReader(self.process.stdout, "the stdio app-server")
 
-    def send(self, text):
+    def send(self, text: str) -> None:
         try:
             self.process.stdin.write(text.encode("utf-8") + b"\n")
             self.process.stdin.flush()
@@ -37,13 +40,13 @@ class StdioTransport:
                 raise ConnectionFailed(f"lost the stdio app-server: {reason_of(error)}") from None
             raise exited(self.process, self.stderr_tail, "the stdio app-server") from None
 
-    def fileno(self):
+    def fileno(self) -> Optional[int]:
         return self.output.fileno()
 
-    def has_more(self):
+    def has_more(self) -> bool:
         return False   # a pipe at its end is readable: select sees it
 
-    def read_available(self):
+    def read_available(self) -> List[Any]:
         """The texts of the lines one read completed (a ParseError in place of one that is not UTF-8)."""
         try:
             lines = self.output.read_available()
@@ -51,7 +54,7 @@ class StdioTransport:
             raise exited(self.process, self.stderr_tail, "the stdio app-server") from None
         return [_text(line) for line in lines]
 
-    def close(self):
+    def close(self) -> None:
         if self.process is None:
             return
         try:
@@ -68,7 +71,7 @@ class StdioTransport:
         self.process = None
 
 
-def _text(line):
+def _text(line: bytes) -> Union[str, ParseError]:
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError:

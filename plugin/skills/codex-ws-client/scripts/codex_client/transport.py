@@ -7,7 +7,10 @@ Each transport is loaded only when it is opened: the WebSocket one
 call works without websocket-client; the stdio one (stdio_transport.py), so a
 WebSocket call does not load subprocess.
 """
+from __future__ import annotations
+
 import os
+from typing import Any, Iterable, Optional
 
 from agent_bridge.outcome import BadArguments, ConnectionFailed
 
@@ -16,20 +19,21 @@ class NothingListening(ConnectionFailed):
     """Nobody answers at the address (as opposed to a server that refuses us)."""
 
 
-def codex_home():
+def codex_home() -> str:
     return os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
 
 
-def default_control_socket():
+def default_control_socket() -> str:
     """Where `codex app-server daemon` (or `--listen unix://`) puts its socket."""
     return os.path.join(codex_home(), "app-server-control", "app-server-control.sock")
 
 
-def open_transport(uri, headers=(), connect_timeout=None, ca_file=None, codex_bin="codex"):
+def open_transport(uri: str, headers: Iterable[str] = (), connect_timeout: Optional[float] = None,
+                   ca_file: Optional[str] = None, codex_bin: str = "codex") -> Any:
     """Connects to `uri` (ws://, wss://, unix://[PATH], stdio://) and returns the transport."""
     if uri.startswith("stdio://"):
         from .stdio_transport import StdioTransport
-        transport = StdioTransport(codex_bin)
+        transport: Any = StdioTransport(codex_bin)
     elif uri.startswith("unix://"):
         path = uri[len("unix://"):] or default_control_socket()
         transport = _websocket_transport()(uri, headers, connect_timeout, unix_path=path)
@@ -41,7 +45,7 @@ def open_transport(uri, headers=(), connect_timeout=None, ca_file=None, codex_bi
     return transport
 
 
-def _websocket_transport():
+def _websocket_transport() -> Any:
     try:
         from .websocket_transport import WebSocketTransport
     except ImportError as error:
@@ -52,15 +56,15 @@ def _websocket_transport():
     return WebSocketTransport
 
 
-def reason_of(error):
+def reason_of(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
-def codex_missing(codex_bin):
+def codex_missing(codex_bin: str) -> str:
     return f"{codex_bin} not found: install codex (npm i -g @openai/codex)"
 
 
-def cannot_run_codex(codex_bin, error, doing):
+def cannot_run_codex(codex_bin: str, error: OSError, doing: str) -> ConnectionFailed:
     """The ConnectionFailed for an OSError from running codex: a missing codex says how to get it."""
     if isinstance(error, FileNotFoundError):
         return ConnectionFailed(codex_missing(codex_bin))

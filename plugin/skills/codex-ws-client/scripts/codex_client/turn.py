@@ -1,112 +1,167 @@
 """A running turn: its messages, its envelope, steering and interrupting it."""
+from __future__ import annotations
+
 import os
+from typing import Any, Dict, List, Optional, Sequence
 
-from agent_bridge.outcome import TimedOut
-from agent_bridge.review import review_head
-from agent_bridge.turn_base import Turn
-from .rpc import is_server_request
+from agent_bridge.deadline import Deadline
+from agent_bridge.outcome import ClientError, Envelope, TimedOut
 from agent_bridge.shapes import as_dict, as_list, as_text, optional_text
+from agent_bridge.turn_base import Turn
+from .router import Decided, Message, RequestFailed, TurnEvent
+from .rpc import RpcConnection, RpcError
+from .turn_record import TurnRecord
 
-INTERRUPT_GRACE_SECONDS = 5.0
-ABOUT_THE_READING = ("deprecationNotice", "configWarning")
+# Notifications worth handing to the caller in the envelope, with the field that says what happened.
+NOTABLE = {"error": "error", "warning": "message", "configWarning": "summary",
+           "deprecationNotice": "summary"}
+
+
+class TurnOptions:
+    """What goes with one prompt."""
+
+    def __init__(self, images: Sequence[str] = (), output_schema: Any = None, effort: Optional[str] = None,
+                 on_text: Any = None, steer_from_input: bool = False, keep_deltas: bool = True,
+                 on_message: Any = None, deadline: Optional[Deadline] = None,
+                 wait_through_silence: bool = False) -> None:
+        self.images = images                      # local image paths
+        self.output_schema = output_schema        # the answer must be JSON following this schema
+        self.effort = effort                      # reasoning effort: one the thread's model offers
+        self.on_text = on_text                    # called with each piece of streamed text
+        self.steer_from_input = steer_from_input  # typed lines steer the turn (needs inbox.read_lines_from)
+        # Off: streamed text is shown through on_text and not kept; the envelope gets the final text
+        # from turn/completed (turn/completed carries the whole answer either way).
+        self.keep_deltas = keep_deltas
+        self.on_message = on_message              # called with each message the turn reads, before it is handled
+        # The limit of turn/start and of the turn: then it is stopped, its status timeout (see Turn.result).
+        self.deadline = deadline
+        # A silence of any length does not end the turn (a detached job's supervisor marks it stalled instead).
+        self.wait_through_silence = wait_through_silence
 
 
 class TurnHandle(Turn):
     """A running turn of one thread: iterate its messages, steer it, interrupt it, or wait for its envelope."""
 
-    def __init__(self, client, record, options, timeout):
-        self.client = client
+    def __init__(self, rpc: RpcConnection, tracer: Any, record: TurnRecord, options: TurnOptions,
+                 timeout: Optional[float], timeout_setting: str = "timeout", leave_running: bool = False) -> None:
+        """`timeout`: the longest silence waited through (None: no limit), named `timeout_setting` in its
+        error; `leave_running`: a turn started by someone else, which its deadline only stops waiting for."""
+        self.rpc = rpc
+        self.tracer = tracer
         self.record = record
         self.options = options
-        self.timeout = timeout            # for the next message; None: no limit
+        self.timeout = None if options.wait_through_silence else timeout
+        self.timeout_setting = timeout_setting
+        self.deadline = options.deadline
+        self.leave_running = leave_running
         self.reading_lines = options.steer_from_input
         self.on_message = options.on_message
 
     @property
-    def envelope(self):
+    def envelope(self) -> Envelope:
         return self.record.envelope
 
     @property
-    def thread_id(self):
+    def thread_id(self) -> Optional[str]:
         return self.record.envelope.ids["thread_id"]
 
     @property
-    def turn_id(self):
+    def turn_id(self) -> Optional[str]:
         return self.record.turn_id
 
     @property
-    def message_timeout(self):
+    def message_timeout(self) -> Optional[float]:
         return self.timeout
 
-    def detach(self):
-        """The envelope of a turn left running: it says inProgress. The handle can still wait for the end."""
-        import copy   # only a detached turn needs it; kept off the start-up path
-        envelope = copy.copy(self.record.close())
-        if envelope.exit_code is None:
-            envelope.status, envelope.exit_code = "inProgress", 0
-            if self.record.review:
-                envelope.extra = dict(envelope.extra, review=review_head(self.record.review))   # not the record's
+    def result(self, max_time: Optional[float] = None) -> Envelope:
+        """As Turn.result; without `max_time`, the deadline of its TurnOptions applies. A turn someone
+        else started (`wait_for_turn`) is not stopped at the limit: only the wait is."""
+        if max_time is not None or self.deadline is None:
+            return super().result(max_time)
+        if self.leave_running:
+            return self._watch_until(self.deadline)
+        envelope = super().result(self.deadline.remaining())
+        if isinstance(envelope.failure, TimedOut) and envelope.failure.setting == "max_time":
+            # Said of the whole limit, not of the part of it left when the turn began.
+            envelope.fail(TimedOut(f"the call reached its max_time of {self.deadline.seconds:g}s; the turn was "
+                                   "stopped", setting="max_time"))
         return envelope
 
-    def interrupt(self):
-        self.client.tracer.info(f"interrupting turn {self.turn_id}")
-        self.client.rpc.send_request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.turn_id})
+    def _watch_until(self, deadline: Deadline) -> Envelope:
+        try:
+            while not self.finished:
+                if deadline.passed():
+                    return self.abandon(TimedOut(f"stopped waiting after max_time {deadline.seconds:g}s; "
+                                                 "the turn is still running", setting="max_time"))
+                try:
+                    self._take_next(deadline.bound(self.timeout), ask_on_silence=not deadline.cuts(self.timeout))
+                except TimedOut:
+                    if not deadline.passed():
+                        raise
+        except ClientError as error:
+            self._fail(error)
+        return self._close()
 
-    def steer(self, text):
-        self.client.tracer.info(f"steering turn {self.turn_id}: {text}")
-        self.client.rpc.send_request("turn/steer", {"threadId": self.thread_id, "expectedTurnId": self.turn_id,
-                                                    "input": user_input(text, ())},
-                                     lambda result, error: error and self.client.tracer.warn(str(error)))
+    def detach(self) -> Envelope:
+        """The envelope of a turn left running: it says inProgress. The handle can still wait for the end."""
+        return self.record.in_progress()
 
-    def _close(self):
+    def interrupt(self) -> None:
+        """Asks the server to interrupt the turn; a refusal (e.g. the turn has ended) is in the envelope's
+        notifications."""
+        self.tracer.info(f"interrupting turn {self.turn_id}")
+        try:
+            self.rpc.request("turn/interrupt", {"threadId": self.thread_id, "turnId": self.turn_id}, self.timeout)
+        except RpcError as error:
+            self._refused("turn/interrupt", error)
+
+    def steer(self, text: str) -> None:
+        """Adds `text` to the running turn; a refusal comes later, in the envelope's notifications."""
+        self.tracer.info(f"steering turn {self.turn_id}: {text}")
+        self.rpc.send_request("turn/steer", {"threadId": self.thread_id, "expectedTurnId": self.turn_id,
+                                             "input": user_input(text, ())}, self.turn_id)
+
+    def _refused(self, method: str, error: ClientError) -> None:
+        self.tracer.warn(str(error))
+        self.record.notify(method, str(error))
+
+    def _close(self) -> Envelope:
         if self.finished:
-            self.client.rpc.router.forget(self.turn_id)
+            self.rpc.router.forget(self.turn_id)
         return self.record.close()
 
-    def finish_from(self, turn):
-        """Fills the envelope from a turn object read back with thread/read."""
-        for item in turn.get("items") or []:
-            self.record.add_item(item)
-        self.record.finish(turn)
-        self.record.started_at -= (turn.get("durationMs") or 0) / 1000
-
-    def apply(self, message):
-        """Updates the envelope with one message (and answers it if it is a server request)."""
-        client, record = self.client, self.record
-        params = as_dict(message.get("params"))
-        if is_server_request(message) or params.get("threadId", self.thread_id) != self.thread_id:
-            client.handle_message(message, record)
+    def apply(self, event: TurnEvent) -> None:
+        """Updates the envelope with one event of the turn."""
+        record = self.record
+        if isinstance(event, Decided):
+            record.decided(as_text(event.message.get("method")), event.approvals, event.questions)
             return
-        method = message.get("method")
+        if isinstance(event, RequestFailed):
+            self._refused(event.method, event.error)
+            return
+        params = as_dict(event.get("params"))
+        method = event.get("method")
         if method == "item/agentMessage/delta":
             self._show(record.add_delta(optional_text(params.get("itemId")), as_text(params.get("delta"))))
         elif method == "item/started":
-            item = as_dict(params.get("item"))
-            record.items_started[optional_text(item.get("id"))] = item
-            _log_item_started(client.tracer, item)
+            _log_item_started(self.tracer, as_dict(params.get("item")))
         elif method == "item/completed":
             self._item_completed(as_dict(params.get("item")))
         elif method == "turn/diff/updated":
-            record.diff = optional_text(params.get("diff"))
+            record.set_diff(optional_text(params.get("diff")))
         elif method == "thread/tokenUsage/updated":
             record.add_usage(params.get("tokenUsage"), optional_text(params.get("turnId")))
         elif method == "turn/completed":
             turn = as_dict(params.get("turn"))
             if record.turn_id in (None, turn.get("id")):
                 record.finish(turn)
-                client.tracer.info(f"turn {turn.get('id')} {record.envelope.status}")
+                self.tracer.info(f"turn {turn.get('id')} {record.envelope.status}")
         else:
-            client.handle_message(message, record)
+            detail = notable(event, self.tracer)
+            if detail is not None:
+                record.notify(as_text(method), detail)
 
-    def apply_while_reading(self, message):
-        """As apply, but what the server says about the client's own reading of the thread (that reading
-        all its turns is deprecated, its config) stays out of the turn's envelope."""
-        if message.get("method") in ABOUT_THE_READING:
-            self.client.handle_message(message, None)
-        else:
-            self.apply(message)
-
-    def _item_completed(self, item):
+    def _item_completed(self, item: Message) -> None:
         self.record.add_item(item)
         if item.get("type") == "agentMessage":
             missing = self.record.missing_text(item)
@@ -114,68 +169,82 @@ class TurnHandle(Turn):
                 self._show(self.record.add_delta(optional_text(item.get("id")), missing))
             self.record.settle_message(item)
         elif item.get("type") == "commandExecution":
-            self.client.tracer.info(f"command {item.get('status')}: exit code {item.get('exitCode')}")
+            self.tracer.info(f"command {item.get('status')}: exit code {item.get('exitCode')}")
 
-    def _show(self, text):
+    def _show(self, text: str) -> None:
         if self.options.on_text and text:
             self.options.on_text(text)
 
-    def _take_next(self, timeout=None, ask_on_silence=True):
-        """Reads the next message and applies it; returns it (None if a typed line was used instead)."""
-        message = self._next_message(self.timeout if timeout is None else timeout,
-                                     ask_on_silence)
-        if message is not None:
-            if self.on_message is not None:
-                self.on_message(message)
-            self.apply(message)
+    def _take_next(self, timeout: Optional[float] = None, ask_on_silence: bool = True) -> Optional[Message]:
+        """Reads the next event and applies it; returns its message (None if a typed line was used instead)."""
+        event = self._next_event(self.timeout if timeout is None else timeout, ask_on_silence)
+        if event is None:
+            return None
+        message = event.message if isinstance(event, Decided) else event if isinstance(event, dict) else None
+        if message is not None and self.on_message is not None:
+            self.on_message(message)
+        self.apply(event)
         return message
 
-    def _next_message(self, timeout, ask_on_silence=True):
-        """The next server message, steering with typed lines meanwhile; None if a line was used."""
+    def _next_event(self, timeout: Optional[float], ask_on_silence: bool = True) -> Optional[TurnEvent]:
+        """The next event of the turn, steering with typed lines meanwhile; None if a line was used."""
         try:
-            kind, value = self.client.rpc.router.next(timeout, turn_id=self.turn_id, lines=self.reading_lines)
+            kind, value = self.rpc.router.next_event(self.turn_id, timeout, lines=self.reading_lines)
         except TimedOut:
             if not ask_on_silence:
                 raise
-            return self._after_silence(timeout)
+            self._after_silence(timeout)
+            return None
         if kind == "line":
             if value is None:
-                self.client.inbox.push_back(kind, value)   # the end of input is for the REPL loop
+                self.rpc.inbox.push_back(kind, value)   # the end of input is for the REPL loop
                 self.reading_lines = False
             elif value.strip():
                 self.steer(value)
             return None
         return value
 
-    def read_back(self):
+    def read_back(self) -> Optional[Message]:
         """This turn as thread/read reports it (the thread's last turn if the id is not known yet)."""
-        answer = self.client.rpc.request("thread/read", {"threadId": self.thread_id, "includeTurns": True},
-                                         self.timeout, self.apply_while_reading)
+        answer = self.rpc.request("thread/read", {"threadId": self.thread_id, "includeTurns": True}, self.timeout)
         turns = [as_dict(turn) for turn in as_list(as_dict(as_dict(answer).get("thread")).get("turns"))]
         if self.turn_id is None:
             turn = turns[-1] if turns else None
-            self.record.envelope.ids["turn_id"] = turn and optional_text(turn.get("id"))
+            self.record.started(optional_text(turn.get("id")) if turn else None)
             return turn
         return next((t for t in turns if t.get("id") == self.turn_id), None)
 
-    def _after_silence(self, timeout):
-        """On a timeout, asks whether the turn in fact ended (a lost notification) before giving up."""
+    def _after_silence(self, timeout: Optional[float]) -> None:
+        """On a timeout, asks whether the turn in fact ended (a lost notification) before giving up;
+        what arrived for the turn meanwhile (e.g. an approval, answered already) goes on."""
         turn = self.read_back()
-        if self.record.finished:
-            return None
+        if self.record.finished or self.rpc.router.has_events(self.turn_id):
+            return
         if turn is not None and turn.get("status") != "inProgress":
-            self.client.tracer.info(f"turn {self.turn_id} had ended; its end was read back with thread/read")
-            self.finish_from(turn)
-            return None
+            self.tracer.info(f"turn {self.turn_id} had ended; its end was read back with thread/read")
+            self.record.finish_from(turn)
+            return
         raise TimedOut(f"no message from the server for {timeout:g}s; the turn is still running",
-                       setting="resume_timeout" if self.client.resumed else "timeout")
+                       setting=self.timeout_setting)
 
 
-def user_input(prompt, images):
+def notable(message: Message, tracer: Any) -> Optional[str]:
+    """What a notification worth passing on says (logged), or None."""
+    method = message.get("method")
+    if method not in NOTABLE:
+        return None
+    detail = as_dict(message.get("params")).get(NOTABLE[method])
+    if isinstance(detail, dict):
+        detail = detail.get("message") or str(detail)
+    tracer.info(f"{method}: {detail}")
+    return str(detail or "")
+
+
+def user_input(prompt: str, images: Sequence[str]) -> List[Dict[str, str]]:
     return [{"type": "text", "text": prompt}] + [{"type": "localImage", "path": os.path.abspath(p)} for p in images]
 
 
-def _log_item_started(tracer, item):
+def _log_item_started(tracer: Any, item: Message) -> None:
     if item.get("type") == "commandExecution":
         tracer.info(f"command: {item.get('command')}")
     elif item.get("type") in ("fileChange", "mcpToolCall", "dynamicToolCall", "webSearch"):

@@ -9,9 +9,12 @@ and joins them), which matters for peak memory and CPU on long answers. Each rea
 call of `read_available`, which keeps what it has read until it makes whole frames, so the
 thread that waits for a message can read for itself, up to its deadline.
 """
+from __future__ import annotations
+
 import os
 import socket
 import ssl
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import websocket
 
@@ -26,21 +29,23 @@ CHUNK_SIZE = 1 << 16            # bytes read ahead at a time for short frames
 
 
 class WebSocketTransport:
-    def __init__(self, uri, headers=(), connect_timeout=None, ca_file=None, unix_path=None):
+    def __init__(self, uri: str, headers: Iterable[str] = (), connect_timeout: Optional[float] = None,
+                 ca_file: Optional[str] = None, unix_path: Optional[str] = None) -> None:
         self.uri = uri
         self.headers = list(headers)
         self.connect_timeout = connect_timeout
         self.ca_file = ca_file
         self.unix_path = unix_path
-        self.socket = None          # websocket-client's WebSocket, for sending and closing
-        self.stream = None          # its underlying socket, read by `read_available`
+        self.socket: Any = None          # websocket-client's WebSocket, for sending and closing
+        self.stream: Any = None          # its underlying socket, read by `read_available`
         self.read_ahead = bytearray()   # bytes read from the socket, not yet cut into frames
-        self.long_frame = None          # a LongFrame being read
-        self.fragments = None           # (opcode, payload so far) of a message sent in fragments
-        self.broken = None              # what ended the stream, raised by the read after its last messages
+        self.long_frame: Optional[LongFrame] = None          # a LongFrame being read
+        self.fragments: Optional[Tuple[int, bytearray]] = None   # (opcode, payload so far) of a fragmented message
+        self.broken: Optional[ClientError] = None   # what ended the stream, raised by the read after its last messages
 
-    def connect(self):
-        url, options = self.uri, {}
+    def connect(self) -> None:
+        url = self.uri
+        options: Dict[str, Any] = {}
         if self.unix_path:
             url, options["socket"] = "ws://localhost/", self._unix_socket()
         elif self.uri.startswith("wss://"):
@@ -67,10 +72,10 @@ class WebSocketTransport:
         self.socket.settimeout(None)
         self.stream = self.socket.sock
 
-    def _unix_socket(self):
+    def _unix_socket(self) -> socket.socket:
         # A socket address holds about 100 bytes, and CODEX_HOME can be deeper than that: the
         # daemon's socket there is a link to a short path, so connect to where the link points.
-        path = os.path.realpath(self.unix_path)
+        path = os.path.realpath(self.unix_path or "")
         if not os.path.exists(path):
             raise NothingListening(f"cannot connect to {self.unix_path}: no such socket")
         unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -85,21 +90,21 @@ class WebSocketTransport:
             raise ConnectionFailed(f"cannot connect to {self.unix_path}: {reason_of(error)}") from None
         return unix
 
-    def send(self, text):
+    def send(self, text: str) -> None:
         try:
             self.socket.send(text)
         except (OSError, websocket.WebSocketException) as error:
             raise ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}") from None
 
-    def fileno(self):
+    def fileno(self) -> Optional[int]:
         """What select can wait on before `read_available`; None for TLS, whose decrypted bytes
         may wait inside the TLS layer where select does not see them."""
         return None if isinstance(self.stream, ssl.SSLSocket) else self.stream.fileno()
 
-    def has_more(self):
+    def has_more(self) -> bool:
         return self.broken is not None
 
-    def read_available(self):
+    def read_available(self) -> List[Any]:
         """One read of the socket, blocking until it returns: the texts of the messages it completed
         (a ParseError in place of one that is not text), maybe none. Everything read is kept until
         it makes whole frames, so reading may stop between any two calls."""
@@ -115,7 +120,7 @@ class WebSocketTransport:
                 self.read_ahead += chunk
         except (OSError, websocket.WebSocketException) as error:
             raise ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}") from None
-        texts = []
+        texts: List[Any] = []
         try:
             if self.long_frame is not None and self.long_frame.full():
                 frame, self.long_frame = self.long_frame, None
@@ -129,7 +134,7 @@ class WebSocketTransport:
                 raise self.broken from None
         return texts
 
-    def _cut_frames(self, texts):
+    def _cut_frames(self, texts: List[Any]) -> None:
         """Takes every whole frame the bytes read ahead hold, from the front. A frame longer than a
         chunk becomes `long_frame`, read straight into one buffer of its announced size: a 10 MB
         message costs one copy on the way in."""
@@ -161,7 +166,7 @@ class WebSocketTransport:
             else:
                 self._take_frame(final, opcode, payload, texts)
 
-    def _take_frame(self, final, opcode, payload, texts):
+    def _take_frame(self, final: bool, opcode: int, payload: bytearray, texts: List[Any]) -> None:
         """Adds a whole message's text to `texts`, joins fragments, answers pings."""
         if opcode == PING:
             self.socket.pong(bytes(payload))
@@ -182,15 +187,16 @@ class WebSocketTransport:
                 self.fragments = None
                 texts.append(_message_text(opcode, payload))
 
-    def _fill_long_frame(self):
+    def _fill_long_frame(self) -> None:
         frame = self.long_frame
+        assert frame is not None
         with memoryview(frame.payload) as view:
             count = self.stream.recv_into(view[frame.filled:], min(len(frame.payload) - frame.filled, READ_SIZE))
         if count == 0:
             raise ConnectionFailed(f"{self.uri} closed the connection")
         frame.filled += count
 
-    def close(self):
+    def close(self) -> None:
         """Says goodbye and closes at once; a read still waiting (on a reading thread) ends with the socket."""
         if self.socket is not None:
             try:
@@ -204,7 +210,7 @@ class WebSocketTransport:
 class LongFrame:
     """A frame longer than a chunk, read straight into a buffer of its size."""
 
-    def __init__(self, final, opcode, length, buffered, start):
+    def __init__(self, final: bool, opcode: int, length: int, buffered: bytearray, start: int) -> None:
         """`buffered[start:]`: the beginning of its payload, already read."""
         self.final, self.opcode = final, opcode
         self.payload = bytearray(length)
@@ -212,11 +218,11 @@ class LongFrame:
         with memoryview(buffered) as view:
             self.payload[:self.filled] = view[start:]
 
-    def full(self):
+    def full(self) -> bool:
         return self.filled == len(self.payload)
 
 
-def _message_text(opcode, payload):
+def _message_text(opcode: int, payload: bytearray) -> Union[str, ParseError]:
     """A message's text, or the ParseError that takes its place."""
     if opcode != TEXT:
         return ParseError(f"the server sent a binary frame of {len(payload)} bytes; only JSON text is expected")
@@ -226,11 +232,11 @@ def _message_text(opcode, payload):
         return ParseError("the server sent a text frame that is not UTF-8")
 
 
-def _refused(uri, status, headers):
+def _refused(uri: str, status: int, headers: List[str]) -> ConnectionFailed:
     if status == 401:
         if any(h.lower().startswith("authorization:") for h in headers):
             return ConnectionFailed(f"{uri} refused the WebSocket handshake with HTTP 401: the token was refused",
-                                    setting="token_file")
+                                    setting="token")
         return ConnectionFailed(f"{uri} refused the WebSocket handshake with HTTP 401: it needs a bearer token",
-                                way_out="token_file")
+                                way_out="token")
     return ConnectionFailed(f"{uri} refused the WebSocket handshake: HTTP {status}")

@@ -6,11 +6,12 @@ import sys
 
 from .activity import describe
 from ..approvals import APPROVE_CHOICES, ApprovalPolicy
-from agent_bridge.cli.call_limit import CallLimit
 from ..client import CLIENT_NAME, DEFAULT_URI
 from agent_bridge.cli.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.deadline import Deadline
+from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
-                                  StillRunning)
+                                  StillRunning, TimedOut)
 from agent_bridge.cli.progress import progress_for, turn_hooks
 from agent_bridge.cli.prompt_input import check_text_arguments, read_prompt, read_text_file
 from agent_bridge.cli.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
@@ -115,8 +116,20 @@ def build_parser():
     debug = parser.add_argument_group("diagnostics")
     debug.add_argument("-v", "--verbose", action="count", default=0, help="-v lifecycle, -vv raw JSON-RPC")
     debug.add_argument("--ndjson-file", metavar="FILE", help="append every message sent and received")
-    parser.set_defaults(job_id=None)
     return parser
+
+
+class Call:
+    """What the call works on beyond `args` (read, never written): what checking the arguments
+    found, and the turn a lost job's record names."""
+
+    def __init__(self, review_request, output_schema, uri, thread_id, turn_id=None, job_id=None):
+        self.review_request = review_request   # a ReviewRequest, or None
+        self.output_schema = output_schema     # the JSON of --output-schema, or None
+        self.uri = uri
+        self.thread_id = thread_id
+        self.turn_id = turn_id
+        self.job_id = job_id
 
 
 def main(argv=None):
@@ -124,7 +137,6 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
     except BadArguments as error:
         return report_bad_command_line(CLIENT_NAME, argv, error, thread_id=None, turn_id=None)
-    args.command_line = sys.argv[1:] if argv is None else list(argv)
     if args.doctor:
         from .doctor import run_doctor
         return run_doctor(args)
@@ -133,25 +145,23 @@ def main(argv=None):
     renderer = renderer_for(CLIENT_NAME, args, always_json=bool(_tool_request(args) or args.detach
                                                                 or args.stop_daemon))
     progress = progress_for(CLIENT_NAME, args, renderer, describe)
-    limit = CallLimit(args.max_time)
+    deadline = Deadline(args.max_time or None)
+    command_line = sys.argv[1:] if argv is None else list(argv)
     tracer = None
-    connected = {}
     try:
-        limit.start()
-        _check_arguments(args)
+        call = _check_arguments(args)
         tracer = Tracer(CLIENT_NAME, args.verbose, args.ndjson_file)
-        return _run(args, tracer, renderer, progress, connected, limit)
+        return _run(args, call, tracer, renderer, progress, deadline, command_line)
     except ClientError as error:
-        return _report(error, args, renderer, connected, limit)
+        return _report(error, args, renderer)
     except KeyboardInterrupt:
-        return _report(Interrupted("interrupted by the user"), args, renderer, connected, limit)
+        return _report(Interrupted("interrupted by the user"), args, renderer)
     finally:
-        limit.cancel()
         if tracer:
             tracer.close()
 
 
-def _run(args, tracer, renderer, progress, connected, limit):
+def _run(args, call, tracer, renderer, progress, deadline, command_line):
     if args.jobs:
         from agent_bridge.cli.job_commands import show_jobs   # the job modules are kept off the start-up path
         return show_jobs(renderer, args.cwd, args.limit, args.json)
@@ -160,12 +170,13 @@ def _run(args, tracer, renderer, progress, connected, limit):
         renderer.print_json(stop_daemon(args.codex_bin))
         return 0
     if args.cancel or isinstance(args.result, str):
-        exit_code = _answer_from_job_record(args, renderer)
-        if exit_code is not None:
-            return exit_code
+        answered = _answer_from_job_record(args, call, renderer, deadline)
+        if isinstance(answered, int):
+            return answered
+        call = answered
     tool = _tool_request(args)
     prompt = None
-    needs_prompt = not (tool or args.result or args.review_request)
+    needs_prompt = not (tool or args.result or call.review_request)
     if args.supervise_fd is not None and needs_prompt:
         prompt = read_prompt(None, "-")   # the detaching call hands the prompt over on stdin
     elif needs_prompt and not args.cancel and (
@@ -173,135 +184,150 @@ def _run(args, tracer, renderer, progress, connected, limit):
         prompt = read_prompt(args.prompt, args.prompt_file)
     if args.detach and args.supervise_fd is None and os.name == "posix":
         from agent_bridge.cli.supervisor import start_supervisor
-        return start_supervisor(_script_path(), args.command_line, prompt)
-    session = _connect(args, tracer, connected, renderer, progress)
-    session.client.inbox.before_wait = renderer.flush_soon
+        return start_supervisor(_script_path(), command_line, prompt)
+    session, found = _connect(args, call, tracer, renderer, progress, deadline)
     with session:
-        if tool:
-            renderer.print_json(_tool_answer(args, session.client, connected))
-            return 0
-        if args.result or args.cancel:
-            envelope = _collect_from_server(session, args, progress, limit)
-            renderer.delta(envelope.text)   # read back, not streamed: in stream mode the text is printed now
-            return _finish(envelope, args, renderer, connected, limit)
-        session.open_thread()
-        _announce(session, args)
-        if args.detach:
-            return _detach(_start_turn(session, args, prompt, renderer), prompt, args, renderer, connected, limit)
-        exit_code = 0
-        if prompt is not None or args.review_request:
-            turn = _start_turn(session, args, prompt, renderer, progress)
-            exit_code = _finish(wait_for(turn, progress=progress), args, renderer, connected, limit)
-        if not args.repl or exit_code not in (0, 1):
-            return exit_code
-        return run_repl(_ReplSession(session, args, renderer, progress, limit), lambda: _next_line(session),
-                        "/thread", "thread_id", args.json) or exit_code
+        try:
+            return _run_connected(session, found, args, call, prompt, renderer, progress, deadline)
+        except ClientError as error:
+            return _report(error, args, renderer, found)
+        except KeyboardInterrupt:
+            return _report(Interrupted("interrupted by the user"), args, renderer, found)
+
+
+def _run_connected(session, found, args, call, prompt, renderer, progress, deadline):
+    """The call once connected; `found` is what the envelope says of the server (spawned, connection)."""
+    if _tool_request(args):
+        renderer.print_json(_tool_answer(args, call, session, found))
+        return 0
+    if args.result or args.cancel:
+        envelope = _collect_from_server(session, args, call, progress, deadline)
+        renderer.delta(envelope.text)   # read back, not streamed: in stream mode the text is printed now
+        return _finish(envelope, args, renderer, found)
+    session.open_thread(deadline)
+    _announce(session, args)
+    if args.detach:
+        return _detach(_start_turn(session, args, call, prompt, renderer, deadline), prompt, args, call, renderer,
+                       found)
+    exit_code = 0
+    if prompt is not None or call.review_request:
+        turn = _start_turn(session, args, call, prompt, renderer, deadline, progress)
+        exit_code = _finish(wait_for(turn, progress=progress), args, renderer, found)
+    if not args.repl or exit_code not in (0, 1):
+        return exit_code
+    return run_repl(_ReplSession(session, args, call, renderer, progress, deadline), lambda: _next_line(session),
+                    "/thread", "thread_id", args.json) or exit_code
 
 
 def _script_path():
     return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "codex_ws_client.py")
 
 
-def _detach(handle, prompt, args, renderer, connected, limit):
+def stop_daemon_hint():
+    return f"stop the daemon with: python3 {_script_path()} --stop-daemon"
+
+
+def _detach(handle, prompt, args, call, renderer, found):
     """Prints the inProgress envelope; as the supervisor (POSIX), then stays with the turn as its job."""
     envelope = handle.detach()
     if args.supervise_fd is None:
-        return _finish(envelope, args, renderer, connected)
+        return _finish(envelope, args, renderer, found)
     from agent_bridge.jobs import LOST
     from agent_bridge.cli.supervisor import Job, let_go_of_caller, supervise
     policy = {"approve": sorted(args.approve), "approve_for_session": args.approve_for_session,
               "max_time": args.max_time or None, "stall_after": args.stall_after or None}
     # A server found without --uri is found the same way again (a stopped daemon is then started again).
-    uri = None if "connection" in connected else args.uri
+    uri = None if "connection" in found else call.uri
     job = Job(CLIENT_NAME, args.cwd, prompt, policy, describe, thread_id=handle.thread_id, turn_id=handle.turn_id,
               uri=uri)
     envelope.extra["job_id"] = job.job_id
-    exit_code = _finish(envelope, args, renderer, connected)
+    exit_code = _finish(envelope, args, renderer, found)
     if exit_code != 0:
         job.finish(envelope.to_dict())
         return exit_code
     let_go_of_caller(args.supervise_fd, exit_code)
-    handle.timeout = None   # a long silence marks the job stalled; it does not end the turn
-    final = supervise(handle, job, args.stall_after)
+    final = supervise(handle, job, args.stall_after)   # the turn waits through silences (see _start_turn)
     final.extra["job_id"] = job.job_id
-    exit_code = _finish(final, args, renderer, connected, limit)
+    exit_code = _finish(final, args, renderer, found)
     # A lost connection (e.g. a stopped daemon) is not the turn's end: the turn may have completed.
     # The job is then lost, and --result asks the server.
     job.finish(final.to_dict(), status=LOST if final.status == ConnectionFailed.status else None)
     return exit_code
 
 
-def _answer_from_job_record(args, renderer):
-    """--result JOB_ID and --cancel JOB_ID, answered from the job's record. When its supervisor
-    is lost, returns None with the turn's ids in `args`: then the server is asked instead."""
+def _answer_from_job_record(args, call, renderer, deadline):
+    """--result JOB_ID and --cancel JOB_ID, answered from the job's record: the exit code. When its
+    supervisor is lost, the Call for the turn it names instead: then the server is asked."""
     from agent_bridge.cli.job_commands import (cancel_job, check_lost_job_is_own, recorded_envelope, show_envelope,
-                                           wait_for_job)
+                                               wait_for_job)
     from agent_bridge.jobs import LOST
     job_id = args.cancel or args.result
-    timeout = args.timeout or None
+    timeout = deadline.bound(args.timeout or None)
     record = cancel_job(job_id, timeout) if args.cancel else wait_for_job(job_id, timeout)
     check_lost_job_is_own(record, CLIENT_NAME)
     if record["status"] != LOST:
         return show_envelope(renderer, recorded_envelope(record))
-    args.thread_id, args.turn_id, args.job_id = record.get("thread_id"), record.get("turn_id"), job_id
-    args.uri = args.uri or record.get("uri")
-    return None
+    return Call(call.review_request, call.output_schema, call.uri or record.get("uri"), record.get("thread_id"),
+                record.get("turn_id"), job_id)
 
 
-def _collect_from_server(session, args, progress, limit):
+def _collect_from_server(session, args, call, progress, deadline):
     """--result (or --cancel of a job whose supervisor is lost): the turn's envelope, as the server has it."""
-    handle = session.client.wait_for_turn(args.thread_id, args.turn_id, progress.saw if progress else None)
+    # --timeout bounds the whole wait, as for a job's record. Stopping the wait (Ctrl-C, a limit)
+    # leaves the turn running: it may be someone else's.
+    by_max_time = deadline.cuts(args.timeout or None)
+    waiting = Deadline(deadline.bound(args.timeout or None))
+    handle = session.client.wait_for_turn(call.thread_id, call.turn_id, progress.saw if progress else None,
+                                          deadline if args.cancel else waiting)
     if args.cancel and not handle.finished:
         envelope = handle.stop()
     else:
-        # --timeout bounds the whole wait, as for a job's record. Stopping the wait (Ctrl-C, a limit)
-        # leaves the turn running: it may be someone else's.
-        limit.tighten(args.timeout, f"the turn is still running after waiting --timeout {args.timeout:g}s; "
-                                    "call --result again")
         envelope = wait_for(handle, interrupt_turn=False, progress=progress)
-        if limit.reached and isinstance(envelope.failure, Interrupted):
-            envelope.fail(StillRunning(limit.reason))   # as --result JOB_ID says of a running job
-    if args.job_id:
-        envelope.extra["job_id"] = args.job_id
+        if _reached_max_time(envelope):   # as --result JOB_ID says of a job still running
+            envelope.fail(StillRunning(_max_time_reason(args) if by_max_time else
+                                       f"the turn is still running after waiting --timeout {args.timeout:g}s; "
+                                       "call --result again"))
+    if call.job_id:
+        envelope.extra["job_id"] = call.job_id
         if args.cancel or envelope.failure is None:   # the server said how the turn ended
             from agent_bridge.cli.job_commands import record_outcome
-            record_outcome(args.job_id, envelope.to_dict())
+            record_outcome(call.job_id, envelope.to_dict())
     return envelope
 
 
-def _connect(args, tracer, connected, renderer, progress):
-    def connect(uri=args.uri):
-        return Session(
-            uri, thread_id=args.thread_id, cwd=args.cwd, model=args.model, sandbox=args.sandbox,
-            instructions=args.instructions, personality=args.personality, approval_policy=args.approval_policy,
-            ephemeral=args.ephemeral, token=_token(args), headers=_headers(args.header),
-            connect_timeout=args.connect_timeout, ca_file=args.ca_file, codex_bin=args.codex_bin, tracer=tracer,
-            timeout=args.timeout, resume_timeout=args.resume_timeout, read_on_waiting_thread=True)
-
-    tracer.info(f"connecting to {args.uri or 'the default server'}")
-    if args.spawn:
-        from ..spawn import connect_or_spawn   # kept off the start-up path of ordinary calls
-        session, started = connect_or_spawn(connect, args.uri, args.codex_bin, tracer, args.connect_timeout or 30)
-        if started:
-            connected["spawned"] = started
-    else:
-        session = connect()
-        if session.connection:   # no --uri: the server Session found or started
-            connected["connection"] = session.connection
-            args.uri = session.connection["uri"]
-    client = session.client
+def _connect(args, call, tracer, renderer, progress, deadline):
+    """The Session, and what the envelope says of the server found (`spawned`, `connection`)."""
+    inbox = Inbox(read_on_waiting_thread=True, before_wait=renderer.flush_soon)
     if args.repl or args.interactive_approvals:
-        client.inbox.read_lines_from(sys.stdin)
+        inbox.read_lines_from(sys.stdin)
+    tracer.info(f"connecting to {call.uri or 'the default server'}")
+    session = Session(
+        call.uri, thread_id=call.thread_id, cwd=args.cwd, model=args.model, sandbox=args.sandbox,
+        instructions=args.instructions, personality=args.personality, approval_policy=args.approval_policy,
+        ephemeral=args.ephemeral, spawn=args.spawn, deadline=deadline, token=_token(args),
+        headers=_headers(args.header), connect_timeout=args.connect_timeout, ca_file=args.ca_file,
+        codex_bin=args.codex_bin, tracer=tracer, timeout=args.timeout, resume_timeout=args.resume_timeout,
+        inbox=inbox, on_server_request=_approval_policy(args, inbox, renderer, progress))
+    if session.spawned:
+        return session, {"spawned": session.spawned}
+    if session.connection:   # no --uri: the server Session found or started (default_server is loaded then)
+        from ..default_server import STARTED_DAEMON
+        if session.connection["via"] == STARTED_DAEMON:
+            tracer.warn(stop_daemon_hint())
+        return session, {"connection": session.connection}
+    return session, {}
+
+
+def _approval_policy(args, inbox, renderer, progress):
     interactive = args.interactive_approvals
 
     def person(question):
-        return ask_person(question, client.inbox, renderer, progress)
-    client.on_server_request = ApprovalPolicy(
+        return ask_person(question, inbox, renderer, progress)
+    return ApprovalPolicy(
         approve=set().union(*(APPROVE_CHOICES[choice] for choice in args.approve)),
         for_session=args.approve_for_session,
         ask=(lambda kind, description: _ask(person, kind, description)) if interactive else None,
         ask_question=(lambda question: _ask_question(person, question)) if interactive else None)
-    return session
 
 
 def _announce(session, args):
@@ -309,20 +335,22 @@ def _announce(session, args):
         print(f"THREAD_ID={session.thread_id}", file=sys.stderr, flush=True)
 
 
-def _start_turn(session, args, prompt, renderer, progress=None):
-    """The call's one turn: the review it asks for, else the prompt."""
-    options = _turn_options(args, renderer, progress)
-    request = args.review_request
+def _start_turn(session, args, call, prompt, renderer, deadline, progress=None):
+    """The call's one turn: the review it asks for, else the prompt. The supervisor of a detached job
+    waits through silences: a long one marks the job stalled, it does not end the turn."""
+    options = _turn_options(args, call, renderer, deadline, progress)
+    options["wait_through_silence"] = args.supervise_fd is not None
+    request = call.review_request
     if request:
         return session.review(request.kind == UNCOMMITTED, request.base, request.commit, request.instructions,
                               request.style, **options)
     return session.start(prompt, **options)
 
 
-def _turn_options(args, renderer, progress=None, steer=False):
+def _turn_options(args, call, renderer, deadline, progress=None, steer=False):
     on_text, on_message = turn_hooks(renderer, progress)
-    return dict(images=args.image, output_schema=args.output_schema_json, effort=args.effort, on_text=on_text,
-                steer_from_input=steer, keep_deltas=renderer.needs_text(), on_message=on_message)
+    return dict(images=args.image, output_schema=call.output_schema, effort=args.effort, on_text=on_text,
+                steer_from_input=steer, keep_deltas=renderer.needs_text(), on_message=on_message, deadline=deadline)
 
 
 def _next_line(session):
@@ -334,14 +362,16 @@ def _next_line(session):
 class _ReplSession:
     """The client as the REPL loop sees it."""
 
-    def __init__(self, session, args, renderer, progress, limit):
-        self.session, self.args, self.renderer, self.progress, self.limit = session, args, renderer, progress, limit
+    def __init__(self, session, args, call, renderer, progress, deadline):
+        self.session, self.args, self.call, self.renderer = session, args, call, renderer
+        self.progress, self.deadline = progress, deadline
 
     def run_turn(self, prompt):
         # Typed lines steer the running turn; piped lines are the next prompts.
         steer = sys.stdin.isatty()
-        turn = self.session.start(prompt, **_turn_options(self.args, self.renderer, self.progress, steer=steer))
-        envelope = add_option_hint(self.limit.judge(wait_for(turn, progress=self.progress)), self.args)
+        turn = self.session.start(prompt, **_turn_options(self.args, self.call, self.renderer, self.deadline,
+                                                          self.progress, steer=steer))
+        envelope = _in_option_words(wait_for(turn, progress=self.progress), self.args)
         self.renderer.turn_done(envelope)
         return envelope
 
@@ -372,38 +402,60 @@ def _ask_question(person, question):
     return answer or None
 
 
-def _finish(envelope, args, renderer, connected, limit=None):
-    envelope.extra.update(connected)
-    if limit:
-        limit.judge(envelope)
-    renderer.turn_done(add_option_hint(envelope, args))
+def _finish(envelope, args, renderer, found=None):
+    envelope.extra.update(found or {})
+    renderer.turn_done(_in_option_words(envelope, args))
     return envelope.exit_code
 
 
-def _report(error, args, renderer, connected, limit):
+def _in_option_words(envelope, args):
+    """The envelope with its error in the command line's words: the library's max_time is --max-time,
+    and the option behind another error is named."""
+    failure = envelope.failure
+    if _reached_max_time(envelope) and args.max_time:
+        envelope.fail(TimedOut(_max_time_reason(args)))
+    elif "token" in (getattr(failure, "setting", None), getattr(failure, "way_out", None)):
+        envelope.error += " (--token-file)"   # the library's token comes from --token-file (or its variable)
+    else:
+        add_option_hint(envelope, args)
+    return envelope
+
+
+def _reached_max_time(envelope):
+    return isinstance(envelope.failure, TimedOut) and envelope.failure.setting == "max_time"
+
+
+def _max_time_reason(args):
+    return f"the call reached --max-time {args.max_time:g}s and was stopped"
+
+
+def _report(error, args, renderer, found=None):
     """Ends the call with an envelope for an error that came before or between turns."""
     envelope = Envelope(thread_id=args.thread_id, turn_id=None)
     envelope.fail(error)
-    return _finish(envelope, args, renderer, connected, limit)
+    return _finish(envelope, args, renderer, found)
 
 
 def _tool_request(args):
     return args.threads or args.read_thread or args.models or args.check
 
 
-def _tool_answer(args, client, connected):
+def _tool_answer(args, call, session, found):
+    client = session.client
     if args.threads:
         return client.list_threads(args.limit)
     if args.read_thread:
         return client.read_thread(args.read_thread)
     if args.models:
         return client.list_models()
-    return {"ok": True, "uri": args.uri, "via": connected.get("connection", {}).get("via", "given"),
+    connection = found.get("connection", {})
+    return {"ok": True, "uri": connection.get("uri", call.uri), "via": connection.get("via", "given"),
             "server": client.user_agent,
             "codex_home": client.server_info.get("codexHome"), "platform": client.server_info.get("platformOs")}
 
 
 def _check_arguments(args):
+    """Checks the arguments together; returns the Call they ask for."""
     check_text_arguments(args)
     if args.ephemeral and args.thread_id:
         raise BadArguments("--ephemeral threads cannot be resumed: drop --ephemeral or --thread-id")
@@ -421,16 +473,16 @@ def _check_arguments(args):
             args.prompt is not None or args.prompt_file is not None):
         raise BadArguments("--result, --jobs, --cancel, --stop-daemon and the tools (--threads, --read-thread, "
                            "--models, --check) take no prompt")
-    args.review_request = review_request_from(args)
-    if args.review_request and (args.repl or args.result or args.jobs or args.cancel or _tool_request(args)):
+    review_request = review_request_from(args)
+    if review_request and (args.repl or args.result or args.jobs or args.cancel or _tool_request(args)):
         raise BadArguments("a review is one turn of its own: not with --repl, --result, --jobs, --cancel or the tools")
     if args.effort is not None and not args.effort.strip():
         raise BadArguments("--effort is empty")
-    if args.review_request and (args.image or args.output_schema or args.effort):
+    if review_request and (args.image or args.output_schema or args.effort):
         raise BadArguments("a review takes no --image, --output-schema or --effort")
-    if args.review_request and (args.cwd or not args.thread_id):
+    if review_request and (args.cwd or not args.thread_id):
         from agent_bridge.review_git import Changes
-        Changes(os.path.abspath(args.cwd or os.getcwd()), args.review_request)   # checked before connecting
+        Changes(os.path.abspath(args.cwd or os.getcwd()), review_request)   # checked before connecting
     if args.limit < 1:
         raise BadArguments("--limit must be 1 or more")
     if args.cwd and not os.path.isdir(args.cwd):
@@ -442,12 +494,16 @@ def _check_arguments(args):
         raise BadArguments("--detach runs unattended: --interactive-approvals needs a person at the terminal")
     if args.interactive_approvals and args.prompt_file == "-":
         raise BadArguments("--interactive-approvals reads answers from stdin, so the prompt cannot come from it")
+    uri = args.uri or DEFAULT_URI if args.spawn else args.uri
     if args.spawn:
         from ..spawn import check_spawnable
-        args.uri = args.uri or DEFAULT_URI
-        check_spawnable(args.uri)
+        try:
+            check_spawnable(uri)
+        except BadArguments as error:
+            raise BadArguments(f"--spawn needs --uri ws://127.0.0.1:PORT (loopback, a fixed port) or unix://[PATH]: "
+                               f"{error}") from None
     check_output_options(args)
-    args.output_schema_json = _load_output_schema(args.output_schema)
+    return Call(review_request, _load_output_schema(args.output_schema), uri, args.thread_id, args.turn_id)
 
 
 def _token(args):

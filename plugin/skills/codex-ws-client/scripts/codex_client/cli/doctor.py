@@ -10,11 +10,12 @@ import shutil
 import subprocess
 
 from ..client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
-from ..default_server import DAEMON, LISTENING, client_script, codex_home_problem, daemon_uri
+from ..default_server import DAEMON, LISTENING, codex_home_problem, daemon_uri
 from agent_bridge.outcome import ClientError
 from agent_bridge.cli.doctor_report import report
 from agent_bridge.shapes import as_dict, is_older
 from ..transport import NothingListening, codex_missing
+from .app import stop_daemon_hint
 
 
 
@@ -60,7 +61,7 @@ def open_server(args):
             return None, {"name": "server", "ok": False, "uri": uri, "via": via, "detail": str(error)}
         detail = f"{uri} ({via})"
         if via == DAEMON:
-            detail += f"; stop it with: python3 {client_script()} --stop-daemon"
+            detail += f"; {stop_daemon_hint()}"
         return client, {"name": "server", "ok": True, "uri": uri, "via": via, "detail": detail}
     if given:
         return None, {"name": "server", "ok": False, "uri": args.uri, "via": "given",
