@@ -223,10 +223,6 @@ def _script_path():
     return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "codex_ws_client.py")
 
 
-def stop_daemon_hint():
-    return f"stop the daemon with: python3 {_script_path()} --stop-daemon"
-
-
 def _detach(handle, prompt, args, call, renderer, found):
     """Prints the inProgress envelope; as the supervisor (POSIX), then stays with the turn as its job."""
     envelope = handle.detach()
@@ -312,6 +308,7 @@ def _connect(args, call, tracer, renderer, progress, deadline):
         return session, {"spawned": session.spawned}
     if session.connection:   # no --uri: the server Session found or started (default_server is loaded then)
         from ..default_server import STARTED_DAEMON
+        from .doctor import stop_daemon_hint
         if session.connection["via"] == STARTED_DAEMON:
             tracer.warn(stop_daemon_hint())
         return session, {"connection": session.connection}

@@ -15,7 +15,6 @@ from agent_bridge.outcome import ClientError
 from agent_bridge.cli.doctor_report import report
 from agent_bridge.shapes import as_dict, is_older
 from ..transport import NothingListening, codex_missing
-from .app import stop_daemon_hint
 
 
 
@@ -94,6 +93,10 @@ def login_check(client):
     if answer.get("requiresOpenaiAuth") is False:
         return {"name": "login", "ok": True, "detail": "no login needed (the configured model provider needs none)"}
     return {"name": "login", "ok": False, "detail": "not logged in: run `codex login`"}
+
+
+def stop_daemon_hint():
+    return f"stop the daemon with: python3 {os.path.join(skill_folder(), 'scripts', 'codex_ws_client.py')} --stop-daemon"
 
 
 def skill_folder():
