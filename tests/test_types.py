@@ -1,5 +1,5 @@
-"""The library packages of both skills (the shared core, codex_client, claude_client; not their
-command-line subpackages) carry type hints on every function, and mypy finds no error in them."""
+"""The library packages of the client skills (the shared core, codex_client, claude_client,
+acp_client; not their command-line subpackages) carry type hints on every function, and mypy finds no error in them."""
 import os
 import subprocess
 import sys
@@ -11,6 +11,7 @@ from tests.helpers import SKILLS
 LIBRARY_PACKAGES = {
     "codex-ws-client": ["agent_bridge", "codex_client"],
     "claude-cli-client": ["agent_bridge", "claude_client"],
+    "acp-client": ["agent_bridge", "acp_client"],
 }
 
 

@@ -47,6 +47,7 @@ class AgentProcess:
             raise ConnectionFailed(f"cannot start {self.argv[0]}: {error.strerror or error}",
                                    setting="agent_command") from None
         self.tracer.event("start", argv=self.argv, cwd=self.cwd, pid=self.process.pid)
+        assert self.process.stdout is not None and self.process.stderr is not None   # both are pipes
         self.stderr_tail = StderrTail(self.process.stderr, self._on_stderr)
         self.output = LineReader(self.process.stdout, self.name)
         inbox.read_messages_from(self)
@@ -84,7 +85,8 @@ class AgentProcess:
         kill_group(self.process)   # children left in the group
 
     def exit_error(self) -> PeerExited:
-        return cast(PeerExited, exited(self._running(), self.stderr_tail, self.name))
+        assert self.stderr_tail is not None   # set when the agent started, before anything can end it
+        return exited(self._running(), self.stderr_tail, self.name)
 
     def fileno(self) -> Optional[int]:
         return cast(LineReader, self.output).fileno()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional, Tuple
 
-from agent_bridge.review import CUSTOM, REVIEW_GUIDE, REVIEW_OUTPUT_SCHEMA, ReviewRequest, plain_review, \
-    review_from_output
+from agent_bridge.review import (CUSTOM, REVIEW_GUIDE, REVIEW_OUTPUT_SCHEMA, Review, ReviewRequest, plain_review,
+                                 review_from_output)
 from agent_bridge.review_git import Changes
 
 
@@ -28,7 +28,7 @@ def review_prompt(request: ReviewRequest, cwd: str) -> Tuple[str, Optional[str]]
     return "\n\n".join(parts), note
 
 
-def review_of_answer(request: ReviewRequest, text: str, note: Optional[str]) -> Dict[str, Any]:
+def review_of_answer(request: ReviewRequest, text: str, note: Optional[str]) -> Review:
     """The envelope's `review` from the agent's answer: its JSON object (a ```json fence allowed), else its text."""
     output = _json_object(text)
     review = review_from_output(request, output) if output is not None else plain_review(request, text)

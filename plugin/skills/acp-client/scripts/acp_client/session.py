@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from agent_bridge.deadline import Deadline
 from agent_bridge.inbox import Inbox
-from agent_bridge.outcome import ConnectionFailed, TurnFailed
+from agent_bridge.outcome import ConnectionFailed, EnvelopeDict, TurnFailed
 from agent_bridge.review import ReviewRequest
 from agent_bridge.shapes import as_dict, optional_text
 from agent_bridge.trace import Tracer
@@ -109,7 +109,7 @@ class Session:
             return unsent
         return turn(request)
 
-    def ask(self, prompt: str, max_time: Optional[float] = None, on_text: Optional[OnText] = None) -> Dict[str, Any]:
+    def ask(self, prompt: str, max_time: Optional[float] = None, on_text: Optional[OnText] = None) -> EnvelopeDict:
         """Runs a turn to its end; returns the envelope `--json` prints (errors are in it, not raised).
         With `max_time` (seconds) the turn is cancelled then: its status is timeout (see Turn.result)."""
         return self.start(prompt, on_text).result(max_time).to_dict()

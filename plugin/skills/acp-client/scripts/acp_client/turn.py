@@ -33,13 +33,13 @@ class AcpTurn(Turn):
         self.connection = connection
         self.session_id = session_id
         self.prompt_request = prompt_request
-        self.message_timeout = message_timeout
+        self._message_timeout = message_timeout
         self.agent_version = agent_version
         self.on_text = on_text
         self.on_message = on_message
         self.review = review
         self.review_note = review_note
-        self.envelope = Envelope(session_id=session_id, thread_id=session_id, turn_id=None)
+        self._envelope = Envelope(session_id=session_id, thread_id=session_id, turn_id=None)
         self.approvals: List[Dict[str, Any]] = []
         self.tools: Dict[str, Dict[str, Any]] = {}        # toolCallId -> entry, in order of first report
         self.declined: Set[str] = set()                   # tool calls whose permission this client declined
@@ -49,6 +49,14 @@ class AcpTurn(Turn):
         self.cancelled = False                            # whether this client sent session/cancel
         self.usage: Dict[str, Any] = {}
         self.started_at = time.monotonic()
+
+    @property
+    def envelope(self) -> Envelope:
+        return self._envelope
+
+    @property
+    def message_timeout(self) -> Optional[float]:
+        return self._message_timeout
 
     def interrupt(self) -> None:
         self.cancelled = True
