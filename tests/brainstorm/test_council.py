@@ -274,7 +274,7 @@ def test_max_turns_stops_before_a_stage_that_would_pass_it_and_continue_goes_on(
 def test_bad_seats_and_options_are_one_line_errors(brainstorm):
     two = ["--seat", "codex", "--seat", "claude"]
     for args, message in ((["--seat", "codex"], "a council has 2 to 6 seats: 1 --seat given"),
-                          (["--seat", "codex", "--seat", "gemini"], "--seat gemini: the agent is one of codex, claude"),
+                          (["--seat", "codex", "--seat", "llama"], "--seat llama: the agent is one of codex, claude, gemini, acp"),
                           (["--seat", "codex", "--seat", "claude:temperature=1"], "'temperature=1' is not one of"),
                           ([*two, "--chair", "3"], "--chair 3: the council's seats are 1 to 2"),
                           ([*two, "--as-peer", "codex"], "--as-peer is not for a council"),
