@@ -2,14 +2,16 @@
 app-server, claude and `gemini --acp`, each against its fake model."""
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from fixtures.fakes import anthropic_api, gemini_api, responses_api
-from fixtures.fakes.sse_server import text
+from fixtures.fakes.sse_server import text, tool
 from tests.acp.conftest import MODEL as GEMINI_MODEL, fake_gemini  # noqa: F401 - a fixture used below
 from tests.brainstorm.test_council import TOPIC, ranking_reply
+from tests.acp.test_one_shot import wait_for_the_next_minute
 from tests.helpers import SKILLS
 
 SEATS = ["codex:model=alpha", "claude:model=gamma", f"gemini:model={GEMINI_MODEL}"]
@@ -26,11 +28,14 @@ def council(brainstorm, fake_gemini):  # noqa: F811
     env = dict(brainstorm.env, GEMINI_API_KEY="test-key", GOOGLE_GEMINI_BASE_URL=f"http://127.0.0.1:{fake_gemini.port}",
                GEMINI_CLI_TRUST_WORKSPACE="true")
     prompts = {model: [] for model in WORDS}
+    firsts = []   # replies given once before gemini's first answer (a tool call, say)
 
     def reply(model, prompt):
         if model not in WORDS or not prompt:
             return text("ok")
         prompts[model].append(prompt)
+        if model == GEMINI_MODEL and firsts:
+            return firsts.pop(0)
         if "Each member answers" in prompt:
             return text(f"opinion {WORDS[model]}")
         if "Rank these" in prompt:
@@ -46,6 +51,7 @@ def council(brainstorm, fake_gemini):  # noqa: F811
         return brainstorm(*args, env=env, **options)
 
     run.prompts = prompts
+    run.firsts = firsts
     run.gemini = fake_gemini
     return run
 
@@ -76,6 +82,29 @@ def test_a_gemini_seat_answers_ranks_anonymously_and_chairs(council):
     assert len(council.prompts[GEMINI_MODEL]) == 3 and written
     for prompt in written:
         assert not [name for name in NAMES if name in prompt.replace(TOPIC, "").lower()], prompt
+
+
+def test_a_gemini_seat_runs_a_command_only_with_approve(council, project):
+    marker = "echo made > made-{}.txt"
+    council.firsts.append(tool("run_shell_command", {"command": marker.format("declined")}))
+    declined = council(*seat_args(SEATS[1:]), TOPIC)
+    council.firsts.append(tool("run_shell_command", {"command": marker.format("approved")}))
+    approved = council(*seat_args(SEATS[1:]), "--approve", "commands", TOPIC)
+    assert declined.returncode == 0 and approved.returncode == 0, declined.stderr + approved.stderr
+    assert not (project / "made-declined.txt").exists()
+    assert (project / "made-approved.txt").read_text() == "made\n"
+
+
+def test_continue_resumes_the_gemini_seat_on_its_session(council):
+    first = council(*seat_args(), TOPIC)
+    assert first.returncode == 0, first.stderr
+    session_id = first.envelope["council"]["seats"][2]["session_id"]
+    wait_for_the_next_minute(time.strftime("%Y-%m-%dT%H:%M", time.gmtime()))   # the caveat in usage.md
+    again = council("--continue", first.envelope["state_file"])
+    assert again.returncode == 0, again.stderr
+    assert again.envelope["council"]["seats"][2]["session_id"] == session_id
+    [last] = [body for body in council.gemini.requests if "Review round 2" in gemini_api.last_user_text(body)]
+    assert any("Review round 1" in said for said in gemini_api.user_texts(last))   # the history came back
 
 
 def test_a_gemini_seat_without_the_acp_client_skill_is_one_line_and_exit_3(tmp_path, council):
