@@ -89,8 +89,9 @@ def parse_seats(texts: List[str]) -> List[SeatSpec]:
 class Reach:
     """How every seat reaches its agent (the same for all seats of an agent). codex: uri (None: the
     default server or the daemon), token, spawn, codex_bin, connect_timeout; claude: claude_bin,
-    allowed_tools, keep_warm; both: cwd, timeout (a peer's longest silence), approve (kinds, as
-    codex_client.APPROVE_CHOICES names them; a Claude seat gets the tools of CLAUDE_TOOLS_APPROVED)."""
+    allowed_tools, keep_warm; all: cwd, timeout (a peer's longest silence), approve (kinds, as
+    codex_client.APPROVE_CHOICES names them; a Claude seat gets the tools of CLAUDE_TOOLS_APPROVED, an
+    ACP seat acp-client's kinds of ACP_APPROVE_KINDS)."""
     cwd: Optional[str] = None
     timeout: float = 300.0
     uri: Optional[str] = None
