@@ -84,6 +84,16 @@ def test_a_gemini_seat_answers_ranks_anonymously_and_chairs(council):
         assert not [name for name in NAMES if name in prompt.replace(TOPIC, "").lower()], prompt
 
 
+def test_an_acp_seat_runs_the_command_its_spec_names(council):
+    spec = f"acp:command=gemini --acp -m {GEMINI_MODEL}"
+    done = council(*seat_args([SEATS[1], spec]), TOPIC)
+    assert done.returncode == 0, done.stderr
+    seat = done.envelope["council"]["seats"][1]
+    assert (seat["agent"], seat["spec"], seat["model"]) == ("acp", spec, None) and seat["session_id"]
+    assert [e["text"] for e in done.envelope["council"]["rounds"][1]["answers"]] == ["revised plover",
+                                                                                     "revised avocet"]
+
+
 def test_a_gemini_seat_runs_a_command_only_with_approve(council, project):
     marker = "echo made > made-{}.txt"
     council.firsts.append(tool("run_shell_command", {"command": marker.format("declined")}))
