@@ -46,7 +46,8 @@ SKILLS = {
     "brainstorm": ["SKILL.md", "scripts/brainstorm.py", "scripts/brainstorm_lib/__init__.py"],
     "acp-client": ["SKILL.md", "scripts/acp_client.py", "scripts/acp_client/__init__.py"],
 }
-# brainstorm runs the two clients from their folders beside it, so installing it installs them too.
+# brainstorm runs the two clients from their folders beside it, so installing it installs them too;
+# acp-client, which only a council's gemini or acp seat needs, is left to the user's choice.
 NEEDS = {"brainstorm": ["codex-ws-client", "claude-cli-client"]}
 TARGETS = {"codex": ".codex", "agents": ".agents", "claude": ".claude"}
 SKIP_DIRS = {"__pycache__"}

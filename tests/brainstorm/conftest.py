@@ -1,6 +1,7 @@
 """Fixtures that run brainstorm.py against the real codex app-server and the real claude CLI,
 each with its fake model."""
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 
 from tests.claude.conftest import claude_env, fake_anthropic  # noqa: F401 - fixtures used below
 from tests.codex.conftest import CodexServer, fake_model  # noqa: F401
-from tests.helpers import SKILLS
+from tests.helpers import CLAUDE_BIN, SKILLS
 
 BRAINSTORM_SCRIPT = SKILLS / "brainstorm" / "scripts" / "brainstorm.py"
 SCHEMA = json.loads((SKILLS / "brainstorm" / "references" / "envelope.schema.json").read_text())
@@ -63,3 +64,20 @@ def unused_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def slow_starting_claude(folder):
+    """The real claude, started 60 s late: a wrapper that writes its pid to `folder`/slow-claude.pid first.
+    The real claude cannot be made slow to start, so only a wrapper shows that."""
+    wrapper, pid_file = folder / "slow-claude", folder / "slow-claude.pid"
+    wrapper.write_text(f"#!/bin/sh\necho $$ > '{pid_file}'\nsleep 60\nexec '{CLAUDE_BIN}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    return wrapper, pid_file
+
+
+def is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -15,7 +15,7 @@ import pytest
 
 from fixtures.fakes import anthropic_api, responses_api
 from fixtures.fakes.sse_server import error, hang, text, tool
-from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
+from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of, is_running, slow_starting_claude
 from tests.codex.test_default_server import daemon_env  # noqa: F401 - a fixture used below
 from tests.helpers import CODEX_BIN, wait_until
 
@@ -274,7 +274,7 @@ def test_max_turns_stops_before_a_stage_that_would_pass_it_and_continue_goes_on(
 def test_bad_seats_and_options_are_one_line_errors(brainstorm):
     two = ["--seat", "codex", "--seat", "claude"]
     for args, message in ((["--seat", "codex"], "a council has 2 to 6 seats: 1 --seat given"),
-                          (["--seat", "codex", "--seat", "gemini"], "--seat gemini: the agent is one of codex, claude"),
+                          (["--seat", "codex", "--seat", "llama"], "--seat llama: the agent is one of codex, claude, gemini, acp"),
                           (["--seat", "codex", "--seat", "claude:temperature=1"], "'temperature=1' is not one of"),
                           ([*two, "--chair", "3"], "--chair 3: the council's seats are 1 to 2"),
                           ([*two, "--as-peer", "codex"], "--as-peer is not for a council"),
@@ -304,6 +304,19 @@ def test_max_time_bounds_the_council_through_each_turn_and_keeps_the_answers_so_
     assert done.returncode == 0, done.stderr
     assert done.envelope["council"]["rounds"][0]["answers"][1]["text"] == "opinion heron"
     assert [len(seats.asked(model, "Each member answers")) for model in ("alpha", "beta", "gamma")] == [1, 2, 1]
+
+
+def test_max_time_also_bounds_starting_a_claude_seat(brainstorm, tmp_path):
+    """claude is given the council's deadline for its start: at --max-time it is ended, not left starting."""
+    Seats(brainstorm)
+    claude_bin, pid_file = slow_starting_claude(tmp_path)
+    stopped = brainstorm(*seat_args(["codex:model=alpha", "claude:model=gamma"]), "--claude-bin", claude_bin,
+                         "--keep-warm", "0", "--max-time", "3", TOPIC)
+    assert stopped.returncode == 4, stopped.stderr
+    [stage_1] = stopped.envelope["council"]["rounds"]
+    assert [(e["text"], e["status"]) for e in stage_1["answers"]] == [("opinion kestrel", "completed"),
+                                                                        ("", "timeout")]
+    assert not is_running(int(pid_file.read_text()))
 
 
 def first_then(first, then):

@@ -25,7 +25,15 @@ def test_seat_specs_name_an_agent_and_its_model_and_effort():
     assert parse_seat("codex:model=gpt-5,effort=high") == SeatSpec("codex", "gpt-5", "high")
     assert parse_seat("claude:model=opus") == SeatSpec("claude", "opus")
     assert str(parse_seat("codex: effort=low , model=m ")) == "codex:model=m,effort=low"
-    for bad, message in (("gemini", "the agent is one of codex, claude"), ("codex:model", "'model' is not one of"),
+    assert parse_seat("gemini:model=gemini-2.5-pro") == SeatSpec("gemini", "gemini-2.5-pro")
+    acp = parse_seat("acp:command=npx -y codex-acp -c model=m,x")   # the rest of SPEC, commas too
+    assert (acp, str(acp)) == (SeatSpec("acp", command="npx -y codex-acp -c model=m,x"),
+                               "acp:command=npx -y codex-acp -c model=m,x")
+    for bad, message in (("llama", "the agent is one of codex, claude, gemini, acp"),
+                         ("gemini:effort=low", "'effort=low' is not one of model=VALUE"),
+                         ("acp:model=m", "an acp seat is acp:command=CMD ARGS"), ("acp:command=", "acp:command=CMD"),
+                         ("acp:command='open", "cannot be split as a shell would"),
+                         ("codex:model", "'model' is not one of"),
                          ("codex:temperature=1", "'temperature=1' is not one of"),
                          ("claude:model=a,model=b", "model given twice"), ("codex:model=", "'model=' is not")):
         with pytest.raises(BadArguments, match=message):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of
+from tests.brainstorm.conftest import BRAINSTORM_SCRIPT, envelope_of, is_running, slow_starting_claude
 from fixtures.fakes import anthropic_api
 from fixtures.fakes.sse_server import error, hang, text
 from fixtures.peers import CONFIG
@@ -55,6 +55,17 @@ def test_max_time_bounds_the_whole_run(brainstorm):
     assert done.envelope["error"] == f"the run reached --max-time; --continue {done.envelope['state_file']} to go on"
     assert done.envelope["rounds"][0]["codex"]["text"] == "codex round 1"
     assert done.envelope["rounds"][1]["claude"]["status"] == "timeout"
+
+
+def test_max_time_also_bounds_starting_claude(brainstorm, tmp_path):
+    """claude is given the run's deadline for its start: at --max-time it is ended, not left starting."""
+    brainstorm.codex.add(text("codex round 1"))
+    claude_bin, pid_file = slow_starting_claude(tmp_path)
+    done = brainstorm("--claude-bin", claude_bin, "--keep-warm", "0", "--max-time", "3", TOPIC, timeout=60)
+    assert done.returncode == 4, done.stderr
+    assert done.envelope["rounds"][0]["codex"]["text"] == "codex round 1"
+    assert done.envelope["rounds"][0]["claude"]["status"] == "timeout"
+    assert not is_running(int(pid_file.read_text()))
 
 
 def test_until_agree_stops_once_both_say_they_converged(brainstorm):

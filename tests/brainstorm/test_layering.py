@@ -1,4 +1,4 @@
-"""brainstorm reaches the two clients only through their packages' public names, loaded in one place."""
+"""brainstorm reaches the clients only through their packages' public names, loaded in one place."""
 import ast
 
 from tests.helpers import SKILLS
@@ -6,6 +6,7 @@ from tests.helpers import SKILLS
 SCRIPTS = SKILLS / "brainstorm" / "scripts"
 LOADER = SCRIPTS / "brainstorm_lib" / "clients.py"
 ENTRY = SCRIPTS / "brainstorm.py"
+CLIENT_PACKAGES = ("codex_client", "claude_client", "acp_client")
 
 
 def imported_modules(tree):
@@ -25,8 +26,8 @@ def test_brainstorm_imports_only_the_clients_top_level_packages_and_edits_sys_pa
     sources = sorted(SCRIPTS.rglob("*.py"))
     for source in sources:
         tree = ast.parse(source.read_text())
-        private = [name for name in imported_modules(tree) if name.split(".")[0] in ("codex_client", "claude_client")
-                   and name not in ("codex_client", "claude_client")]
+        private = [name for name in imported_modules(tree)
+                   if name.split(".")[0] in CLIENT_PACKAGES and name not in CLIENT_PACKAGES]
         assert private == [], f"{source.name} imports {private}: brainstorm uses the clients' public names only"
         if source not in (LOADER, ENTRY):   # the entry puts its own folder first, as Python does not under -P
             assert not edits_sys_path(tree), f"{source.name} edits sys.path: only the loader finds the clients"

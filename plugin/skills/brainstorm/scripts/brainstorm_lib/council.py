@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from . import council_prompts, council_ranking
 from agent_bridge.outcome import EXIT_CODE_OF_STATUS, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT
 from agent_bridge.outcome import EXIT_TURN_FAILED as EXIT_PEER_FAILED
-from .seats import Seat, SeatSpec
+from .seats import Seat, SeatSpec, parse_seat
 
 STOP_GRACE_SECONDS = 10.0   # how long an interrupted seat may take to end its turn
 METRICS = ("input_tokens", "output_tokens", "cost_usd")
@@ -45,11 +45,11 @@ def new_record(topic: Optional[str], specs: List[SeatSpec], rounds: int) -> Dict
 
 
 def specs_of(record: Dict[str, Any]) -> List[SeatSpec]:
-    return [SeatSpec(seat["agent"], seat["model"], seat["effort"]) for seat in record["council"]["seats"]]
+    return [parse_seat(seat["spec"]) for seat in record["council"]["seats"]]
 
 
 def conversation_id(seat: Dict[str, Any]) -> Optional[str]:
-    """The thread (codex) or session (claude) the seat answers on, to resume."""
+    """The thread (codex) or session (claude, an ACP agent) the seat answers on, to resume."""
     return seat["thread_id"] if seat["agent"] == "codex" else seat["session_id"]
 
 
@@ -215,8 +215,8 @@ class Council:
         return dict(answers), stopped
 
     def _wait(self, workers: List[threading.Thread]) -> None:
-        """Until every seat has answered; CouncilStopped when one is still at it past --max-time (its turn
-        ends at the limit: this is for a seat stuck before its turn began)."""
+        """Until every seat has answered; CouncilStopped when one is still at it past --max-time (its turn,
+        and the start of claude or an ACP agent, end at the limit: this is for a codex seat stuck connecting)."""
         for worker in workers:
             while worker.is_alive():
                 remaining = self.deadline.remaining()
@@ -226,7 +226,7 @@ class Council:
 
     def _ask(self, seat: int, prompt: str, answers: Dict[int, Dict[str, Any]]) -> None:
         try:
-            answers[seat] = self.seats[seat].ask(prompt, self.deadline.remaining())
+            answers[seat] = self.seats[seat].ask(prompt, self.deadline)
         except Exception as error:   # a seat's own fault must not end the others' turns
             answers[seat] = {"status": "failed", "exit_code": EXIT_PEER_FAILED, "text": "",
                              "error": f"{type(error).__name__}: {error}"}

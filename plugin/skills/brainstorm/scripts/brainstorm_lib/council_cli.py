@@ -28,7 +28,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     council = parser.add_argument_group("a council (any --seat)")
     council.add_argument("--seat", action="append", default=[], metavar="SPEC",
                          help=f"a council seat, {MIN_SEATS} to {MAX_SEATS} of them: codex, codex:model=M,effort=E, "
-                              "claude:model=M (repeatable; numbered in order)")
+                              "claude:model=M, gemini:model=M, acp:command='CMD ARGS' (repeatable; numbered in order)")
     council.add_argument("--chair", type=int, metavar="N", help="the seat that writes the final answer "
                          "(default: the best mean rank in the last review round, ties to the lower number)")
     council.add_argument("--max-turns", type=int, metavar="N", help="at most N turns in all seats in this run; "
@@ -48,13 +48,13 @@ def run(args: argparse.Namespace, read_topic: Callable[[argparse.Namespace], str
     lock, council = None, None
     try:
         record = _prepare(args, read_topic)
+        seats = _seats(args, record, read_token(args))   # a seat whose client skill is missing ends the run here
         _place_files(record, args)
         lock = take_lock(record["state_file"])
         deadline = Deadline(args.max_time or None)
         if lock.left_by:
             progress(f"the previous run (pid {lock.left_by['pid']}) was killed: stopping what it left running")
             stop_left_running(lock.left_by)
-        seats = _seats(args, record, read_token(args))
         council = Council(record, seats, council_transcript.save, deadline, args.max_turns, progress)
         record = council.run()
     except ClientError as error:

@@ -151,7 +151,7 @@ class Deliberation:
 
     def _wait_limit(self):
         """How long to wait for a side: no limit, or until STOP_GRACE_SECONDS after the run's deadline (the
-        clients bound a turn, not the start of their peer: a side still starting one then is left)."""
+        deadline bounds a turn and claude's start, not codex's connection: a side still connecting then is left)."""
         remaining = self.deadline.remaining()
         return None if remaining is None else remaining + STOP_GRACE_SECONDS
 

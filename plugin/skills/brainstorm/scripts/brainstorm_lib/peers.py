@@ -117,7 +117,9 @@ class ClaudePeer(Peer):
         self.on_process = on_process
 
     def _open(self, deadline):
-        session = claude_client.Session(self.claude_bin, session_id=self.session_id, **self.session_options)
+        """claude, started and initialized by `deadline` (the run's)."""
+        session = claude_client.Session(self.claude_bin, session_id=self.session_id, deadline=deadline,
+                                        **self.session_options)
         self.on_process(session.process.pid)
         return session
 
