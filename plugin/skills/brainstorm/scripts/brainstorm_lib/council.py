@@ -215,8 +215,8 @@ class Council:
         return dict(answers), stopped
 
     def _wait(self, workers: List[threading.Thread]) -> None:
-        """Until every seat has answered; CouncilStopped when one is still at it past --max-time (its turn,
-        and the start of claude or an ACP agent, end at the limit: this is for a codex seat stuck connecting)."""
+        """Until every seat has answered; CouncilStopped when one is still at it past --max-time (each seat's
+        start and turn end at the limit: this only keeps a seat that overstays it from holding the council)."""
         for worker in workers:
             while worker.is_alive():
                 remaining = self.deadline.remaining()

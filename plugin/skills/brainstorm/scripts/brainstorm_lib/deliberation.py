@@ -150,8 +150,8 @@ class Deliberation:
         return self.deadline.passed() and not all(answered(entry_of(answers.get(side))) for side in asks)
 
     def _wait_limit(self):
-        """How long to wait for a side: no limit, or until STOP_GRACE_SECONDS after the run's deadline (the
-        deadline bounds a turn and claude's start, not codex's connection: a side still connecting then is left)."""
+        """How long to wait for a side: no limit, or until STOP_GRACE_SECONDS after the run's deadline. The
+        deadline bounds each side's start and turn; this only keeps a side that overstays it from holding the run."""
         remaining = self.deadline.remaining()
         return None if remaining is None else remaining + STOP_GRACE_SECONDS
 

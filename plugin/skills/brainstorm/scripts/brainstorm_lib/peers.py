@@ -79,7 +79,7 @@ class CodexPeer(Peer):
         self.thread_id = thread_id
 
     def _open(self, deadline):
-        session = codex_client.Session(self.uri, thread_id=self.thread_id, **self.session_options)
+        session = codex_client.Session(self.uri, thread_id=self.thread_id, deadline=deadline, **self.session_options)
         if self.thread_id:
             self._stop_left_turn(session, deadline)
         return session

@@ -162,7 +162,7 @@ class Seat:
 
     def _open(self, deadline: Deadline) -> Any:
         if self.spec.agent == "codex":
-            return self._open_codex()
+            return self._open_codex(deadline)
         if self.spec.agent == "claude":
             return self._open_claude(deadline)
         return self._open_acp(deadline)
@@ -172,19 +172,19 @@ class Seat:
             return self.session.start(prompt, effort=self.spec.effort)
         return self.session.start(prompt)
 
-    def _open_codex(self) -> Any:
+    def _open_codex(self, deadline: Deadline) -> Any:
         codex, reach = self.package, self.reach
         approve = set().union(*(codex.APPROVE_CHOICES[kind] for kind in reach.approve))
         if reach.spawn or reach.uri is None:
             with CODEX_START_LOCK:
-                return self._codex_session(approve)
-        return self._codex_session(approve)
+                return self._codex_session(approve, deadline)
+        return self._codex_session(approve, deadline)
 
-    def _codex_session(self, approve: set) -> Any:
+    def _codex_session(self, approve: set, deadline: Deadline) -> Any:
         codex, reach = self.package, self.reach
         return codex.Session(reach.uri, thread_id=self.conversation_id, cwd=reach.cwd, model=self.spec.model,
                              spawn=reach.spawn, token=reach.token, connect_timeout=reach.connect_timeout,
-                             codex_bin=reach.codex_bin, timeout=reach.timeout,
+                             codex_bin=reach.codex_bin, timeout=reach.timeout, deadline=deadline,
                              on_server_request=codex.ApprovalPolicy(approve=approve))
 
     def _open_claude(self, deadline: Deadline) -> Any:
