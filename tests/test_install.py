@@ -486,8 +486,8 @@ def test_an_install_waiting_for_the_lock_can_be_interrupted(bench):
 # ----------------------------------------------------------------------------- dry run, list, version
 
 def test_version_is_the_skills_version_and_goes_into_the_manifest(bench):
-    client = (SKILLS / "codex-ws-client" / "scripts" / "codex_client" / "client.py").read_text()
-    version = re.search(r'CLIENT_VERSION = "(.+)"', client).group(1)
+    core = (SKILLS / "codex-ws-client" / "scripts" / "agent_bridge" / "__init__.py").read_text()
+    version = re.search(r'CORE_VERSION = "(.+)"', core).group(1)
     result = bench.install("--version")
     assert (result.returncode, result.stdout) == (0, f"install {version}\n")
     result = bench.install("codex-ws-client")

@@ -56,11 +56,11 @@ def test_every_manifest_names_the_same_plugin_and_the_installers_version():
     assert codex_marketplace["name"] == MARKETPLACE
     assert [entry["name"] for entry in codex_marketplace["plugins"]] == [PLUGIN]
     assert codex_plugin["name"] == PLUGIN
-    client_versions = {re.search(r'^CLIENT_VERSION = "([^"]+)"', (SKILLS / path).read_text(), re.M).group(1)
-                       for path in ("codex-ws-client/scripts/codex_client/client.py",
-                                    "claude-cli-client/scripts/claude_client/cli/doctor.py")}
+    core_versions = {re.search(r'^CORE_VERSION = "([^"]+)"', (SKILLS / skill / "scripts" / "agent_bridge" /
+                                                                 "__init__.py").read_text(), re.M).group(1)
+                     for skill in ("codex-ws-client", "claude-cli-client", "acp-client")}
     assert plugin_version() == codex_plugin["version"] == installer_version
-    assert client_versions == {installer_version}
+    assert core_versions == {installer_version}   # each client reports the release of its core
 
 
 def test_claude_plugin_validate_passes_without_warnings(tmp_path):

@@ -29,7 +29,10 @@ class AgentError(TurnFailed):
     """The agent answered a request with a JSON-RPC error: its code and message."""
 
     def __init__(self, agent: str, method: str, code: Optional[int], message: str) -> None:
-        super().__init__(f"{agent} answered {method} with an error: {message}" + (f" (code {code})" if code else ""))
+        # The first line only: an error line is one line, and the agent's own advice after it names its
+        # own command line (gemini: --resume, --list-sessions), not this client's. `reason` keeps it whole.
+        first_line = message.strip().split("\n", 1)[0]
+        super().__init__(f"{agent} answered {method} with an error: {first_line}" + (f" (code {code})" if code else ""))
         self.method = method
         self.code = code
         self.reason = message

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
+from agent_bridge import CORE_VERSION
 from agent_bridge.deadline import Deadline
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ConnectionFailed, EnvelopeDict, TurnFailed
@@ -28,7 +29,6 @@ from .review import review_prompt
 from .turn import AcpTurn, OnMessage, OnText
 
 CLIENT_NAME = "acp-client"
-CLIENT_VERSION = "1.1.0"   # released with scripts/install.py's VERSION
 PROTOCOL_VERSION = 1
 # What the client offers the agent: nothing beyond the protocol itself.
 CLIENT_CAPABILITIES = {"fs": {"readTextFile": False, "writeTextFile": False}, "terminal": False}
@@ -127,7 +127,7 @@ class Session:
         try:
             result = self.connection.call("initialize", {
                 "protocolVersion": PROTOCOL_VERSION, "clientCapabilities": CLIENT_CAPABILITIES,
-                "clientInfo": {"name": CLIENT_NAME, "version": CLIENT_VERSION}}, self.timeout, deadline)
+                "clientInfo": {"name": CLIENT_NAME, "version": CORE_VERSION}}, self.timeout, deadline)
         except AgentError as error:
             raise ConnectionFailed(str(error)) from None
         if result.get("protocolVersion") != PROTOCOL_VERSION:

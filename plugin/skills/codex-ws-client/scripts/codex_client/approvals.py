@@ -39,7 +39,7 @@ class Answer:
         self.decided_by = decided_by
 
 
-def describe(method: str, params: Dict[str, Any], item: Optional[Dict[str, Any]] = None) -> str:
+def describe_request(method: str, params: Dict[str, Any], item: Optional[Dict[str, Any]] = None) -> str:
     """A one-line description of what the server asks to do; `item` is the turn item it is about."""
     kind = APPROVAL_KINDS.get(method)
     if kind == FILE_CHANGE and item and isinstance(item.get("changes"), list) and item["changes"]:
@@ -94,7 +94,7 @@ class ApprovalPolicy:
             return Answer(self._accept(method, kind, params), "policy")
         if self.ask is None:
             return Answer(_decline(method, kind), "policy")
-        accepted = self.ask(kind, describe(method, params, item))
+        accepted = self.ask(kind, describe_request(method, params, item))
         if accepted is None:
             return Answer(_decline(method, kind), NO_ANSWER)
         return Answer(self._accept(method, kind, params) if accepted else _decline(method, kind), "user")

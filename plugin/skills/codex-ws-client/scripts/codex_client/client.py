@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
-from .approvals import APPROVAL_KINDS, QUESTIONS, Answer, ApprovalPolicy, decision_of, describe, question_entries
+from .approvals import (APPROVAL_KINDS, QUESTIONS, Answer, ApprovalPolicy, decision_of, describe_request,
+                        question_entries)
+from agent_bridge import CORE_VERSION
 from agent_bridge.deadline import Deadline
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import BadArguments, ClientError, ParseError, TimedOut, TurnFailed
@@ -28,7 +30,6 @@ from .turn import TurnHandle, TurnOptions, notable, user_input
 from .turn_record import TurnRecord
 
 CLIENT_NAME = "codex-ws-client"
-CLIENT_VERSION = "1.1.0"
 DEFAULT_URI = "ws://127.0.0.1:8765"
 METHOD_NOT_SUPPORTED = -32601
 INVALID_REQUEST = -32600
@@ -124,7 +125,7 @@ class CodexClient:
 
     def initialize(self, deadline: Optional[Deadline] = None) -> None:
         self.server_info = as_dict(self.request("initialize", {
-            "clientInfo": {"name": CLIENT_NAME, "title": CLIENT_NAME, "version": CLIENT_VERSION}},
+            "clientInfo": {"name": CLIENT_NAME, "title": CLIENT_NAME, "version": CORE_VERSION}},
             deadline=deadline))
         self.rpc.notify("initialized")
         self.tracer.info(f"connected to {self.user_agent or 'codex app-server'}")
@@ -313,7 +314,7 @@ class CodexClient:
             answer = Answer(answer)
         self.rpc.respond(message["id"], answer.result)
         if method in APPROVAL_KINDS:
-            entry = {"kind": APPROVAL_KINDS[method], "request": describe(method, params, item),
+            entry = {"kind": APPROVAL_KINDS[method], "request": describe_request(method, params, item),
                      "decision": decision_of(method, answer.result), "decided_by": answer.decided_by}
             self.tracer.info(f"{entry['decision']} {entry['kind']}: {entry['request']} ({entry['decided_by']})")
             return Decided(message, approvals=[entry])

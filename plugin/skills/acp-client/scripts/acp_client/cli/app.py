@@ -4,7 +4,7 @@ import os
 import shlex
 import sys
 
-from agent_bridge.cli.driver import add_option_hint, catch_stop_signals
+from agent_bridge.cli.driver import catch_stop_signals, in_option_words
 from agent_bridge.cli.progress import progress_for, turn_hooks
 from agent_bridge.cli.prompt_input import check_text_arguments, read_prompt
 from agent_bridge.cli.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
@@ -161,7 +161,7 @@ def _run(args, session, prompt, review, renderer, progress, deadline):
 
     def run_turn(text):
         turn = session.review(review, on_text, on_message) if review else session.start(text, on_text, on_message)
-        envelope = add_option_hint(_wait(turn, progress, deadline), args)
+        envelope = in_option_words(_wait(turn, progress, deadline), args)
         renderer.turn_done(envelope)
         return envelope
 
@@ -218,7 +218,7 @@ def _supervise(args, session, prompt, review, renderer, deadline):
     watcher = threading.Thread(target=job.watch, args=(args.stall_after,), daemon=True)
     watcher.start()
     try:
-        envelope = add_option_hint(_wait(turn, None, deadline), args)
+        envelope = in_option_words(_wait(turn, None, deadline), args)
     finally:
         job.stop_watching()
         watcher.join()
@@ -287,7 +287,7 @@ def _policy(args, inbox, renderer, progress):
 def _report(error, args, renderer):
     envelope = Envelope(session_id=args.session_id, thread_id=args.session_id, turn_id=None)
     envelope.fail(error)
-    renderer.turn_done(add_option_hint(envelope, args))
+    renderer.turn_done(in_option_words(envelope, args))
     return envelope.exit_code
 
 

@@ -11,7 +11,9 @@ import subprocess
 
 from agent_bridge.cli.doctor_report import report
 
-from ..session import CLIENT_NAME, CLIENT_VERSION
+from agent_bridge import CORE_VERSION
+
+from ..session import CLIENT_NAME
 
 API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 FIRST_START_NOTE = ("the agent's first start can take many seconds (gemini: 3 s or more before it answers): "
@@ -24,7 +26,7 @@ def run_doctor(argv, is_gemini, as_json):
     if is_gemini:
         checks.append(gemini_login_check())
     checks.append({"name": "first start", "ok": True, "detail": FIRST_START_NOTE})
-    checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CLIENT_VERSION} at {skill_folder()}"})
+    checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CORE_VERSION} at {skill_folder()}"})
     return report(checks, as_json)
 
 

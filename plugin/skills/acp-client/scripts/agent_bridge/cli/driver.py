@@ -5,7 +5,7 @@ codex-ws-client, and a test proves the claude copy is identical.
 """
 import signal
 
-from ..outcome import Interrupted
+from ..outcome import Interrupted, TimedOut
 
 
 def catch_stop_signals():
@@ -67,3 +67,21 @@ def _option(setting):
 
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def reached_max_time(envelope):
+    """True when the library stopped the call at its max_time (the command line's --max-time)."""
+    return isinstance(envelope.failure, TimedOut) and envelope.failure.setting == "max_time"
+
+
+def max_time_reason(args):
+    return f"the call reached --max-time {args.max_time:g}s and was stopped"
+
+
+def in_option_words(envelope, args):
+    """The envelope as the command line says it: the library's max_time is the call's --max-time (the
+    limit given, not what was left of it when the turn began), and the option behind another error is named."""
+    if reached_max_time(envelope) and args.max_time:
+        envelope.fail(TimedOut(max_time_reason(args)))
+        return envelope
+    return add_option_hint(envelope, args)

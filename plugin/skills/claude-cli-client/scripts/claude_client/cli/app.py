@@ -5,7 +5,7 @@ import os
 import shlex
 import sys
 
-from agent_bridge.cli.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.cli.driver import catch_stop_signals, in_option_words, wait_for
 from agent_bridge.deadline import Deadline
 from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError, TimedOut
 from agent_bridge.cli.progress import progress_for, turn_hooks
@@ -318,16 +318,6 @@ def _report(error, args, renderer):
     envelope.fail(error)
     renderer.turn_done(in_option_words(envelope, args))
     return envelope.exit_code
-
-
-def in_option_words(envelope, args):
-    """The envelope as the command line says it: the library's max_time is the call's --max-time, and
-    the setting behind another error is named by its option."""
-    failure = envelope.failure
-    if isinstance(failure, TimedOut) and failure.setting == "max_time":
-        envelope.fail(TimedOut(f"the call reached --max-time {args.max_time:g}s and was stopped"))
-        return envelope
-    return add_option_hint(envelope, args)
 
 
 def _check_arguments(args):

@@ -10,17 +10,17 @@ import shutil
 import subprocess
 
 from ..session import CLIENT_NAME, OLDEST_TESTED_CLAUDE
+from agent_bridge import CORE_VERSION
 from agent_bridge.cli.doctor_report import report
 from agent_bridge.shapes import is_older
 
-CLIENT_VERSION = "1.1.0"   # released with scripts/install.py's VERSION (tests/test_plugins.py checks)
 
 
 def run_doctor(args):
     cli = claude_cli_check(args.claude_bin)
     checks = [cli, login_check(cli["path"]) if cli["ok"] else
               {"name": "login", "ok": False, "detail": "unknown: claude not found"}]
-    checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CLIENT_VERSION} at {skill_folder()}"})
+    checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CORE_VERSION} at {skill_folder()}"})
     return report(checks, args.json)
 
 

@@ -7,7 +7,8 @@ import sys
 from .activity import describe
 from ..approvals import APPROVE_CHOICES, ApprovalPolicy
 from ..client import CLIENT_NAME, DEFAULT_URI
-from agent_bridge.cli.driver import add_option_hint, catch_stop_signals, wait_for
+from agent_bridge.cli.driver import (add_option_hint, catch_stop_signals, max_time_reason, reached_max_time,
+                                     wait_for)
 from agent_bridge.deadline import Deadline
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
@@ -279,8 +280,8 @@ def _collect_from_server(session, args, call, progress, deadline):
         envelope = handle.stop()
     else:
         envelope = wait_for(handle, interrupt_turn=False, progress=progress)
-        if _reached_max_time(envelope):   # as --result JOB_ID says of a job still running
-            envelope.fail(StillRunning(_max_time_reason(args) if by_max_time else
+        if reached_max_time(envelope):   # as --result JOB_ID says of a job still running
+            envelope.fail(StillRunning(max_time_reason(args) if by_max_time else
                                        f"the turn is still running after waiting --timeout {args.timeout:g}s; "
                                        "call --result again"))
     if call.job_id:
@@ -409,21 +410,13 @@ def _in_option_words(envelope, args):
     """The envelope with its error in the command line's words: the library's max_time is --max-time,
     and the option behind another error is named."""
     failure = envelope.failure
-    if _reached_max_time(envelope) and args.max_time:
-        envelope.fail(TimedOut(_max_time_reason(args)))
+    if reached_max_time(envelope) and args.max_time:
+        envelope.fail(TimedOut(max_time_reason(args)))
     elif "token" in (getattr(failure, "setting", None), getattr(failure, "way_out", None)):
         envelope.error += " (--token-file)"   # the library's token comes from --token-file (or its variable)
     else:
         add_option_hint(envelope, args)
     return envelope
-
-
-def _reached_max_time(envelope):
-    return isinstance(envelope.failure, TimedOut) and envelope.failure.setting == "max_time"
-
-
-def _max_time_reason(args):
-    return f"the call reached --max-time {args.max_time:g}s and was stopped"
 
 
 def _report(error, args, renderer, found=None):

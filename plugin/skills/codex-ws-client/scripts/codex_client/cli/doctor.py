@@ -9,7 +9,9 @@ import os
 import shutil
 import subprocess
 
-from ..client import CLIENT_NAME, CLIENT_VERSION, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
+from agent_bridge import CORE_VERSION
+
+from ..client import CLIENT_NAME, DEFAULT_URI, OLDEST_TESTED_SERVER, CodexClient
 from ..default_server import DAEMON, LISTENING, codex_home_problem, daemon_uri
 from agent_bridge.outcome import ClientError
 from agent_bridge.cli.doctor_report import report
@@ -24,7 +26,7 @@ def run_doctor(args):
     if client:   # else the server check says why there is none to ask
         checks.append(login_check(client))
         client.close()
-    checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CLIENT_VERSION} at {skill_folder()}"})
+    checks.append({"name": "skill", "ok": True, "detail": f"{CLIENT_NAME} {CORE_VERSION} at {skill_folder()}"})
     return report(checks, args.json)
 
 
