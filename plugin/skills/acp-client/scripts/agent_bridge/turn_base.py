@@ -65,12 +65,20 @@ class Turn:
         """Waits for the turn to end and returns its Envelope; an error that ends the wait is in it.
         With `max_time` (seconds), a turn still running then is interrupted and its envelope says
         timeout (exit code 4), with the text so far."""
-        deadline = Deadline(max_time)
+        return self.result_by(Deadline(max_time))
+
+    def result_by(self, deadline: Deadline) -> Envelope:
+        """As `result`, ending at `deadline`: a limit the steps of one call share (starting the peer,
+        the turn), which the error names whole, not by what was left of it when the turn began."""
+        return self._wait_until(deadline, lambda: self.stop(GRACE_AT_MAX_TIME_SECONDS, TimedOut(
+            f"the turn reached its max_time of {deadline.seconds:g}s and was stopped", setting="max_time")))
+
+    def _wait_until(self, deadline: Deadline, at_the_limit: Callable[[], Envelope]) -> Envelope:
+        """Waits for the turn's end; once `deadline` has passed, returns what `at_the_limit()` makes of it."""
         try:
             while not self.finished:
                 if deadline.passed():
-                    return self.stop(GRACE_AT_MAX_TIME_SECONDS, TimedOut(
-                        f"the turn reached its max_time of {max_time:g}s and was stopped", setting="max_time"))
+                    return at_the_limit()
                 try:
                     self._take_next(deadline.bound(self.message_timeout),
                                     ask_on_silence=not deadline.cuts(self.message_timeout))

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 
-from agent_bridge.cli.prompt_input import read_prompt, read_text_file
+from agent_bridge.cli.prompt_input import read_prompt, read_text_file, read_token
 from agent_bridge.deadline import Deadline
 from agent_bridge.outcome import EXIT_OK, BadArguments, ClientError, Interrupted
 
@@ -236,12 +236,7 @@ def _sides(args, record, caller_text, token, lock):
 
 
 def _token(args):
-    if args.token_file:
-        token = read_text_file(args.token_file, "--token-file").strip()
-        if not token:
-            raise BadArguments(f"--token-file {args.token_file} is empty")
-        return token
-    return os.environ.get(TOKEN_VARIABLE) or None
+    return read_token(args.token_file, TOKEN_VARIABLE)
 
 
 def _failed(record, error, saved):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
 
 from agent_bridge.deadline import Deadline
-from agent_bridge.outcome import ClientError, Envelope, TimedOut
+from agent_bridge.outcome import ClientError, Envelope
 from agent_bridge.review import ReviewRequest, plain_review, review_from_output
 from agent_bridge.shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
 from agent_bridge.turn_base import Turn
@@ -82,11 +82,7 @@ class ClaudeTurn(Turn):
         """As Turn.result; the turn also ends at its deadline, if that comes first, as a timeout."""
         if not self.deadline.cuts(max_time):
             return super().result(max_time)
-        envelope = super().result(self.deadline.remaining())
-        if isinstance(envelope.failure, TimedOut) and envelope.failure.setting == "max_time":
-            envelope.fail(TimedOut(f"the turn reached its max_time of {self.deadline.seconds:g}s and was stopped",
-                                   setting="max_time"))
-        return envelope
+        return self.result_by(self.deadline)
 
     def interrupt(self) -> None:
         self.session.interrupt()

@@ -78,29 +78,12 @@ class TurnHandle(Turn):
         else started (`wait_for_turn`) is not stopped at the limit: only the wait is."""
         if max_time is not None or self.deadline is None:
             return super().result(max_time)
+        deadline = self.deadline
         if self.leave_running:
-            return self._watch_until(self.deadline)
-        envelope = super().result(self.deadline.remaining())
-        if isinstance(envelope.failure, TimedOut) and envelope.failure.setting == "max_time":
-            # Said of the whole limit, not of the part of it left when the turn began.
-            envelope.fail(TimedOut(f"the call reached its max_time of {self.deadline.seconds:g}s; the turn was "
-                                   "stopped", setting="max_time"))
-        return envelope
-
-    def _watch_until(self, deadline: Deadline) -> Envelope:
-        try:
-            while not self.finished:
-                if deadline.passed():
-                    return self.abandon(TimedOut(f"stopped waiting after max_time {deadline.seconds:g}s; "
-                                                 "the turn is still running", setting="max_time"))
-                try:
-                    self._take_next(deadline.bound(self.timeout), ask_on_silence=not deadline.cuts(self.timeout))
-                except TimedOut:
-                    if not deadline.passed():
-                        raise
-        except ClientError as error:
-            self._fail(error)
-        return self._close()
+            return self._wait_until(deadline, lambda: self.abandon(TimedOut(
+                f"stopped waiting after max_time {deadline.seconds:g}s; the turn is still running",
+                setting="max_time")))
+        return self.result_by(deadline)
 
     def detach(self) -> Envelope:
         """The envelope of a turn left running: it says inProgress. The handle can still wait for the end."""

@@ -1,4 +1,5 @@
 """Read the prompt from the command line, a file, or standard input."""
+import os
 import sys
 
 from ..outcome import BadArguments
@@ -65,3 +66,14 @@ def _decode(data, name):
     except UnicodeDecodeError as error:
         where = "stdin" if name == "-" else name
         raise BadArguments(f"the prompt in {where} is not UTF-8 (bad byte at offset {error.start})") from None
+
+
+def read_token(token_file, variable):
+    """A bearer token: the text of `token_file` (--token-file) if given, else the environment
+    `variable`, else None. BadArguments for an unusable or empty file."""
+    if token_file:
+        token = read_text_file(token_file, "--token-file").strip()
+        if not token:
+            raise BadArguments(f"--token-file {token_file} is empty")
+        return token
+    return os.environ.get(variable) or None

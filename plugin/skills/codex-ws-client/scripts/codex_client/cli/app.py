@@ -14,7 +14,7 @@ from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import (BadArguments, ClientError, ConnectionFailed, Envelope, Interrupted, ParseError,
                                   StillRunning, TimedOut)
 from agent_bridge.cli.progress import progress_for, turn_hooks
-from agent_bridge.cli.prompt_input import check_text_arguments, read_prompt, read_text_file
+from agent_bridge.cli.prompt_input import check_text_arguments, read_prompt, read_text_file, read_token
 from agent_bridge.cli.render import (ArgumentParser, add_output_options, check_output_options, renderer_for,
                                  report_bad_command_line, seconds)
 from agent_bridge.shapes import as_dict, as_list, as_text
@@ -497,12 +497,7 @@ def _check_arguments(args):
 
 
 def _token(args):
-    if args.token_file:
-        token = read_text_file(args.token_file, "--token-file").strip()
-        if not token:
-            raise BadArguments(f"--token-file {args.token_file} is empty")
-        return token
-    return os.environ.get(TOKEN_VARIABLE) or None
+    return read_token(args.token_file, TOKEN_VARIABLE)
 
 
 def _load_output_schema(path):
