@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional, Tuple
 
-from agent_bridge.review import (CUSTOM, REVIEW_GUIDE, REVIEW_OUTPUT_SCHEMA, Review, ReviewRequest, plain_review,
-                                 review_from_output)
+from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, Review, ReviewRequest, plain_review, review_from_output
+from agent_bridge.review import review_prompt as shared_review_prompt
 from agent_bridge.review_git import Changes
 
 
@@ -15,17 +15,9 @@ def review_prompt(request: ReviewRequest, cwd: str) -> Tuple[str, Optional[str]]
     """(the prompt, what was left out of the diff or None). BadArguments when there is nothing to review."""
     changes = Changes(cwd, request)
     diff, note = changes.diff()
-    parts = [REVIEW_GUIDE, f"Review {request.description()} in the repository at {changes.root}."]
-    if request.instructions_text():
-        parts.append(request.instructions_text())
-    if request.kind != CUSTOM:
-        parts.append(f"The changes, as git shows them:\n<diff>\n{diff}\n</diff>")
-    if note:
-        parts.append(f"Not all of the changes are in that diff ({note}). Judge only what it shows, and say in "
-                     "overall_explanation that the rest was not reviewed.")
-    parts.append("Answer with one JSON object and nothing else, following this JSON Schema:\n"
-                 + json.dumps(REVIEW_OUTPUT_SCHEMA))
-    return "\n\n".join(parts), note
+    schema = "Answer with one JSON object and nothing else, following this JSON Schema:\n" + json.dumps(
+        REVIEW_OUTPUT_SCHEMA)
+    return shared_review_prompt(request, changes.root, diff, note) + "\n\n" + schema, note
 
 
 def review_of_answer(request: ReviewRequest, text: str, note: Optional[str]) -> Review:

@@ -245,3 +245,20 @@ def _finding(title: str, body: str, priority: Any, confidence: Any, file: Option
 def _confidence(value: Any) -> Optional[float]:
     number = as_number(value)
     return number if number == value and 0 <= number <= 1 else None
+
+
+def review_prompt(request: ReviewRequest, root: str, diff: str, note: Optional[str] = None) -> str:
+    """What a peer that reviews from a diff in its prompt (claude, an ACP agent) is asked: the guide to
+    the review output, what to review, the instructions of the style and the caller, the diff (none for
+    a custom review), and what was left out of the diff (`note`), so that the verdict does not judge an
+    incomplete diff as whole."""
+    parts = [REVIEW_GUIDE, f"Review {request.description()} in the repository at {root}."]
+    if request.instructions_text():
+        parts.append(request.instructions_text())
+    if request.kind != CUSTOM:
+        parts.append(f"The changes, as git shows them:\n<diff>\n{diff}\n</diff>")
+    if note:
+        parts.append(f"Not all of the changes are in that diff ({note}). Judge only what it shows, and say in "
+                     "overall_explanation that the rest was not reviewed.")
+    return "\n\n".join(parts)
+

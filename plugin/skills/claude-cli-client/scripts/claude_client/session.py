@@ -21,7 +21,7 @@ from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import (ClientError, ConnectionFailed, Envelope, EnvelopeDict, PeerExited, TimedOut,
                                   TurnFailed)
 from agent_bridge.deadline import Deadline
-from agent_bridge.review import CUSTOM, DEFAULT_STYLE, REVIEW_GUIDE, REVIEW_OUTPUT_SCHEMA, ReviewRequest
+from agent_bridge.review import DEFAULT_STYLE, REVIEW_OUTPUT_SCHEMA, ReviewRequest, review_prompt
 from agent_bridge.review_git import Changes
 from .control import Control, Decide, NameSetting, Request, Routed, deny_all, library_setting
 from .process import ClaudeProcess, claude_arguments, find_claude
@@ -275,18 +275,3 @@ class Session:
 
 def reached(deadline: Deadline, what: str) -> TimedOut:
     return TimedOut(f"{what} reached its max_time of {deadline.seconds:g}s and was stopped", setting="max_time")
-
-
-def review_prompt(request: ReviewRequest, root: str, diff: str, note: Optional[str] = None) -> str:
-    """What claude is asked for a review: the guide to the review output, what to review, the
-    instructions of the style and the caller, the diff (none for a custom review), and what was
-    left out of the diff (`note`), so that the verdict does not judge an incomplete diff as whole."""
-    parts = [REVIEW_GUIDE, f"Review {request.description()} in the repository at {root}."]
-    if request.instructions_text():
-        parts.append(request.instructions_text())
-    if request.kind != CUSTOM:
-        parts.append(f"The changes, as git shows them:\n<diff>\n{diff}\n</diff>")
-    if note:
-        parts.append(f"Not all of the changes are in that diff ({note}). Judge only what it shows, and say in "
-                     "overall_explanation that the rest was not reviewed.")
-    return "\n\n".join(parts)
