@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 from typing import IO, Any, Dict, List, Optional, cast
 
-from agent_bridge.child import LineReader, StderrTail, exited, kill_group, own_process_group, signal_group
+from agent_bridge.child import LineReader, StderrTail, exited, own_process_group, stop_group
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ConnectionFailed, PeerExited
 from agent_bridge.trace import Tracer
@@ -75,14 +74,7 @@ class AgentProcess:
             cast(IO[bytes], self.process.stdin).close()
         except OSError:
             pass
-        if self.process.poll() is None:
-            signal_group(self.process, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                kill_group(self.process)
-                self.process.wait()
-        kill_group(self.process)   # children left in the group
+        stop_group(self.process, STOP_GRACE_SECONDS)
 
     def exit_error(self) -> PeerExited:
         assert self.stderr_tail is not None   # set when the agent started, before anything can end it

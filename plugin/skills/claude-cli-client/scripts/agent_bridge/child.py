@@ -39,6 +39,19 @@ def kill_group(process: subprocess.Popen) -> None:
     signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
+def stop_group(process: subprocess.Popen, grace: float) -> None:
+    """Ends a running child and everything it started: TERM to its group, `grace` seconds to go, then
+    KILL; what it left in its group is killed either way."""
+    if process.poll() is None:
+        signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+            process.wait()
+    kill_group(process)   # children left in the group
+
+
 class HasFileno(Protocol):
     """A child's stdout, or a socket: what LineReader reads through its file descriptor."""
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 from typing import Any, Dict, List, Optional
 
-from agent_bridge.child import LineReader, StderrTail, exited, kill_group, own_process_group, signal_group
+from agent_bridge.child import LineReader, StderrTail, exited, own_process_group, stop_group
 from agent_bridge.inbox import Inbox
 from agent_bridge.outcome import ConnectionFailed
 
@@ -110,14 +109,7 @@ class ClaudeProcess:
         if self.process is None:
             return
         self.close_input()
-        if self.process.poll() is None:
-            signal_group(self.process, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                kill_group(self.process)
-                self.process.wait()
-        kill_group(self.process)   # children left in the group
+        stop_group(self.process, STOP_GRACE_SECONDS)
 
     def wait(self, timeout: Optional[float]) -> bool:
         """Waits for claude to exit by itself; False if it is still running."""
