@@ -870,15 +870,16 @@ def test_real_codex_lists_every_skill_after_a_global_install(tmp_path, codex_ski
 
 
 def test_without_websocket_client_the_script_says_how_to_fix_it(bare_python, tmp_path):
-    """The skill with its vendored websocket-client removed and none installed: --help works; a call is one
-    line, exit 2."""
+    """The skill with its vendored websocket-client removed and none installed: --help works; a wss:// call
+    (TLS needs the package) is one line, exit 2."""
     skill = shutil.copytree(SKILLS / "codex-ws-client", tmp_path / "codex-ws-client",
                             ignore=shutil.ignore_patterns("_vendor", "__pycache__"))
     script = skill / "scripts" / "codex_ws_client.py"
-    result = subprocess.run([str(bare_python), str(script), "--json", "hello"], capture_output=True, text=True,
-                            env=clean_python_env(), timeout=60)
+    result = subprocess.run([str(bare_python), str(script), "--uri", "wss://127.0.0.1:9", "--json", "hello"],
+                            capture_output=True, text=True, env=clean_python_env(), timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("codex-ws-client: error: the Python package websocket-client is missing; "
+    assert result.stderr.strip() == ("codex-ws-client: error: the Python package websocket-client is missing "
+                                     "(needed for wss:// and HTTP proxies); "
                                      "install it with: python3 -m pip install websocket-client")
     envelope = validate_envelope(json.loads(result.stdout), "codex-ws-client")
     assert envelope["exit_code"] == 2 and "websocket-client" in envelope["error"]

@@ -25,6 +25,32 @@ def test_refused_handshakes_are_exit_3(status):
     assert_one_error_line(result, "codex-ws-client")
 
 
+def _upgrade(accept):
+    return ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {accept}\r\n\r\n").encode()
+
+
+@pytest.mark.parametrize("answer, reason", [
+    (lambda accept: b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "is not HTTP"),
+    (lambda accept: _upgrade("d3JvbmcgYWNjZXB0IGtleQ=="), "not a valid upgrade"),
+    (lambda accept: b"HTTP/1.1 101 Switching", "closed the connection during the WebSocket handshake"),
+])
+def test_an_answer_that_is_no_websocket_handshake_is_exit_3(answer, reason):
+    result = fault_run(FaultServer(handshake_answer=answer))
+    assert result.returncode == 3 and reason in result.envelope["error"], result.envelope
+    assert_one_error_line(result, "codex-ws-client")
+
+
+def test_frames_sent_together_with_the_handshake_answer_are_read():
+    """Bytes that follow the 101 answer in the same read are the first frames, not lost: a ping there
+    is answered."""
+    server = FaultServer([_completed("after an early ping"), ("wait",)],
+                         handshake_answer=lambda accept: _upgrade(accept) + frame(b"early", opcode=0x9))
+    result = fault_run(server)
+    assert result.returncode == 0 and result.envelope["text"] == "after an early ping"
+    assert server.pongs == [b"early"]
+
+
 def test_server_dropping_the_connection_mid_turn_is_exit_3():
     result = fault_run(FaultServer([delta("half"), ("drop",)]))
     assert result.returncode == 3 and result.envelope["text"] == "half"

@@ -252,13 +252,31 @@ def test_an_unknown_uri_scheme_is_a_bad_argument():
     assert result.returncode == 2 and "is not ws://, wss://, unix://[PATH] or stdio://" in _envelope(result)["error"]
 
 
-def test_without_websocket_client_a_websocket_uri_says_how_to_install_it(monkeypatch, capsys):
+def test_without_websocket_client_ws_works_and_tls_or_a_proxy_says_how_to_install_it(codex_server, monkeypatch,
+                                                                                     capsys):
+    """ws:// needs only the standard library; wss:// and ws:// through an HTTP proxy need websocket-client."""
     sys.path.insert(0, str(CODEX_SCRIPT.parent))
     from codex_client import cli
     monkeypatch.setitem(sys.modules, "websocket", None)   # what an interpreter without the package sees
     monkeypatch.delitem(sys.modules, "codex_client.websocket_transport", raising=False)
-    assert cli.main(["--uri", "ws://127.0.0.1:9", "--json", "x"]) == 2
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["--uri", codex_server.uri, "--json", "hello"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == "echo: hello"
+    assert cli.main(["--uri", "wss://127.0.0.1:9", "--json", "x"]) == 2
     assert "pip install websocket-client" in json.loads(capsys.readouterr().out)["error"]
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    assert cli.main(["--uri", codex_server.uri, "--json", "x"]) == 2
+    assert "needed for wss:// and HTTP proxies" in json.loads(capsys.readouterr().out)["error"]
+
+
+@pytest.mark.parametrize("size", [125, 126, 65535, 65536, 300_000])
+def test_prompts_of_every_frame_length_reach_the_real_server(codex_server, size):
+    """A client masks what it sends, with a length field of 1, 2 or 8 bytes: app-server reads each."""
+    prompt = "p" * (size - 40) + "".join(chr(0x4E00 + i) for i in range(10))   # 30 bytes of CJK at the end
+    result = run_script(CODEX_SCRIPT, ["--uri", codex_server.uri, "--json", "--prompt-file", "-"], stdin=prompt)
+    assert result.returncode == 0, result.stderr
+    assert _envelope(result)["text"] == "echo: " + prompt
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 A transport moves whole JSON-RPC messages as text; the connection's `Inbox`
 (inbox.py) reads them through `read_available`, on the thread that waits for them.
 Each transport is loaded only when it is opened: the WebSocket one
-(websocket_transport.py), so --help and argument errors stay fast and a stdio://
-call works without websocket-client; the stdio one (stdio_transport.py), so a
-WebSocket call does not load subprocess.
+(websocket_transport.py), so --help and argument errors stay fast; the stdio one
+(stdio_transport.py), so a WebSocket call does not load subprocess.
+websocket-client is needed only for wss:// and HTTP proxies.
 """
 from __future__ import annotations
 
@@ -36,24 +36,15 @@ def open_transport(uri: str, headers: Iterable[str] = (), connect_timeout: Optio
         transport: Any = StdioTransport(codex_bin)
     elif uri.startswith("unix://"):
         path = uri[len("unix://"):] or default_control_socket()
-        transport = _websocket_transport()(uri, headers, connect_timeout, unix_path=path)
+        from .websocket_transport import WebSocketTransport
+        transport = WebSocketTransport(uri, headers, connect_timeout, unix_path=path)
     elif uri.startswith(("ws://", "wss://")):
-        transport = _websocket_transport()(uri, headers, connect_timeout, ca_file=ca_file)
+        from .websocket_transport import WebSocketTransport
+        transport = WebSocketTransport(uri, headers, connect_timeout, ca_file=ca_file)
     else:
         raise BadArguments(f"{uri} is not ws://, wss://, unix://[PATH] or stdio://", setting="uri")
     transport.connect()
     return transport
-
-
-def _websocket_transport() -> Any:
-    try:
-        from .websocket_transport import WebSocketTransport
-    except ImportError as error:
-        if error.name != "websocket":
-            raise
-        raise BadArguments("the Python package websocket-client is missing; "
-                           "install it with: python3 -m pip install websocket-client") from None
-    return WebSocketTransport
 
 
 def reason_of(error: BaseException) -> str:

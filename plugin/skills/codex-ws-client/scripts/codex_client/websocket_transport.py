@@ -1,24 +1,24 @@
 """The WebSocket transport: ws://, wss:// and WebSocket over a unix socket.
 
-websocket-client makes the connection (handshake, TLS, proxies) and sends; frames are read
-here. The socket is read in large chunks and small frames are cut from them, so a stream of
-many short messages costs one system call per chunk rather than two or three per frame. A
-frame longer than a chunk is read straight into one buffer of its announced size: a 10 MB
-message costs one copy on the way in instead of four (websocket-client gathers 16 KiB pieces
-and joins them), which matters for peak memory and CPU on long answers. Each read is one
-call of `read_available`, which keeps what it has read until it makes whole frames, so the
-thread that waits for a message can read for itself, up to its deadline.
+The connection is made and sent on by plain_websocket (the standard library only) for ws://
+and unix sockets, by websocket-client for wss:// (TLS) and for ws:// through an HTTP proxy
+(`http_proxy` set). Frames are read here. The socket is read in large chunks and small frames
+are cut from them, so a stream of many short messages costs one system call per chunk rather
+than two or three per frame. A frame longer than a chunk is read straight into one buffer of
+its announced size: a 10 MB message costs one copy on the way in instead of four
+(websocket-client gathers 16 KiB pieces and joins them), which matters for peak memory and CPU
+on long answers. Each read is one call of `read_available`, which keeps what it has read until
+it makes whole frames, so the thread that waits for a message can read for itself, up to its
+deadline.
 """
 from __future__ import annotations
 
 import os
 import socket
-import ssl
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, Union
 
-import websocket
-
-from agent_bridge.outcome import ClientError, ConnectionFailed, ParseError, TimedOut
+from agent_bridge.outcome import BadArguments, ClientError, ConnectionFailed, ParseError, TimedOut
+from .plain_websocket import HandshakeFailed, HandshakeRefused, connect_tcp, open_plain
 from .transport import NothingListening, reason_of
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -36,7 +36,8 @@ class WebSocketTransport:
         self.connect_timeout = connect_timeout
         self.ca_file = ca_file
         self.unix_path = unix_path
-        self.socket: Any = None          # websocket-client's WebSocket, for sending and closing
+        self.socket: Any = None          # the sending half (PlainWebSocket or websocket-client's WebSocket)
+        self.send_errors: Tuple[Type[BaseException], ...] = (OSError,)   # what its methods may raise
         self.stream: Any = None          # its underlying socket, read by `read_available`
         self.read_ahead = bytearray()   # bytes read from the socket, not yet cut into frames
         self.long_frame: Optional[LongFrame] = None          # a LongFrame being read
@@ -44,33 +45,54 @@ class WebSocketTransport:
         self.broken: Optional[ClientError] = None   # what ended the stream, raised by the read after its last messages
 
     def connect(self) -> None:
-        url = self.uri
-        options: Dict[str, Any] = {}
         if self.unix_path:
-            url, options["socket"] = "ws://localhost/", self._unix_socket()
-        elif self.uri.startswith("wss://"):
-            context = ssl.create_default_context(cafile=self.ca_file)
-            options["sslopt"] = {"context": context}
-        try:
-            self.socket = websocket.create_connection(
-                url, timeout=self.connect_timeout, header=self.headers,
-                # app-server answers 403 to any handshake that carries an Origin header.
-                suppress_origin=True,
-                # Pure-Python UTF-8 checks cost ~1 s of CPU per 2 MB; json.loads rejects bad text anyway.
-                skip_utf8_validation=True, enable_multithread=True, **options)
-        except websocket.WebSocketBadStatusException as error:
-            raise _refused(self.uri, error.status_code, self.headers) from None
-        except (socket.timeout, websocket.WebSocketTimeoutException):
-            raise TimedOut(f"no answer from {self.uri} within {self.connect_timeout:g}s",
-                           setting="connect_timeout") from None
-        except ssl.SSLError as error:
-            raise ConnectionFailed(f"TLS with {self.uri} failed: {error.reason or error}") from None
-        except (ConnectionRefusedError, FileNotFoundError) as error:
-            raise NothingListening(f"cannot connect to {self.uri}: {reason_of(error)}") from None
-        except (OSError, websocket.WebSocketException) as error:
-            raise ConnectionFailed(f"cannot connect to {self.uri}: {reason_of(error)}") from None
-        self.socket.settimeout(None)
+            self.socket = self._handshake(self._unix_socket(), "localhost", "/")
+        elif self.uri.startswith("ws://") and not (os.environ.get("http_proxy") or os.environ.get("HTTP_PROXY")):
+            self.socket = self._connect_plain()
+        else:
+            self.socket, self.send_errors = _connect_with_library(self.uri, self.headers, self.connect_timeout,
+                                                                  self.ca_file)
         self.stream = self.socket.sock
+
+    def _connect_plain(self) -> Any:
+        from urllib.parse import urlsplit   # only a ws:// address needs it
+        try:
+            parts = urlsplit(self.uri)
+            host, port = parts.hostname, parts.port or 80
+        except ValueError as error:
+            raise BadArguments(f"{self.uri} is not a valid address: {error}", setting="uri") from None
+        if not host:
+            raise BadArguments(f"{self.uri} names no host", setting="uri")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            sock = connect_tcp(host, port, self.connect_timeout)
+        except socket.timeout:
+            raise self._timed_out() from None
+        except ConnectionRefusedError as error:
+            raise NothingListening(f"cannot connect to {self.uri}: {reason_of(error)}") from None
+        except OSError as error:
+            raise ConnectionFailed(f"cannot connect to {self.uri}: {reason_of(error)}") from None
+        return self._handshake(sock, parts.netloc.rpartition("@")[2], path)
+
+    def _handshake(self, sock: socket.socket, host: str, path: str) -> Any:
+        """The opening handshake on a connected socket (closed if it fails), with the connect timeout."""
+        try:
+            connection = open_plain(sock, host, path, self.headers)
+        except HandshakeRefused as error:
+            sock.close()
+            raise _refused(self.uri, error.status, self.headers) from None
+        except socket.timeout:
+            sock.close()
+            raise self._timed_out() from None
+        except (HandshakeFailed, OSError) as error:
+            sock.close()
+            raise ConnectionFailed(f"cannot connect to {self.uri}: {reason_of(error)}") from None
+        sock.settimeout(None)
+        self.read_ahead += connection.read_ahead
+        return connection
+
+    def _timed_out(self) -> TimedOut:
+        return TimedOut(f"no answer from {self.uri} within {self.connect_timeout:g}s", setting="connect_timeout")
 
     def _unix_socket(self) -> socket.socket:
         # A socket address holds about 100 bytes, and CODEX_HOME can be deeper than that: the
@@ -91,15 +113,18 @@ class WebSocketTransport:
         return unix
 
     def send(self, text: str) -> None:
+        self._send_with(self.socket.send, text)
+
+    def _send_with(self, send: Any, data: Any) -> None:
         try:
-            self.socket.send(text)
-        except (OSError, websocket.WebSocketException) as error:
+            send(data)
+        except self.send_errors as error:
             raise ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}") from None
 
     def fileno(self) -> Optional[int]:
         """What select can wait on before `read_available`; None for TLS, whose decrypted bytes
         may wait inside the TLS layer where select does not see them."""
-        return None if isinstance(self.stream, ssl.SSLSocket) else self.stream.fileno()
+        return None if self.uri.startswith("wss://") else self.stream.fileno()
 
     def has_more(self) -> bool:
         return self.broken is not None
@@ -118,7 +143,7 @@ class WebSocketTransport:
                 if not chunk:
                     raise ConnectionFailed(f"{self.uri} closed the connection")
                 self.read_ahead += chunk
-        except (OSError, websocket.WebSocketException) as error:
+        except OSError as error:
             raise ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}") from None
         texts: List[Any] = []
         try:
@@ -126,10 +151,9 @@ class WebSocketTransport:
                 frame, self.long_frame = self.long_frame, None
                 self._take_frame(frame.final, frame.opcode, frame.payload, texts)
             self._cut_frames(texts)
-        except (ClientError, OSError, websocket.WebSocketException) as error:
+        except ClientError as error:
             # A broken frame or a close ends the stream, after the messages that came before it.
-            self.broken = error if isinstance(error, ClientError) else \
-                ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}")
+            self.broken = error
             if not texts:
                 raise self.broken from None
         return texts
@@ -169,7 +193,7 @@ class WebSocketTransport:
     def _take_frame(self, final: bool, opcode: int, payload: bytearray, texts: List[Any]) -> None:
         """Adds a whole message's text to `texts`, joins fragments, answers pings."""
         if opcode == PING:
-            self.socket.pong(bytes(payload))
+            self._send_with(self.socket.pong, bytes(payload))
         elif opcode == CLOSE:
             raise ConnectionFailed(f"{self.uri} closed the connection")
         elif opcode != PONG:   # a data frame
@@ -201,7 +225,7 @@ class WebSocketTransport:
         if self.socket is not None:
             try:
                 self.socket.send_close()
-            except (OSError, websocket.WebSocketException):
+            except self.send_errors:
                 pass
             self.socket.shutdown()
             self.socket = None
@@ -220,6 +244,41 @@ class LongFrame:
 
     def full(self) -> bool:
         return self.filled == len(self.payload)
+
+
+def _connect_with_library(uri: str, headers: List[str], connect_timeout: Optional[float],
+                          ca_file: Optional[str]) -> Tuple[Any, Tuple[Type[BaseException], ...]]:
+    """websocket-client's connection (for TLS and proxies) and the errors its methods may raise."""
+    import ssl
+    try:
+        import websocket
+    except ImportError as error:
+        if error.name != "websocket":
+            raise
+        raise BadArguments("the Python package websocket-client is missing (needed for wss:// and HTTP proxies); "
+                           "install it with: python3 -m pip install websocket-client") from None
+    options: Dict[str, Any] = {}
+    if uri.startswith("wss://"):
+        options["sslopt"] = {"context": ssl.create_default_context(cafile=ca_file)}
+    try:
+        connection = websocket.create_connection(
+            uri, timeout=connect_timeout, header=headers,
+            # app-server answers 403 to any handshake that carries an Origin header.
+            suppress_origin=True,
+            # Pure-Python UTF-8 checks cost ~1 s of CPU per 2 MB; json.loads rejects bad text anyway.
+            skip_utf8_validation=True, enable_multithread=True, **options)
+    except websocket.WebSocketBadStatusException as error:
+        raise _refused(uri, error.status_code, headers) from None
+    except (socket.timeout, websocket.WebSocketTimeoutException):
+        raise TimedOut(f"no answer from {uri} within {connect_timeout:g}s", setting="connect_timeout") from None
+    except ssl.SSLError as error:
+        raise ConnectionFailed(f"TLS with {uri} failed: {error.reason or error}") from None
+    except (ConnectionRefusedError, FileNotFoundError) as error:
+        raise NothingListening(f"cannot connect to {uri}: {reason_of(error)}") from None
+    except (OSError, websocket.WebSocketException) as error:
+        raise ConnectionFailed(f"cannot connect to {uri}: {reason_of(error)}") from None
+    connection.settimeout(None)
+    return connection, (OSError, websocket.WebSocketException)
 
 
 def _message_text(opcode: int, payload: bytearray) -> Union[str, ParseError]:
