@@ -3,14 +3,18 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import uuid
 
 import pytest
 
 from fixtures.fakes.sse_server import hang, text, tool
-from fixtures.processes import is_running
+from fixtures.processes import child_pids, is_running, is_zombie
 from tests.claude.conftest import start_client, wait_for_text_in_trace
-from tests.helpers import CLAUDE_BIN, wait_until
+from tests.helpers import CLAUDE_BIN, SKILLS, wait_until
+
+sys.path.insert(0, str(SKILLS / "claude-cli-client" / "scripts"))
+from claude_client import Session  # noqa: E402
 
 
 def counting_claude(folder):
@@ -128,6 +132,19 @@ def test_stop_warm_ends_one_or_all(claude, tmp_path):
     claude("--stop-warm", trace=False)
     assert sessions(claude) == []
     wait_until(lambda: not any(is_running(pid) for pid in starts()), what="every warm claude to end")
+
+
+def test_a_library_caller_is_not_left_a_zombie_keeper(claude, claude_env, monkeypatch, tmp_path):
+    for key, value in claude_env.items():
+        monkeypatch.setenv(key, value)   # the keeper this process starts inherits its environment
+    children_before = set(child_pids(os.getpid()))
+    with Session(cwd=str(tmp_path), keep_warm=60) as session:
+        assert session.ask("hello")["status"] == "completed"
+    [keeper_pid] = keeper_pids(claude)
+    assert claude("--stop-warm", trace=False).returncode == 0
+    assert not keeper_pids(claude)
+    children = set(child_pids(os.getpid())) - children_before
+    assert keeper_pid not in children and not [pid for pid in children if is_zombie(pid)], children
 
 
 def test_a_killed_keeper_leaves_no_claude(claude, tmp_path):

@@ -285,16 +285,21 @@ def _resumed_session(argv: List[str]) -> Optional[str]:
 
 def run_keeper(ready_fd: int) -> int:
     """The keeper's process: reads its setup on stdin, starts claude, reports its socket on `ready_fd`
-    (or the error that stopped it), and keeps claude until one of its ends."""
+    (or the error that stopped it), and keeps claude until one of its ends.
+
+    The process the caller started forks the keeper and exits at once, so the keeper is nobody's child:
+    a caller that lives on (a library user running many sessions) is not left a zombie to reap."""
     setup = json.loads(sys.stdin.read())
     try:
+        if os.fork():
+            os._exit(0)
         keeper = Keeper(setup)
     except OSError as error:
         os.write(ready_fd, json.dumps({"error": f"cannot start {setup['argv'][0]}: {error}"}).encode())
         return 3
     signal.signal(signal.SIGTERM, lambda *_: keeper.stop())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.write(ready_fd, json.dumps({"socket": keeper.socket_path}).encode())
+    os.write(ready_fd, json.dumps({"socket": keeper.socket_path, "pid": os.getpid()}).encode())
     os.close(ready_fd)
     try:
         keeper.run()
