@@ -3,14 +3,15 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import uuid
 
 import pytest
 
 from fixtures.fakes.sse_server import hang, text, tool
-from fixtures.processes import is_running
+from fixtures.processes import child_pids, is_running, is_zombie
 from tests.claude.conftest import start_client, wait_for_text_in_trace
-from tests.helpers import CLAUDE_BIN, wait_until
+from tests.helpers import CLAUDE_BIN, SKILLS, json_lines, validate_envelope, wait_until
 
 
 def counting_claude(folder):
@@ -128,6 +129,55 @@ def test_stop_warm_ends_one_or_all(claude, tmp_path):
     claude("--stop-warm", trace=False)
     assert sessions(claude) == []
     wait_until(lambda: not any(is_running(pid) for pid in starts()), what="every warm claude to end")
+
+
+def test_cancel_ends_an_idle_warm_session(claude, tmp_path):
+    claude_bin, starts = counting_claude(tmp_path)
+    session_id = warm_session(claude, claude_bin)
+    [claude_pid] = starts()
+    cancelled = claude("--cancel", session_id, "--json", trace=False)
+    assert cancelled.returncode == 0, cancelled.stdout
+    assert json.loads(cancelled.stdout) == {"stopped": [session_id]}
+    assert sessions(claude) == [] and not keeper_pids(claude)
+    wait_until(lambda: not is_running(claude_pid), what="the warm claude to end")
+    again = claude("--cancel", session_id, trace=False)
+    assert again.returncode == 2 and "is not a job id" in again.stderr, "neither a job nor a warm session any more"
+
+
+@pytest.mark.parametrize("stop_option", ["--cancel", "--stop-warm"])
+def test_ending_a_busy_warm_session_interrupts_its_turn(claude, tmp_path, workdir, stop_option):
+    claude_bin, starts = counting_claude(tmp_path)
+    session_id = warm_session(claude, claude_bin)
+    [claude_pid] = starts()
+    claude.fake.add(hang("the text so far"))
+    trace = tmp_path / "long.jsonl"
+    long_call = start_client(claude.env, workdir, trace, "--claude-bin", claude_bin, "--session-id", session_id, "long")
+    wait_for_text_in_trace(trace, "the text so far")
+    stopped = claude(stop_option, session_id, trace=False)
+    assert stopped.returncode == 0 and stopped.stdout.splitlines()[-1] == session_id, stopped.stdout
+    out, err = long_call.communicate(timeout=60)
+    assert long_call.returncode == 130, err
+    envelope = validate_envelope(json_lines(out)[0], "claude-cli-client")
+    assert envelope["status"] == "interrupted" and envelope["text"] == "the text so far"
+    received = [record["msg"] for record in json_lines(trace.read_text()) if record["dir"] == "in"]
+    assert any(message.get("type") == "result" for message in received), "claude ended the turn itself"
+    wait_until(lambda: not is_running(claude_pid) and not keeper_pids(claude), what="the keeper and claude to end")
+    assert sessions(claude) == []
+
+
+def test_a_library_caller_is_not_left_a_zombie_keeper(claude, claude_env, monkeypatch, tmp_path):
+    sys.path.insert(0, str(SKILLS / "claude-cli-client" / "scripts"))   # here: brainstorm's tests import this module
+    from claude_client import Session
+    for key, value in claude_env.items():
+        monkeypatch.setenv(key, value)   # the keeper this process starts inherits its environment
+    children_before = set(child_pids(os.getpid()))
+    with Session(cwd=str(tmp_path), keep_warm=60) as session:
+        assert session.ask("hello")["status"] == "completed"
+    [keeper_pid] = keeper_pids(claude)
+    assert claude("--stop-warm", trace=False).returncode == 0
+    assert not keeper_pids(claude)
+    children = set(child_pids(os.getpid())) - children_before
+    assert keeper_pid not in children and not [pid for pid in children if is_zombie(pid)], children
 
 
 def test_a_killed_keeper_leaves_no_claude(claude, tmp_path):

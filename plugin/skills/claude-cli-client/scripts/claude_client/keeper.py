@@ -3,8 +3,10 @@ stream-json lines to one caller at a time over a private unix socket (see warm.p
 
 It ends, ending claude, after `keep_warm` idle seconds, when the session's transcript changes while
 no caller is attached (another process has resumed the session), when a caller asks it to stop, on
-SIGTERM, when claude exits, and when a caller leaves in the middle of a turn. If the keeper itself is
-killed, claude's input closes and claude exits.
+SIGTERM, when claude exits, and when a caller leaves in the middle of a turn. SIGTERM (--cancel,
+--stop-warm) in the middle of a turn first has claude interrupt it, so that its caller gets the turn's
+end (interrupted, with what it streamed). If the keeper itself is killed, claude's input closes and
+claude exits.
 """
 from __future__ import annotations
 
@@ -23,11 +25,14 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from agent_bridge.child import CHUNK_BYTES, StderrTail, exited, kill_group, own_process_group, signal_group
 from agent_bridge.jobs import process_identity
+from agent_bridge.turn_base import INTERRUPT_GRACE_SECONDS
 from .process import NESTED_SESSION_VARIABLES, STOP_GRACE_SECONDS
 from .session_store import claude_config_dir
+from .turn import ENDED_BY_KEEPER
 from .warm import CLAUDE_EXITED, STOP_MESSAGE, forget, socket_address
 
 TICK_SECONDS = 1.0          # how often an idle keeper looks at the clock and the transcript
+INTERRUPT_REQUEST_ID = "keeper_interrupt"   # the keeper's own interrupt request; claude's answer is not relayed
 
 
 class Keeper:
@@ -60,6 +65,8 @@ class Keeper:
         self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
         self.selector.register(self.claude.stdout, selectors.EVENT_READ, self._claude_output)
         self.running = True
+        self.stop_asked_at: Optional[float] = None   # when SIGTERM came (time.monotonic)
+        self.interrupting = False
         self._write_record()
 
     def _listen(self) -> socket.socket:
@@ -79,11 +86,35 @@ class Keeper:
                 selected.data()
                 if not self.running:
                     break
-            if self.caller is None and self.running:
+            if self.stop_asked_at is not None and self.running:
+                self._stop_once_turn_ends(self.stop_asked_at)
+            elif self.caller is None and self.running:
                 self._check_idle()
 
     def stop(self) -> None:
         self.running = False
+
+    def ask_to_stop(self) -> None:
+        """SIGTERM's handler: the loop stops the keeper (see _stop_once_turn_ends)."""
+        if self.stop_asked_at is None:
+            self.stop_asked_at = time.monotonic()
+
+    def _stop_once_turn_ends(self, asked_at: float) -> None:
+        """Stops now, or, in the middle of a turn, once claude has ended it: the caller is told the turn is
+        interrupted, and claude is asked to interrupt it. A claude that does not within
+        INTERRUPT_GRACE_SECONDS is stopped all the same."""
+        if self.caller is None or not self.in_turn or time.monotonic() - asked_at >= INTERRUPT_GRACE_SECONDS:
+            self.stop()
+        elif not self.interrupting:
+            self.interrupting = True
+            notice = {"type": ENDED_BY_KEEPER, "message": "the warm session was ended (--cancel or --stop-warm), "
+                                                          "its turn interrupted"}
+            try:
+                self.caller.sendall(json.dumps(notice).encode() + b"\n")
+            except OSError:
+                pass   # the caller has gone: the turn ends as it leaves
+            self._to_claude(json.dumps({"type": "control_request", "request_id": INTERRUPT_REQUEST_ID,
+                                        "request": {"subtype": "interrupt"}}).encode())
 
     def close(self) -> None:
         """Ends claude and everything it started, and removes the keeper's socket and record."""
@@ -145,6 +176,9 @@ class Keeper:
             return
         if message.get("type") == "user":
             self.in_turn = True
+        self._to_claude(line)
+
+    def _to_claude(self, line: Union[bytes, bytearray]) -> None:
         try:
             self.claude.stdin.write(line + b"\n")
             self.claude.stdin.flush()
@@ -173,9 +207,12 @@ class Keeper:
         if end < 0:
             return
         complete, self.from_claude = bytes(self.from_claude[:end + 1]), bytearray(self.from_claude[end + 1:])
-        for line in complete.split(b"\n")[:-1]:
+        lines = complete.split(b"\n")[:-1]
+        for line in lines:
             self._note(line)
-        if self.caller is not None:
+        if self.interrupting:
+            complete = b"".join(line + b"\n" for line in lines if not _answers_keeper(line))
+        if self.caller is not None and complete:
             try:
                 self.caller.sendall(complete)
             except OSError:
@@ -279,22 +316,31 @@ def _parse(line: Union[bytes, bytearray]) -> Dict[str, Any]:
     return message if isinstance(message, dict) else {}
 
 
+def _answers_keeper(line: bytes) -> bool:
+    return INTERRUPT_REQUEST_ID.encode() in line and _parse(line).get("type") == "control_response"
+
+
 def _resumed_session(argv: List[str]) -> Optional[str]:
     return argv[argv.index("--resume") + 1] if "--resume" in argv else None
 
 
 def run_keeper(ready_fd: int) -> int:
     """The keeper's process: reads its setup on stdin, starts claude, reports its socket on `ready_fd`
-    (or the error that stopped it), and keeps claude until one of its ends."""
+    (or the error that stopped it), and keeps claude until one of its ends.
+
+    The process the caller started forks the keeper and exits at once, so the keeper is nobody's child:
+    a caller that lives on (a library user running many sessions) is not left a zombie to reap."""
     setup = json.loads(sys.stdin.read())
     try:
+        if os.fork():
+            os._exit(0)
         keeper = Keeper(setup)
     except OSError as error:
         os.write(ready_fd, json.dumps({"error": f"cannot start {setup['argv'][0]}: {error}"}).encode())
         return 3
-    signal.signal(signal.SIGTERM, lambda *_: keeper.stop())
+    signal.signal(signal.SIGTERM, lambda *_: keeper.ask_to_stop())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.write(ready_fd, json.dumps({"socket": keeper.socket_path}).encode())
+    os.write(ready_fd, json.dumps({"socket": keeper.socket_path, "pid": os.getpid()}).encode())
     os.close(ready_fd)
     try:
         keeper.run()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
 
 from agent_bridge.deadline import Deadline
-from agent_bridge.outcome import ClientError, Envelope
+from agent_bridge.outcome import ClientError, Envelope, Interrupted
 from agent_bridge.review import ReviewRequest, plain_review, review_from_output
 from agent_bridge.shapes import as_dict, as_int, as_list, as_number, as_text, optional_text
 from agent_bridge.turn_base import Turn
@@ -20,6 +20,9 @@ OnMessage = Optional[Callable[[Dict[str, Any]], None]]
 
 # System lines that are not news for the caller: the session's start and "requesting" progress.
 QUIET_SYSTEM_SUBTYPES = ("init", "status")
+# The line a warm session's keeper (keeper.py) puts among claude's when it has claude interrupt the turn
+# because the session is being ended: the turn ends interrupted, for this caller as for a Ctrl-C.
+ENDED_BY_KEEPER = "keeper_ended_session"
 
 
 @dataclass
@@ -64,6 +67,7 @@ class ClaudeTurn(Turn):
         self.cost_before = session.process_cost_usd   # what claude's process had spent before this turn
         self.result_line: Optional[ResultLine] = None
         self.silence_ends_turn = True
+        self.interrupted_by_keeper: Optional[Interrupted] = None
 
     @property
     def envelope(self) -> Envelope:
@@ -98,7 +102,7 @@ class ClaudeTurn(Turn):
     def _fail(self, error: ClientError) -> None:
         if not self.finished:
             self.session.abort()   # claude is not left in the middle of a turn nobody waits for
-        super()._fail(error)
+        super()._fail(self.interrupted_by_keeper or error)
 
     def apply(self, message: Dict[str, Any], routed: Routed = None) -> None:
         """Takes one line of claude's into the envelope; `routed`: what the session's routing gave for it."""
@@ -122,6 +126,8 @@ class ClaudeTurn(Turn):
             self._notify("rate_limit_event", message)
         elif kind == "result":
             self._result(message)
+        elif kind == ENDED_BY_KEEPER:
+            self.interrupted_by_keeper = Interrupted(as_text(message.get("message")))
 
     def _approval(self, approval: Approval) -> None:
         self.approvals.append(approval.entry)
@@ -191,6 +197,8 @@ class ClaudeTurn(Turn):
             if self.review:
                 self._add_review(self.review, result.get("structured_output"))
         self.envelope.ids["turn_id"] = optional_text(result.get("uuid"))
+        if self.interrupted_by_keeper:
+            self.envelope.fail(self.interrupted_by_keeper)
 
     def _add_review(self, request: ReviewRequest, output: Any) -> None:
         review = review_from_output(request, output) if isinstance(output, dict) \

@@ -172,19 +172,19 @@ def start_keeper(argv: List[str], cwd: str, key: str, keep_warm: float, tracer: 
     make_room()
     ready_read, ready_write = os.pipe()
     script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "claude_cli_client.py")
-    keeper: Any = subprocess.Popen([sys.executable, script, "--keeper-fd", str(ready_write)], stdin=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(ready_write,),
-                              start_new_session=True)
+    launcher: Any = subprocess.Popen([sys.executable, script, "--keeper-fd", str(ready_write)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     pass_fds=(ready_write,), start_new_session=True)
     os.close(ready_write)
     setup = {"argv": argv, "cwd": cwd, "key": key, "keep_warm": keep_warm, "folder": warm_dir()}
-    keeper.stdin.write(json.dumps(setup).encode())
-    keeper.stdin.close()
+    launcher.stdin.write(json.dumps(setup).encode())
+    launcher.stdin.close()
     with os.fdopen(ready_read, "rb") as ready:
         answer = json.loads(ready.read() or b"{}")
+    launcher.wait()   # it has forked the keeper and gone
     if "socket" not in answer:
-        keeper.wait()
         raise ConnectionFailed(answer.get("error") or "the process keeping claude warm did not start")
-    tracer.info(f"started {' '.join(argv)} kept warm for {keep_warm:g}s (keeper pid {keeper.pid})")
+    tracer.info(f"started {' '.join(argv)} kept warm for {keep_warm:g}s (keeper pid {answer['pid']})")
     process = KeptProcess(connect(answer["socket"]), tracer)
     process.hello(key, keep_warm)
     return process

@@ -69,7 +69,9 @@ def build_parser():
     session.add_argument("--jobs", action="store_true",
                          help="this project's background jobs (of both clients), newest first")
     session.add_argument("--limit", type=int, default=10, metavar="N", help="with --jobs: how many (default 10)")
-    session.add_argument("--cancel", metavar="JOB_ID", help="interrupt a background job's turn and print its envelope")
+    session.add_argument("--cancel", metavar="ID",
+                         help="interrupt a background job's turn and print its envelope; or, given a warm session's "
+                              "id, end that session as --stop-warm does")
     # Internal: the detached process that stays with the turn reports on this pipe that it has started.
     session.add_argument("--supervise-fd", type=int, help=argparse.SUPPRESS)
 
@@ -130,6 +132,9 @@ def main(argv=None):
         if args.jobs:
             from agent_bridge.cli.job_commands import show_jobs   # the job modules are kept off the start-up path
             return show_jobs(renderer, args.cwd, args.limit, args.json)
+        if args.cancel and _names_warm_session(args.cancel):
+            from .warm_commands import stop_warm
+            return stop_warm(args.cancel, args.json)
         if args.result or args.cancel:
             return _answer_from_job_record(args, renderer, deadline)
         if args.sessions or args.stop_warm:
@@ -249,6 +254,18 @@ def _supervise(call, session, prompt, renderer):
     renderer.turn_done(envelope)   # stdout has gone to the caller's end; this still writes --out
     job.finish(envelope.to_dict())
     return envelope.exit_code
+
+
+def _names_warm_session(given_id):
+    """Whether --cancel's ID is a warm session's (POSIX) and no job's."""
+    from agent_bridge.jobs import read_record
+    try:
+        read_record(given_id)
+        return False
+    except BadArguments:   # not a job's id
+        pass
+    from .warm_commands import is_warm
+    return os.name == "posix" and is_warm(given_id)
 
 
 def _answer_from_job_record(args, renderer, deadline):

@@ -1,4 +1,4 @@
-"""--sessions and --stop-warm: the warm sessions the keepers hold (see warm.py)."""
+"""--sessions, --stop-warm and --cancel SESSION_ID: the warm sessions the keepers hold (see warm.py)."""
 import json
 import time
 
@@ -25,8 +25,13 @@ def show_sessions(as_json):
     return 0
 
 
+def is_warm(session_id):
+    return any(record.get("session_id") == session_id for record in kept_sessions())
+
+
 def stop_warm(session_id, as_json):
-    """Ends the warm claude of `session_id` (True: of every session); prints the sessions stopped."""
+    """Ends the warm claude of `session_id` (True: of every session); prints the sessions stopped. A turn
+    running in one is interrupted first: its caller gets it as interrupted (see keeper.py)."""
     stopped = []
     for record in kept_sessions():
         if session_id is True or record.get("session_id") == session_id:
