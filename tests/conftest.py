@@ -54,14 +54,23 @@ def end_what_the_test_started(processes_of_this_worker, monkeypatch):
     end_processes_marked(mark)
 
 
+SKIPPED_UNLESS_ASKED = {
+    # marker: (the variable that asks for it, why it is skipped otherwise)
+    "binds_default_port": ("TEST_DEFAULT_PORT", "binds 127.0.0.1:8765; set TEST_DEFAULT_PORT=1 to run it"),
+    "extended": ("TEST_EXTENDED", "a slow variant for the extended run; set TEST_EXTENDED=1 to run it"),
+}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests that bind the default port 8765 run only when asked: another program may need it."""
-    if os.environ.get("TEST_DEFAULT_PORT") == "1":
-        return
-    skip = pytest.mark.skip(reason="binds 127.0.0.1:8765; set TEST_DEFAULT_PORT=1 to run it")
-    for item in items:
-        if item.get_closest_marker("binds_default_port"):
-            item.add_marker(skip)
+    """Tests that bind the default port 8765 (another program may need it) and the extended run's slow
+    variants run only when asked."""
+    for marker, (variable, reason) in SKIPPED_UNLESS_ASKED.items():
+        if os.environ.get(variable) == "1":
+            continue
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if item.get_closest_marker(marker):
+                item.add_marker(skip)
 
 
 def pytest_sessionstart(session):
