@@ -57,6 +57,13 @@ def test_server_dropping_the_connection_mid_turn_is_exit_3():
     assert_one_error_line(result, "codex-ws-client")
 
 
+def test_a_long_answer_cut_off_mid_stream_comes_back_whole_from_where_it_was_kept():
+    """Past a megabyte, the streamed text waits in a temporary file: a turn that ends early returns it all."""
+    pieces = [f"{n:04d}" + "é中😀" * 30_000 + "\n" for n in range(12)]   # 12 deltas, 1.6 MiB of characters
+    result = fault_run(FaultServer([delta(piece) for piece in pieces] + [("drop",)]))
+    assert result.returncode == 3 and result.envelope["text"] == "".join(pieces)
+
+
 def test_real_server_killed_mid_turn_is_exit_3(codex_server, tmp_path):
     codex_server.fake.add(hang())
     trace = tmp_path / "trace.jsonl"

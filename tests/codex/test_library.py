@@ -38,7 +38,7 @@ def test_a_completed_message_is_kept_as_one_text_not_as_its_deltas(codex_server,
     def on_message(message):
         if message.get("method") == "turn/completed":
             envelope = handle.record.envelope
-            kept_at_turn_end.append((len(envelope._pieces), envelope.text))
+            kept_at_turn_end.append((len(envelope._streamed._pieces), envelope.text))
 
     with CodexClient.connect(codex_server.uri) as client:
         client.start_thread(ThreadOptions(cwd=str(tmp_path)))
@@ -97,7 +97,7 @@ def test_keep_deltas_off_still_gives_the_final_text(codex_server):
         envelope = handle.result()
     assert "".join(pieces) == "streamed only once"
     assert envelope.text == "streamed only once"      # from turn/completed, not from a second copy
-    assert handle.record.envelope._pieces == []
+    assert handle.record.envelope._streamed._pieces == []
 
 
 def test_ten_turns_on_ten_threads_of_one_connection_at_once(codex_server):

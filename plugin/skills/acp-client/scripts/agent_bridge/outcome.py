@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, TypedDict, cast
 
+from .streamed_text import StreamedText
+
 if TYPE_CHECKING:
     from .review import Review
 
@@ -110,14 +112,10 @@ class EnvelopeDict(TypedDict, total=False):
     job_id: str
 
 
-PIECES_PER_JOIN = 10000   # streamed pieces of text kept apart before they are joined into one string
-
-
 class Envelope:
     """What one turn produced: ids, status, text, error, notifications, metrics.
 
-    Text arrives in pieces; they are joined once, when asked for, so a
-    multi-megabyte answer is not copied on every delta.
+    Streamed text is kept as a StreamedText until the peer's final text replaces it.
     """
 
     def __init__(self, **ids: Optional[str]) -> None:
@@ -129,37 +127,30 @@ class Envelope:
         self.notifications: List[Any] = []
         self.metrics: Dict[str, Any] = {}
         self.extra: Dict[str, Any] = {}                  # client-specific fields
-        self._pieces: List[str] = []
-        self._joined_up_to = 0          # pieces before this index are not joined again
+        self._streamed = StreamedText()
         self._final_text: Optional[str] = None
 
     @property
     def text(self) -> str:
         if self._final_text is not None:
             return self._final_text
-        return "".join(self._pieces)
+        return self._streamed.value()
 
     def add_text(self, piece: str) -> None:
-        self._pieces.append(piece)
-        if len(self._pieces) - self._joined_up_to > PIECES_PER_JOIN:
-            # Thousands of deltas of a few characters take half as much again as their text.
-            self._pieces[self._joined_up_to:] = ["".join(self._pieces[self._joined_up_to:])]
-            self._joined_up_to += 1
+        self._streamed.append(piece)
 
-    def text_mark(self) -> int:
-        """Where the next piece of text goes, for `replace_text_from` (no join reaches back past it)."""
-        self._joined_up_to = len(self._pieces)
-        return self._joined_up_to
+    def mark_message_start(self) -> None:
+        """The next piece of text begins a message, whose text may replace its pieces (below)."""
+        self._streamed.mark()
 
-    def replace_text_from(self, mark: int, text: str) -> None:
-        """Puts `text` in place of the pieces added since `mark`: one string instead of thousands."""
-        self._pieces[mark:] = [text]
+    def replace_message_text(self, text: str) -> None:
+        """Puts a completed message's own text in place of its pieces (one string, not thousands)."""
+        self._streamed.replace_since_mark(text)
 
     def set_final_text(self, text: str) -> None:
-        """The peer's authoritative text for the turn (it wins over the deltas, which are dropped)."""
+        """The peer's authoritative text for the turn (it wins over the streamed text, which is dropped)."""
         self._final_text = text
-        self._pieces = []
-        self._joined_up_to = 0
+        self._streamed.close()
 
     def finish(self, status: str, error: Optional[str] = None) -> None:
         """Record how the peer says the turn ended; only `completed` is success."""

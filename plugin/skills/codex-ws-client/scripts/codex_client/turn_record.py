@@ -21,8 +21,8 @@ class TurnRecord:
         self.expect_json = expect_json
         self.keep_deltas = keep_deltas   # off: streamed text is shown, not kept (the final text still is)
         self.streamed: Dict[Optional[str], int] = {}   # agent message item id -> characters of its text so far
-        # (item id, text mark) of the agent message streaming last
-        self.message_start: Optional[Tuple[Optional[str], Any]] = None
+        # (item id,) of the agent message streaming last, whose deltas are kept; () before any
+        self.message_streaming: Tuple[Optional[str], ...] = ()
         self.commands: List[Dict[str, Any]] = []
         self.file_changes: List[Dict[str, Any]] = []
         self.approvals: List[Dict[str, Any]] = []
@@ -56,7 +56,8 @@ class TurnRecord:
             if self.keep_deltas:
                 if separator:
                     self.envelope.add_text(separator)
-                self.message_start = (item_id, self.envelope.text_mark())
+                self.envelope.mark_message_start()
+                self.message_streaming = (item_id,)
         self.streamed[item_id] += len(piece)
         if self.keep_deltas:
             self.envelope.add_text(piece)
@@ -65,8 +66,8 @@ class TurnRecord:
     def settle_message(self, item: Dict[str, Any]) -> None:
         """A completed agent message's text is kept as the item's own string in place of its deltas (a
         10 MB answer in 100,000 deltas took a third more memory as pieces), up to the turn's final text."""
-        if self.message_start and self.message_start[0] == optional_text(item.get("id")):
-            self.envelope.replace_text_from(self.message_start[1], as_text(item.get("text")))
+        if self.message_streaming == (optional_text(item.get("id")),):
+            self.envelope.replace_message_text(as_text(item.get("text")))
 
     def missing_text(self, item: Dict[str, Any]) -> str:
         """The end of a completed agent message that its deltas did not carry (deltas are its prefix)."""

@@ -95,9 +95,20 @@ class Renderer:
             self._print_summary(envelope)
 
     def print_json(self, value):
-        # The line end written apart: added to the JSON text, a 10 MB answer would be copied once more.
-        self.write(json_text(value, self.ascii_only))
-        self.write("\n")
+        """`value` (a dict) as json_line makes it, with a long string written in slices: the JSON text
+        of a 10 MB answer is never made whole, one more copy as large as the answer."""
+        parts = ["{"]
+        for index, (key, item) in enumerate(value.items()):
+            parts.append((", " if index else "") + json_text(key, self.ascii_only) + ": ")
+            if isinstance(item, str) and len(item) > WRITE_SLICE:
+                self.write("".join(parts) + '"')
+                for start in range(0, len(item), WRITE_SLICE):
+                    self.write(json_text(item[start:start + WRITE_SLICE], self.ascii_only)[1:-1])
+                parts = ['"']
+            else:
+                parts.append(json_text(item, self.ascii_only))
+        parts.append("}\n")
+        self.write("".join(parts))
 
     def write(self, text):
         """Writes to stdout, after any streamed text still held; once its reader has gone (`| head`),
