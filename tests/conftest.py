@@ -3,6 +3,7 @@ process it starts, so no test reads the user's files or leaves its own behind; a
 started outlives it, whether it passed, failed or timed out."""
 import itertools
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -71,6 +72,13 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker(marker):
                 item.add_marker(skip)
+
+
+def pytest_configure(config):
+    """A suite started in the background from a script (`cmd &`) inherits Ctrl-C ignored, and so would
+    every program the tests start, which then could not be interrupted as the tests do."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_sessionstart(session):

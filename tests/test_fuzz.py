@@ -5,6 +5,7 @@ the claude client by a stand-in claude that prints generated stream-json lines.
 """
 import io
 import json
+import os
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -19,7 +20,9 @@ from codex_client import cli as codex_cli  # noqa: E402
 from claude_client import cli as claude_cli  # noqa: E402
 
 DOCUMENTED_EXITS = {0, 1, 2, 3, 4, 5, 130}
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The extended run tries many more scripts than the default one.
+FUZZ = settings(max_examples=300 if os.environ.get("TEST_EXTENDED") == "1" else 30, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63), st.floats(allow_nan=False),
                     st.text(max_size=30))

@@ -1,5 +1,7 @@
 """The same client against another ACP agent: Zed's codex-acp adapter (Codex as an ACP agent),
 pointed at the fake Responses API. Nothing in the client is Gemini's own."""
+import json
+
 import pytest
 
 from fixtures.fakes import responses_api
@@ -52,3 +54,17 @@ def test_codex_acp_rejecting_a_command_ends_the_turn_failed_not_interrupted(code
     assert "rejected" in result.envelope["error"]
     assert result.envelope["approvals"][0]["option"] == "abort"
     assert not (codex_acp.workdir / "made.txt").exists()
+
+
+def test_codex_acp_continues_a_session_by_id(codex_acp):
+    """session/load on a second ACP agent (gemini's own continue waits for a new minute: extended run)."""
+    first = codex_acp("--json", "remember the word kiwi")
+    assert first.returncode == 0, first.stderr
+    codex_acp.fake.add(text("the word was kiwi"))
+    second = codex_acp("--json", "--session-id", first.envelope["session_id"], "which word?")
+    assert second.returncode == 0, second.stderr
+    assert second.envelope["session_id"] == first.envelope["session_id"]
+    assert second.envelope["text"].endswith("the word was kiwi")   # after codex's own warning about the model
+    assert "echo: remember" not in second.envelope["text"]   # the replayed history is not the new turn's text
+    assert "remember the word kiwi" in json.dumps(codex_acp.fake.requests[-1])   # codex kept the first turn
+    assert any(r["dir"] == "out" and r["msg"].get("method") == "session/load" for r in second.trace)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from fixtures.fakes.gemini_api import last_function_response, user_texts
 from fixtures.fakes.sse_server import error, hang, text, tool
 from tests.acp.conftest import MODEL
@@ -121,6 +123,7 @@ def test_ctrl_c_cancels_the_turn_and_keeps_its_text(gemini_env, fake_gemini, wor
     assert any(r["dir"] == "out" and r["msg"].get("method") == "session/cancel" for r in json_lines(trace.read_text()))
 
 
+@pytest.mark.extended
 def test_continue_a_session_by_id(acp):
     first = acp("--json", "remember the word kiwi")
     wait_for_the_next_minute(first.trace[-1]["ts"][:16])

@@ -105,6 +105,7 @@ def test_a_gemini_seat_runs_a_command_only_with_approve(council, project):
     assert (project / "made-approved.txt").read_text() == "made\n"
 
 
+@pytest.mark.extended
 def test_continue_resumes_the_gemini_seat_on_its_session(council):
     first = council(*seat_args(), TOPIC)
     assert first.returncode == 0, first.stderr

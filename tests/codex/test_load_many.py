@@ -6,6 +6,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.helpers import CODEX_SCRIPT, json_lines, run_script, validate_envelope, wait_until
 
 
@@ -19,6 +21,7 @@ def _ready(uri):
         connection.close()
 
 
+@pytest.mark.extended
 def test_fifty_concurrent_clients_each_get_their_own_answer(codex_server):
     def one(number):
         result = run_script(CODEX_SCRIPT, ["--uri", codex_server.uri, "--json", f"prompt number {number}"],
@@ -45,6 +48,7 @@ def _rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
+@pytest.mark.extended
 def test_two_hundred_repl_turns_with_flat_memory(codex_server):
     client = subprocess.Popen([sys.executable, str(CODEX_SCRIPT), "--uri", codex_server.uri, "--repl", "--json"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

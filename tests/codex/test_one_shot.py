@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from fixtures.fakes.sse_server import huge, text
 from tests.helpers import CODEX_SCRIPT, installed_version
 
@@ -75,6 +77,7 @@ def test_empty_prompt_is_a_bad_argument(codex, tmp_path):
     assert codex.fake.requests == []
 
 
+@pytest.mark.extended
 def test_ten_megabyte_answer_streams_and_completes(codex):
     size = 10 * 1024 * 1024
     codex.fake.add(huge(size))
