@@ -96,7 +96,6 @@ def test_claude_skill_commands_run_as_written(project, claude_env, fake_anthropi
     assert len(ran) >= 3 and fake_anthropic.requests
 
 
-@pytest.mark.extended
 def test_acp_skill_commands_run_as_written(project, gemini_env, fake_gemini):  # noqa: F811
     def continue_in_a_later_minute(command):
         if "--session-id" in command:   # see wait_for_the_next_minute: gemini 0.61.0 loses a session otherwise
