@@ -25,7 +25,7 @@ CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 KNOWN_OPCODES = {CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG}
 MAX_MESSAGE_BYTES = 1 << 30     # far above any real message; a bigger announcement is a broken peer
 READ_SIZE = 1 << 20             # bytes asked of the socket per read of a long frame
-CHUNK_SIZE = 1 << 16            # bytes read ahead at a time for short frames
+CHUNK_SIZE = 1 << 18            # bytes read ahead at a time: a frame of a 64 KiB delta and those after it
 
 
 class WebSocketTransport:
@@ -40,6 +40,7 @@ class WebSocketTransport:
         self.send_errors: Tuple[Type[BaseException], ...] = (OSError,)   # what its methods may raise
         self.stream: Any = None          # its underlying socket, read by `read_available`
         self.read_ahead = bytearray()   # bytes read from the socket, not yet cut into frames
+        self.chunk = bytearray(CHUNK_SIZE)   # what each read fills: one buffer, not a new one a read
         self.long_frame: Optional[LongFrame] = None          # a LongFrame being read
         self.fragments: Optional[Tuple[int, bytearray]] = None   # (opcode, payload so far) of a fragmented message
         self.broken: Optional[ClientError] = None   # what ended the stream, raised by the read after its last messages
@@ -139,10 +140,11 @@ class WebSocketTransport:
             if self.long_frame is not None:
                 self._fill_long_frame()
             else:
-                chunk = self.stream.recv(CHUNK_SIZE)
-                if not chunk:
+                count = self.stream.recv_into(self.chunk)
+                if not count:
                     raise ConnectionFailed(f"{self.uri} closed the connection")
-                self.read_ahead += chunk
+                with memoryview(self.chunk) as view:
+                    self.read_ahead += view[:count]
         except OSError as error:
             raise ConnectionFailed(f"lost the connection to {self.uri}: {reason_of(error)}") from None
         texts: List[Any] = []
