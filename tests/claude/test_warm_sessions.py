@@ -141,7 +141,7 @@ def test_cancel_ends_an_idle_warm_session(claude, tmp_path):
     assert sessions(claude) == [] and not keeper_pids(claude)
     wait_until(lambda: not is_running(claude_pid), what="the warm claude to end")
     again = claude("--cancel", session_id, trace=False)
-    assert again.returncode == 2 and "is not a job id" in again.stderr, "neither a job nor a warm session any more"
+    assert again.returncode == 2 and "is neither a job's id (see --jobs) nor a warm session's" in again.stderr
 
 
 @pytest.mark.parametrize("stop_option", ["--cancel", "--stop-warm"])

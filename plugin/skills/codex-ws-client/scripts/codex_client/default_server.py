@@ -57,7 +57,7 @@ def connect_default(connect: Callable[[str], Any], codex_bin: str, tracer: Any,
     uri = "unix://" + start_daemon(codex_bin, deadline.bound(DAEMON_START_SECONDS) if deadline
                                    else DAEMON_START_SECONDS)
     tracer.warn(f"started the codex app-server daemon at {uri} for this and later calls; it keeps running "
-                "until stop_daemon()")
+                "until it is stopped")
     wait = deadline.bound(SOCKET_WAIT_SECONDS) if deadline else SOCKET_WAIT_SECONDS
     return _connect_when_listening(connect, uri, wait), {"uri": uri, "via": STARTED_DAEMON}
 

@@ -132,9 +132,8 @@ def main(argv=None):
         if args.jobs:
             from agent_bridge.cli.job_commands import show_jobs   # the job modules are kept off the start-up path
             return show_jobs(renderer, args.cwd, args.limit, args.json)
-        if args.cancel and _names_warm_session(args.cancel):
-            from .warm_commands import stop_warm
-            return stop_warm(args.cancel, args.json)
+        if args.cancel and not _names_job(args.cancel):
+            return _cancel_warm_session(args.cancel, args.json)
         if args.result or args.cancel:
             return _answer_from_job_record(args, renderer, deadline)
         if args.sessions or args.stop_warm:
@@ -256,16 +255,22 @@ def _supervise(call, session, prompt, renderer):
     return envelope.exit_code
 
 
-def _names_warm_session(given_id):
-    """Whether --cancel's ID is a warm session's (POSIX) and no job's."""
+def _names_job(given_id):
     from agent_bridge.jobs import read_record
     try:
         read_record(given_id)
+        return True
+    except BadArguments:
         return False
-    except BadArguments:   # not a job's id
-        pass
-    from .warm_commands import is_warm
-    return os.name == "posix" and is_warm(given_id)
+
+
+def _cancel_warm_session(session_id, as_json):
+    """--cancel of an id that is no job's: the warm session of that id ends (POSIX), as with --stop-warm."""
+    from .warm_commands import is_warm, stop_warm
+    if os.name != "posix" or not is_warm(session_id):
+        raise BadArguments(f"{session_id!r} is neither a job's id (see --jobs) nor a warm session's (see --sessions)",
+                           setting="job_id")
+    return stop_warm(session_id, as_json)
 
 
 def _answer_from_job_record(args, renderer, deadline):
