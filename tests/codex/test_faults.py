@@ -33,6 +33,7 @@ def _upgrade(accept):
 @pytest.mark.parametrize("answer, reason", [
     (lambda accept: b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "is not HTTP"),
     (lambda accept: _upgrade("d3JvbmcgYWNjZXB0IGtleQ=="), "not a valid upgrade"),
+    (lambda accept: _upgrade(accept).replace(b"Connection: Upgrade", b"Connection: close"), "not a valid upgrade"),
     (lambda accept: b"HTTP/1.1 101 Switching", "closed the connection during the WebSocket handshake"),
 ])
 def test_an_answer_that_is_no_websocket_handshake_is_exit_3(answer, reason):

@@ -86,6 +86,7 @@ def open_plain(sock: socket.socket, host: str, path: str, headers: Iterable[str]
         raise HandshakeRefused(status)
     expected = base64.b64encode(sha1((key + ACCEPT_GUID).encode("ascii")).digest()).decode("ascii")
     if (answer_headers.get("upgrade", "").lower() != "websocket"
+            or "upgrade" not in answer_headers.get("connection", "").lower()
             or answer_headers.get("sec-websocket-accept") != expected):
         raise HandshakeFailed("the server's answer to the WebSocket handshake is not a valid upgrade")
     return PlainWebSocket(sock, rest)
