@@ -144,15 +144,22 @@ def test_cancel_ends_an_idle_warm_session(claude, tmp_path):
     assert again.returncode == 2 and "is neither a job's id (see --jobs) nor a warm session's" in again.stderr
 
 
-@pytest.mark.parametrize("stop_option", ["--cancel", "--stop-warm"])
-def test_ending_a_busy_warm_session_interrupts_its_turn(claude, tmp_path, workdir, stop_option):
+def busy_warm_session(claude, tmp_path, workdir, text_so_far):
+    """A warm session whose second call is in the middle of a turn that has streamed `text_so_far`:
+    (the counting claude, the session id, its claude's pid, the running call, that call's trace)."""
     claude_bin, starts = counting_claude(tmp_path)
     session_id = warm_session(claude, claude_bin)
     [claude_pid] = starts()
-    claude.fake.add(hang("the text so far"))
+    claude.fake.add(hang(text_so_far))
     trace = tmp_path / "long.jsonl"
     long_call = start_client(claude.env, workdir, trace, "--claude-bin", claude_bin, "--session-id", session_id, "long")
-    wait_for_text_in_trace(trace, "the text so far")
+    wait_for_text_in_trace(trace, text_so_far)
+    return claude_bin, session_id, claude_pid, long_call, trace
+
+
+@pytest.mark.parametrize("stop_option", ["--cancel", "--stop-warm"])
+def test_ending_a_busy_warm_session_interrupts_its_turn(claude, tmp_path, workdir, stop_option):
+    _, session_id, claude_pid, long_call, trace = busy_warm_session(claude, tmp_path, workdir, "the text so far")
     stopped = claude(stop_option, session_id, trace=False)
     assert stopped.returncode == 0 and stopped.stdout.splitlines()[-1] == session_id, stopped.stdout
     out, err = long_call.communicate(timeout=60)
@@ -203,13 +210,7 @@ def test_claude_resuming_the_session_elsewhere_ends_the_keeper(claude, tmp_path,
 
 
 def test_one_caller_at_a_time_and_a_caller_gone_mid_turn_ends_claude(claude, tmp_path, workdir):
-    claude_bin, starts = counting_claude(tmp_path)
-    session_id = warm_session(claude, claude_bin)
-    [claude_pid] = starts()
-    claude.fake.add(hang("thinking"))
-    trace = tmp_path / "long.jsonl"
-    long_call = start_client(claude.env, workdir, trace, "--claude-bin", claude_bin, "--session-id", session_id, "long")
-    wait_for_text_in_trace(trace, "thinking")
+    claude_bin, session_id, claude_pid, long_call, _ = busy_warm_session(claude, tmp_path, workdir, "thinking")
     second = claude("--json", "--claude-bin", claude_bin, "--session-id", session_id, "me too")
     assert second.returncode == 1 and "is busy" in second.envelope["error"], second.stdout
     long_call.kill()
