@@ -28,6 +28,7 @@ LAUNCHER_WALL = 0.0    # set by main(): the launcher's own start-up, taken off e
 TEN_MB = 10 * 1024 * 1024
 SMALL_DELTAS = 100_000          # deltas of 99 bytes: a 10 MB answer streamed a few characters at a time
 SMALL_DELTA_BYTES = 99
+LONG_RUN_ROUNDS = 6              # brainstorm: runs of 1 and of this many rounds
 CLAUDE_PLACEHOLDER = "{claude}"   # in a command line: the claude executable, started through rusage.py
 
 
@@ -118,13 +119,14 @@ def brainstorm_rows(server, repetitions):
     """The brainstorm process's own CPU time per round and at start-up, both peers answering at once.
 
     A run of R rounds has R + 1 exchanges (the rounds, then the conclusions), both peers answering
-    in parallel in each: runs of 1 and 3 rounds give the cost of one exchange and, left over, of
-    the start-up. claude's CPU time is taken off (codex app-server runs apart); wall times are
+    in parallel in each: runs of 1 and of LONG_RUN_ROUNDS rounds give the cost of one exchange and,
+    left over, of the start-up (five rounds apart, so that the noise of two one-second runs is
+    shared out over five rounds). claude's CPU time is taken off (codex app-server runs apart); wall times are
     shown beside, with the peers' own turn times from minimal drivers of each."""
     fake = claude_turns.anthropic_api.start()
     home, cwd = tempfile.mkdtemp(prefix="bench-home-"), tempfile.mkdtemp(prefix="bench-work-")
     env = claude_turns.environment(fake, home)
-    runs = {1: [], 3: []}
+    runs = {1: [], LONG_RUN_ROUNDS: []}
     try:
         for _ in range(repetitions + 1):
             for rounds, samples in runs.items():
@@ -135,13 +137,19 @@ def brainstorm_rows(server, repetitions):
                                                         "claude": claude_turns.MinimalReader(env, cwd)}, 10)
     finally:
         fake.stop()
-    (wall_1, cpu_1), (wall_3, cpu_3) = ((median(runs[r][1:], 0), median(runs[r][1:], 1)) for r in (1, 3))
+    (wall_1, cpu_1), (wall_long, cpu_long) = ((median(runs[r][1:], 0), median(runs[r][1:], 1))
+                                              for r in (1, LONG_RUN_ROUNDS))
+    extra_rounds = LONG_RUN_ROUNDS - 1
+    cpu_per_round, wall_per_round = (cpu_long - cpu_1) / extra_rounds, (wall_long - wall_1) / extra_rounds
     peers = max(statistics.median(floors["codex"]), statistics.median(floors["claude"]))
     return [
-        ("brainstorm CPU less claude's: 1 round / 3 rounds", f"{cpu_1 * 1000:.0f} / {cpu_3 * 1000:.0f} ms", ""),
-        ("  per round / start-up", f"{(cpu_3 - cpu_1) / 2 * 1000:.0f} / {(cpu_1 - (cpu_3 - cpu_1)) * 1000:.0f} ms", ""),
-        ("brainstorm wall: 1 round / 3 rounds", f"{wall_1 * 1000:.0f} / {wall_3 * 1000:.0f} ms", ""),
-        ("  per round / the slower peer's own turn", f"{(wall_3 - wall_1) / 2 * 1000:.0f} / {peers * 1000:.0f} ms", ""),
+        (f"brainstorm CPU less claude's: 1 round / {LONG_RUN_ROUNDS} rounds",
+         f"{cpu_1 * 1000:.0f} / {cpu_long * 1000:.0f} ms", ""),
+        ("  per round / start-up", f"{cpu_per_round * 1000:.0f} / {(cpu_1 - 2 * cpu_per_round) * 1000:.0f} ms", ""),
+        (f"brainstorm wall: 1 round / {LONG_RUN_ROUNDS} rounds", f"{wall_1 * 1000:.0f} / {wall_long * 1000:.0f} ms", ""),
+        ("  per round / the slower peer's own turn", f"{wall_per_round * 1000:.0f} / {peers * 1000:.0f} ms",
+         f"ratio {wall_per_round / peers:.2f} <= 1.25 "
+         + (verdict(wall_per_round / peers, 1.25) if wall_per_round > 0 else "FAIL (noise: run on a quiet machine)")),
     ]
 
 

@@ -15,11 +15,25 @@ fi
 npm_install() {
   npm install --prefix "$1" --no-package-lock --no-audit --no-fund --loglevel=error "${@:2}"
 }
+LATEST_PEERS="@openai/codex @anthropic-ai/claude-code @google/gemini-cli @zed-industries/codex-acp"
+newest_installed() {
+  # Whether tests/peers-latest holds the newest release of every peer. npm would otherwise install
+  # them again on every run, relinking them under any test that runs them meanwhile (a test runs
+  # scripts/test.sh itself).
+  local package installed
+  for package in $LATEST_PEERS; do
+    installed=$(node -p "require('./tests/peers-latest/node_modules/$package/package.json').version" 2>/dev/null) ||
+      return 1
+    [ "$installed" = "$(npm view "$package" version 2>/dev/null)" ] || return 1
+  done
+}
 if [ "${TEST_PEERS:-pinned}" = latest ]; then
   # The newest releases, asked for again on every run.
   mkdir -p tests/peers-latest
-  npm_install tests/peers-latest --no-save @openai/codex@latest @anthropic-ai/claude-code@latest \
-    @google/gemini-cli@latest @zed-industries/codex-acp@latest
+  if ! newest_installed; then
+    # shellcheck disable=SC2086
+    npm_install tests/peers-latest --no-save $(printf '%s@latest ' $LATEST_PEERS)
+  fi
   tests/peers-latest/node_modules/.bin/codex --version
   tests/peers-latest/node_modules/.bin/claude --version
   tests/peers-latest/node_modules/.bin/gemini --version

@@ -90,3 +90,11 @@ def test_an_envelope_with_a_long_text_prints_as_json_line_makes_it(encoding):
     Renderer("client", JSON, stdout=stdout).print_json(envelope)
     assert stdout.getvalue() == json_line(envelope, ascii_only=encoding == "ascii")
     assert json.loads(stdout.getvalue()) == envelope
+
+
+def test_a_list_prints_as_json_line_makes_it():
+    """--threads prints a list."""
+    stdout = Encoded("utf-8")
+    listed = [{"id": "thread-1", "preview": "é\u2028"}, {"id": "thread-2", "preview": ""}]
+    Renderer("client", JSON, stdout=stdout).print_json(listed)
+    assert stdout.getvalue() == json_line(listed)

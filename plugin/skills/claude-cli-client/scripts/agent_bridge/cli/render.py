@@ -95,8 +95,11 @@ class Renderer:
             self._print_summary(envelope)
 
     def print_json(self, value):
-        """`value` (a dict) as json_line makes it, with a long string written in slices: the JSON text
-        of a 10 MB answer is never made whole, one more copy as large as the answer."""
+        """`value` as json_line makes it; of a dict (an envelope), a long string is written in slices:
+        the JSON text of a 10 MB answer is never made whole, one more copy as large as the answer."""
+        if not isinstance(value, dict):
+            self.write(json_line(value, self.ascii_only))
+            return
         parts = ["{"]
         for index, (key, item) in enumerate(value.items()):
             parts.append((", " if index else "") + json_text(key, self.ascii_only) + ": ")
