@@ -104,3 +104,29 @@ def test_sigterm_is_like_ctrl_c(claude_env, fake_anthropic, workdir, tmp_path):
     out, _ = client.communicate(timeout=30)
     assert client.returncode == 130
     assert json.loads(out)["text"] == "words before SIGTERM"
+
+
+def test_a_long_answer_to_claude_does_not_wait_for_claude_to_read_it(claude, tmp_path):
+    """The answer to a permission request can be longer than a pipe holds. A claude that writes on
+    before it reads (its output waiting to be read, as the fuzz test's stand-in did) must not leave
+    both waiting on each other: the client writes on a thread of its own."""
+    fake = tmp_path / "claude"
+    fake.write_text(
+        "#!/usr/bin/env python3\nimport json, sys\n"
+        "for line in sys.stdin:\n"
+        "    m = json.loads(line)\n"
+        "    if m.get('type') == 'control_request':\n"
+        "        print(json.dumps({'type': 'control_response', 'response': {'subtype': 'success', "
+        "'request_id': m['request_id'], 'response': {}}}), flush=True)\n"
+        "    elif m.get('type') == 'user':\n"
+        "        print(json.dumps({'type': 'control_request', 'request_id': 'r' * 1000000, 'request': {"
+        "'subtype': 'can_use_tool', 'tool_name': 'Bash', 'input': {'command': 'ls'}}}), flush=True)\n"
+        "        for n in range(2000):\n"
+        "            print(json.dumps({'type': 'system', 'subtype': 'status', 'n': n, 'pad': 'x' * 100}), flush=True)\n"
+        "        print(json.dumps({'type': 'result', 'subtype': 'success', 'is_error': False, 'result': 'done', "
+        "'session_id': 's'}), flush=True)\n"
+        "        break\n")
+    fake.chmod(0o755)
+    result = claude("--json", "--claude-bin", str(fake), "--timeout", "20", "x", trace=False)
+    assert result.returncode == 0, result.stderr
+    assert result.envelope["text"] == "done" and result.envelope["approvals"][0]["decision"] == "decline"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import subprocess
+import threading
 from typing import Any, Dict, List, Optional
 
 from agent_bridge.child import LineReader, StderrTail, exited, own_process_group, stop_group
@@ -67,6 +69,11 @@ class ClaudeProcess:
         self.stderr_tail: Any = None
         self.output: Any = None      # a LineReader of claude's stdout
         self.closing = False
+        # Lines for claude's stdin, written in order by a thread of their own: a long line written on
+        # the thread that reads claude's output would wait for claude to read it while claude waits
+        # for its output to be read (None: close stdin once the lines before are written).
+        self.outgoing: queue.SimpleQueue[Optional[bytes]] = queue.SimpleQueue()
+        self.write_failed = False
 
     def start(self, inbox: Inbox) -> None:
         """Starts claude; its stdout lines arrive in `inbox` as messages."""
@@ -82,6 +89,7 @@ class ClaudeProcess:
         self.tracer.event("start", argv=self.argv, cwd=self.cwd, pid=self.process.pid)
         self.stderr_tail = StderrTail(self.process.stderr, self._on_stderr)
         self.output = LineReader(self.process.stdout, "claude")
+        threading.Thread(target=self._write_lines, daemon=True).start()
         inbox.read_messages_from(self)
 
     @property
@@ -89,20 +97,32 @@ class ClaudeProcess:
         return self.process.pid
 
     def send(self, message: Dict[str, Any]) -> None:
+        """Queues a line for claude; ConnectionFailed (claude's exit) once a write has failed."""
+        if self.write_failed or self.closing:
+            raise self.exit_error()
         line = json.dumps(message, ensure_ascii=False)
         self.tracer.sent(line)
-        try:
-            self.process.stdin.write(line.encode("utf-8") + b"\n")
-            self.process.stdin.flush()
-        except (OSError, ValueError):
-            raise self.exit_error() from None
+        self.outgoing.put(line.encode("utf-8") + b"\n")
 
     def close_input(self) -> None:
-        self.closing = True
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
+        """claude's stdin closes once the lines queued before are written."""
+        if not self.closing:
+            self.closing = True
+            self.outgoing.put(None)
+
+    def _write_lines(self) -> None:
+        stdin = self.process.stdin
+        while True:
+            line = self.outgoing.get()
+            try:
+                if line is None:
+                    stdin.close()
+                    return
+                stdin.write(line)
+                stdin.flush()
+            except (OSError, ValueError):
+                self.write_failed = True   # claude has gone: its output's end says why
+                return
 
     def stop(self) -> None:
         """Ends claude and everything it started: TERM to its process group, then KILL."""
