@@ -9,6 +9,7 @@ import os
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from fixtures.fakes.ws_faults import FaultServer
@@ -20,7 +21,9 @@ from codex_client import cli as codex_cli  # noqa: E402
 from claude_client import cli as claude_cli  # noqa: E402
 
 DOCUMENTED_EXITS = {0, 1, 2, 3, 4, 5, 130}
-# The extended run tries many more scripts than the default one.
+# The extended run tries many more scripts than the default one, for which a test may need more
+# than the suite's usual 180 s on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
 FUZZ = settings(max_examples=300 if os.environ.get("TEST_EXTENDED") == "1" else 30, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
