@@ -165,8 +165,9 @@ def test_an_error_answer_to_interrupt_reaches_the_turn_that_sent_it(codex_server
     with CodexClient.connect(codex_server.uri) as client:
         thread_id = client.start_thread()
         handle = client.start_turn("quick")
-        wait_until(lambda: client.request("thread/read", {"threadId": thread_id})["thread"]["status"]["type"] == "idle",
-                   what="the turn to end on the server")
+        # The turn's own status: the thread's can read idle before the turn has even begun.
+        wait_until(lambda: [turn.get("status") for turn in client.read_thread(thread_id).get("turns", [])]
+                   == ["completed"], what="the turn to end on the server")
         handle.interrupt()
         envelope = handle.result()
     assert envelope.status == "completed" and envelope.text == "done before the interrupt"
