@@ -94,7 +94,8 @@ def test_progress_is_redrawn_at_most_once_a_second_however_many_messages(codex_s
 
 
 def test_plain_progress_lines_are_throttled_while_the_activity_keeps_changing(codex, tmp_path):
-    commands = [f"echo step {number}" for number in range(12)]
+    # A step takes a fifth of a second, so the turn outlasts the progress thread's first look (1 s).
+    commands = [f"sleep 0.2; echo step {number}" for number in range(12)]
     codex.fake.add(*[tool("exec_command", {"cmd": command}) for command in commands], text("all done"))
     started = time.monotonic()
     result = codex("--progress", "--json", "--cwd", str(tmp_path), "many steps")
