@@ -166,8 +166,7 @@ def test_an_error_answer_to_interrupt_reaches_the_turn_that_sent_it(codex_server
         thread_id = client.start_thread()
         handle = client.start_turn("quick")
         # The turn's own status: the thread's can read idle before the turn has even begun.
-        wait_until(lambda: [turn.get("status") for turn in client.read_thread(thread_id).get("turns", [])]
-                   == ["completed"], what="the turn to end on the server")
+        wait_until(lambda: turn_statuses(client, thread_id) == ["completed"], what="the turn to end on the server")
         handle.interrupt()
         envelope = handle.result()
     assert envelope.status == "completed" and envelope.text == "done before the interrupt"
@@ -291,3 +290,11 @@ def test_ask_max_time_stops_the_turn_and_names_the_limit_given(codex_server):
         envelope = codex.ask("never finishes", max_time=2)
     assert envelope["status"] == "timeout" and envelope["exit_code"] == 4 and envelope["text"] == "so far"
     assert "max_time of 2s" in envelope["error"], envelope["error"]
+
+
+def turn_statuses(client, thread_id):
+    from codex_client.rpc import RpcError
+    try:
+        return [turn.get("status") for turn in client.read_thread(thread_id).get("turns", [])]
+    except RpcError:   # codex 0.171 refuses to list the turns of a thread it has not written yet
+        return []
