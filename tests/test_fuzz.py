@@ -12,6 +12,7 @@ from contextlib import redirect_stderr, redirect_stdout
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
+from fixtures.fakes.claude_stand_in import write_stand_in_claude
 from fixtures.fakes.ws_faults import FaultServer
 from tests.helpers import SKILLS, validate_envelope
 
@@ -129,21 +130,8 @@ def test_claude_client_survives_any_output(lines, truncated, tmp, tmp_path_facto
     script_lines = [json.dumps(line) for line in lines]
     if truncated and script_lines:
         script_lines[-1] = script_lines[-1][: len(script_lines[-1]) // 2]
-    fake = folder / "claude"
-    fake.write_text(
-        "#!/usr/bin/env python3\nimport json, sys\n"
-        f"LINES = {json.dumps(script_lines)}\n"
-        "for line in sys.stdin:\n"
-        "    m = json.loads(line)\n"
-        "    if m.get('type') == 'control_request':\n"
-        "        print(json.dumps({'type': 'control_response', 'response': {'subtype': 'success', "
-        "'request_id': m['request_id'], 'response': {}}}), flush=True)\n"
-        "    elif m.get('type') == 'user':\n"
-        "        for out in LINES:\n"
-        "            print(out, flush=True)\n"
-        "        break\n")
-    fake.chmod(0o755)
-    code, out = _run_quietly(claude_cli.main, ["--claude-bin", str(fake), "--json", "--timeout", "2", "hello"])
+    fake = write_stand_in_claude(folder / "claude", script_lines, one_turn=True)
+    code, out = _run_quietly(claude_cli.main, ["--claude-bin", fake, "--json", "--timeout", "2", "hello"])
     assert code in DOCUMENTED_EXITS
     lines = out.splitlines()   # also splits at U+2028, U+2029 and U+0085: the envelope must not hold them raw
     assert len(lines) == 1

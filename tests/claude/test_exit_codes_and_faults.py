@@ -6,6 +6,7 @@ import signal
 import pytest
 
 from tests.claude.conftest import start_client, wait_for_text_in_trace
+from fixtures.fakes.claude_stand_in import write_stand_in_claude
 from fixtures.fakes.sse_server import error, hang
 from tests.helpers import assert_one_error_line, json_lines, validate_envelope
 
@@ -110,23 +111,12 @@ def test_a_long_answer_to_claude_does_not_wait_for_claude_to_read_it(claude, tmp
     """The answer to a permission request can be longer than a pipe holds. A claude that writes on
     before it reads (its output waiting to be read, as the fuzz test's stand-in did) must not leave
     both waiting on each other: the client writes on a thread of its own."""
-    fake = tmp_path / "claude"
-    fake.write_text(
-        "#!/usr/bin/env python3\nimport json, sys\n"
-        "for line in sys.stdin:\n"
-        "    m = json.loads(line)\n"
-        "    if m.get('type') == 'control_request':\n"
-        "        print(json.dumps({'type': 'control_response', 'response': {'subtype': 'success', "
-        "'request_id': m['request_id'], 'response': {}}}), flush=True)\n"
-        "    elif m.get('type') == 'user':\n"
-        "        print(json.dumps({'type': 'control_request', 'request_id': 'r' * 1000000, 'request': {"
-        "'subtype': 'can_use_tool', 'tool_name': 'Bash', 'input': {'command': 'ls'}}}), flush=True)\n"
-        "        for n in range(2000):\n"
-        "            print(json.dumps({'type': 'system', 'subtype': 'status', 'n': n, 'pad': 'x' * 100}), flush=True)\n"
-        "        print(json.dumps({'type': 'result', 'subtype': 'success', 'is_error': False, 'result': 'done', "
-        "'session_id': 's'}), flush=True)\n"
-        "        break\n")
-    fake.chmod(0o755)
-    result = claude("--json", "--claude-bin", str(fake), "--timeout", "20", "x", trace=False)
+    permission_request = {"type": "control_request", "request_id": "r" * 1_000_000,
+                          "request": {"subtype": "can_use_tool", "tool_name": "Bash", "input": {"command": "ls"}}}
+    statuses = [{"type": "system", "subtype": "status", "n": n, "pad": "x" * 100} for n in range(2000)]
+    result_line = {"type": "result", "subtype": "success", "is_error": False, "result": "done", "session_id": "s"}
+    fake = write_stand_in_claude(tmp_path / "claude", map(json.dumps, [permission_request, *statuses, result_line]),
+                                 one_turn=True)
+    result = claude("--json", "--claude-bin", fake, "--timeout", "20", "x", trace=False)
     assert result.returncode == 0, result.stderr
     assert result.envelope["text"] == "done" and result.envelope["approvals"][0]["decision"] == "decline"

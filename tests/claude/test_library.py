@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from fixtures.fakes.claude_stand_in import write_stand_in_claude
 from fixtures.fakes.sse_server import hang, text, tool
 from tests.helpers import CLAUDE_BIN, SKILLS, repository_with_changes, review_output
 
@@ -100,20 +101,7 @@ def _claude_refusing_interrupt(path):
              {"type": "stream_event", "event": {"type": "message_start", "message": {"id": "m-1"}}},
              {"type": "stream_event", "event": {"type": "content_block_delta",
                                                 "delta": {"type": "text_delta", "text": "partial"}}}]
-    path.write_text(
-        "#!/usr/bin/env python3\nimport json, sys\n"
-        "for line in sys.stdin:\n"
-        "    m = json.loads(line)\n"
-        "    if m['type'] == 'control_request' and m['request']['subtype'] == 'interrupt':\n"
-        "        print(json.dumps({'type': 'control_response', 'response': {'subtype': 'error', "
-        "'request_id': m['request_id'], 'error': 'no turn to interrupt here'}}), flush=True)\n"
-        "    elif m['type'] == 'control_request':\n"
-        "        print(json.dumps({'type': 'control_response', 'response': {'subtype': 'success', "
-        "'request_id': m['request_id'], 'response': {}}}), flush=True)\n"
-        "    elif m['type'] == 'user':\n"
-        + "".join(f"        print({json.dumps(json.dumps(line))}, flush=True)\n" for line in lines))
-    path.chmod(0o755)
-    return str(path)
+    return write_stand_in_claude(path, map(json.dumps, lines), refuse_interrupt=True)
 
 
 def test_an_interrupt_claude_refuses_reaches_the_turn(tmp_path):

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 from tests.claude.conftest import started_argv
+from fixtures.fakes.claude_stand_in import write_stand_in_claude
 from fixtures.fakes.sse_server import text
 from tests.helpers import installed_version
 
@@ -111,28 +112,19 @@ def _claude_claiming_version(path, version):
     init = {"type": "system", "subtype": "init", "session_id": "s-1", "claude_code_version": version}
     result_line = {"type": "result", "subtype": "success", "is_error": False, "result": "ok", "session_id": "s-1",
                    "uuid": "u-1", "usage": {}}
-    path.write_text("#!/usr/bin/env python3\nimport json, sys\n"
-                    "for line in sys.stdin:\n"
-                    "    m = json.loads(line)\n"
-                    "    if m['type'] == 'control_request':\n"
-                    "        print(json.dumps({'type': 'control_response', 'response': {'subtype': 'success', "
-                    "'request_id': m['request_id'], 'response': {}}}), flush=True)\n"
-                    f"    elif m['type'] == 'user':\n        print({json.dumps(json.dumps(init))}, flush=True)\n"
-                    f"        print({json.dumps(json.dumps(result_line))}, flush=True)\n")
-    path.chmod(0o755)
-    return path
+    return write_stand_in_claude(path, [json.dumps(init), json.dumps(result_line)])
 
 
 def test_older_versions_are_warned_about_once(claude, tmp_path):
     fake = _claude_claiming_version(tmp_path / "old-claude", "1.0.0")
-    result = claude("--repl", "--json", "--claude-bin", str(fake), stdin="one\ntwo\n")
+    result = claude("--repl", "--json", "--claude-bin", fake, stdin="one\ntwo\n")
     assert [e["text"] for e in result.envelopes] == ["ok", "ok"]
     assert result.stderr.count("older than the oldest version") == 1 and "1.0.0" in result.stderr
 
 
 def test_newer_versions_are_not_warned_about(claude, tmp_path):
     fake = _claude_claiming_version(tmp_path / "new-claude", "2.1.332")
-    result = claude("--json", "-v", "--claude-bin", str(fake), "x")
+    result = claude("--json", "-v", "--claude-bin", fake, "x")
     assert result.envelope["text"] == "ok"
     assert "warning" not in result.stderr
 
