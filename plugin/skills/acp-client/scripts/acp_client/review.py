@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional, Tuple
 
+from agent_bridge import review as shared
 from agent_bridge.review import REVIEW_OUTPUT_SCHEMA, Review, ReviewRequest, plain_review, review_from_output
-from agent_bridge.review import review_prompt as shared_review_prompt
 from agent_bridge.review_git import Changes
 
 
@@ -17,7 +17,7 @@ def review_prompt(request: ReviewRequest, cwd: str) -> Tuple[str, Optional[str]]
     diff, note = changes.diff()
     schema = "Answer with one JSON object and nothing else, following this JSON Schema:\n" + json.dumps(
         REVIEW_OUTPUT_SCHEMA)
-    return shared_review_prompt(request, changes.root, diff, note) + "\n\n" + schema, note
+    return shared.review_prompt(request, changes.root, diff, note) + "\n\n" + schema, note
 
 
 def review_of_answer(request: ReviewRequest, text: str, note: Optional[str]) -> Review:

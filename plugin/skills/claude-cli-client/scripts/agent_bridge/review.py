@@ -261,4 +261,3 @@ def review_prompt(request: ReviewRequest, root: str, diff: str, note: Optional[s
         parts.append(f"Not all of the changes are in that diff ({note}). Judge only what it shows, and say in "
                      "overall_explanation that the rest was not reviewed.")
     return "\n\n".join(parts)
-

@@ -34,13 +34,10 @@ def open_transport(uri: str, headers: Iterable[str] = (), connect_timeout: Optio
     if uri.startswith("stdio://"):
         from .stdio_transport import StdioTransport
         transport: Any = StdioTransport(codex_bin)
-    elif uri.startswith("unix://"):
-        path = uri[len("unix://"):] or default_control_socket()
+    elif uri.startswith(("unix://", "ws://", "wss://")):
         from .websocket_transport import WebSocketTransport
-        transport = WebSocketTransport(uri, headers, connect_timeout, unix_path=path)
-    elif uri.startswith(("ws://", "wss://")):
-        from .websocket_transport import WebSocketTransport
-        transport = WebSocketTransport(uri, headers, connect_timeout, ca_file=ca_file)
+        unix_path = (uri[len("unix://"):] or default_control_socket()) if uri.startswith("unix://") else None
+        transport = WebSocketTransport(uri, headers, connect_timeout, ca_file=ca_file, unix_path=unix_path)
     else:
         raise BadArguments(f"{uri} is not ws://, wss://, unix://[PATH] or stdio://", setting="uri")
     transport.connect()

@@ -68,7 +68,7 @@ class WebSocketTransport:
         try:
             sock = connect_tcp(host, port, self.connect_timeout)
         except socket.timeout:
-            raise self._timed_out() from None
+            raise _timed_out(self.uri, self.connect_timeout) from None
         except ConnectionRefusedError as error:
             raise NothingListening(f"cannot connect to {self.uri}: {reason_of(error)}") from None
         except OSError as error:
@@ -84,16 +84,13 @@ class WebSocketTransport:
             raise _refused(self.uri, error.status, self.headers) from None
         except socket.timeout:
             sock.close()
-            raise self._timed_out() from None
+            raise _timed_out(self.uri, self.connect_timeout) from None
         except (HandshakeFailed, OSError) as error:
             sock.close()
             raise ConnectionFailed(f"cannot connect to {self.uri}: {reason_of(error)}") from None
         sock.settimeout(None)
         self.read_ahead += connection.read_ahead
         return connection
-
-    def _timed_out(self) -> TimedOut:
-        return TimedOut(f"no answer from {self.uri} within {self.connect_timeout:g}s", setting="connect_timeout")
 
     def _unix_socket(self) -> socket.socket:
         # A socket address holds about 100 bytes, and CODEX_HOME can be deeper than that: the
@@ -272,7 +269,7 @@ def _connect_with_library(uri: str, headers: List[str], connect_timeout: Optiona
     except websocket.WebSocketBadStatusException as error:
         raise _refused(uri, error.status_code, headers) from None
     except (socket.timeout, websocket.WebSocketTimeoutException):
-        raise TimedOut(f"no answer from {uri} within {connect_timeout:g}s", setting="connect_timeout") from None
+        raise _timed_out(uri, connect_timeout) from None
     except ssl.SSLError as error:
         raise ConnectionFailed(f"TLS with {uri} failed: {error.reason or error}") from None
     except (ConnectionRefusedError, FileNotFoundError) as error:
@@ -281,6 +278,10 @@ def _connect_with_library(uri: str, headers: List[str], connect_timeout: Optiona
         raise ConnectionFailed(f"cannot connect to {uri}: {reason_of(error)}") from None
     connection.settimeout(None)
     return connection, (OSError, websocket.WebSocketException)
+
+
+def _timed_out(uri: str, connect_timeout: Optional[float]) -> TimedOut:
+    return TimedOut(f"no answer from {uri} within {connect_timeout:g}s", setting="connect_timeout")
 
 
 def _message_text(opcode: int, payload: bytearray) -> Union[str, ParseError]:
